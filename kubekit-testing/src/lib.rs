@@ -1,1 +1,32 @@
-//! Real Kubernetes clusters for integration tests.
+//! Real Kubernetes clusters for integration tests: one shared cluster per test run, a
+//! namespace per test.
+//!
+//! ```no_run
+//! # async fn demo() -> kubekit_testing::Result<()> {
+//! use k8s_openapi::api::core::v1::ConfigMap;
+//! use kube::Api;
+//!
+//! // The run's cluster (started on first use, stopped after the run) and a namespace for
+//! // this test, deleted when the test passes, kept for inspection when it fails.
+//! let ns = kubekit_testing::test_namespace!().await?;
+//! let config_maps: Api<ConfigMap> = Api::namespaced(ns.client(), ns.name());
+//! assert!(config_maps.get_opt("kube-root-ca.crt").await?.is_some());
+//! # Ok(()) }
+//! ```
+//!
+//! Providers (`KUBEKIT_PROVIDER`): `local` (the default) runs etcd, kube-apiserver,
+//! kube-controller-manager, kube-scheduler and, as root, a node (kubelet, containerd, CNI,
+//! kube-proxy) as local processes; `kubeconfig` uses the cluster `KUBECONFIG` points at.
+
+pub mod assets;
+mod certs;
+mod error;
+mod local;
+mod namespace;
+mod node;
+mod shared;
+
+pub use error::{Error, Result};
+pub use local::{CONTROLLERS, POD_CIDR, SERVICE_CIDR};
+pub use namespace::{TEST_LABEL, TEST_PATH_LABEL, TestNamespace, namespace_name};
+pub use shared::{Cluster, Provider, state_dir, stop_local};
