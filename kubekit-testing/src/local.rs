@@ -29,7 +29,7 @@ pub const SERVICE_CIDR: &str = "10.97.0.0/16";
 pub const POD_CIDR: &str = "10.98.0.0/16";
 
 /// The controllers kube-controller-manager runs: those the walkthrough and the tests need
-/// (namespaces, service accounts and their CA bundle, Deployments, ReplicaSets, garbage
+/// (namespaces, service accounts and their CA bundle, node taints, Deployments, ReplicaSets, garbage
 /// collection, endpoints).
 /// Starting only these saves seconds at every cluster start.
 pub const CONTROLLERS: &[&str] = &[
@@ -44,6 +44,7 @@ pub const CONTROLLERS: &[&str] = &[
     "pod-garbage-collector-controller",
     "taint-eviction-controller",
     "root-ca-certificate-publisher-controller",
+    "node-lifecycle-controller",
 ];
 
 /// One process of the cluster, as recorded in its state file.
