@@ -27,7 +27,7 @@ mod node;
 mod shared;
 
 pub use error::{Error, Result};
-pub use local::{CONTROLLERS, POD_CIDR, SERVICE_CIDR};
+pub use local::{CONTROLLERS, LocalCluster, POD_CIDR, SERVICE_CIDR};
 pub use namespace::{TEST_LABEL, TEST_PATH_LABEL, TestNamespace, namespace_name};
 pub use node::{BRIDGE, Images, NODE_IP, NODE_NAME, RUN_DIR, images, load_image, node_selector};
 pub use shared::{Cluster, Provider, state_dir, stop_local};

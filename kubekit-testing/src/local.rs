@@ -419,3 +419,112 @@ pub(crate) fn run_teardown(dir: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// A cluster of its own, outside the shared one: started by [`LocalCluster::start`], stopped
+/// when dropped. For benchmarks and for programs that want a throwaway cluster (the `tour`
+/// example); tests should use the shared cluster ([`Cluster::shared`](crate::Cluster::shared)).
+///
+/// A node ([`LocalCluster::start_with_node`]) uses the machine-wide [`RUN_DIR`](crate::RUN_DIR)
+/// and bridge, so only one cluster with a node can run on a machine at a time.
+pub struct LocalCluster {
+    state: State,
+    config: kube::Config,
+}
+
+impl std::fmt::Debug for LocalCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCluster")
+            .field("dir", &self.state.dir)
+            .field("node", &self.state.node)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalCluster {
+    /// Starts a control plane (etcd, kube-apiserver, kube-controller-manager,
+    /// kube-scheduler) and waits until it is ready.
+    ///
+    /// # Errors
+    ///
+    /// When the binaries are missing and cannot be built or a component fails to start
+    /// (with its last log lines).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo() -> kubekit_testing::Result<()> {
+    /// let cluster = kubekit_testing::LocalCluster::start().await?;
+    /// let version = cluster.client()?.apiserver_version().await?;
+    /// println!("Kubernetes {}", version.git_version);
+    /// # Ok(()) }
+    /// ```
+    pub async fn start() -> Result<Self> {
+        Self::start_inner(false).await
+    }
+
+    /// Starts a control plane and a node (kubelet, containerd, CNI, kube-proxy) with the
+    /// locally built images loaded, and waits until the node is Ready. Needs root.
+    ///
+    /// # Errors
+    ///
+    /// As [`LocalCluster::start`], and when the node cannot start (not root, a package
+    /// missing, or another node running on this machine).
+    pub async fn start_with_node() -> Result<Self> {
+        Self::start_inner(true).await
+    }
+
+    async fn start_inner(with_node: bool) -> Result<Self> {
+        let mut needed = crate::assets::CONTROL_PLANE_BINARIES.to_vec();
+        if with_node {
+            needed.extend_from_slice(crate::assets::NODE_BINARIES);
+        }
+        let bins = crate::assets::binaries(&needed)?;
+        let run_id = crate::namespace::random_suffix();
+        let dir = crate::assets::cache_dir().join("clusters").join(format!("dedicated-{run_id}"));
+        let (mut state, mut started) = start_control_plane(&dir, &bins, &run_id).await?;
+        if with_node {
+            if let Err(e) = crate::node::start(&mut state, &mut started, &bins).await {
+                let _ = run_teardown(&dir);
+                return Err(e);
+            }
+        }
+        let config = config_from(&state.kubeconfig).await?;
+        Ok(Self { state, config })
+    }
+
+    /// A new client for this cluster, bound to the calling async runtime.
+    ///
+    /// # Errors
+    ///
+    /// When the client's TLS configuration cannot be built.
+    pub fn client(&self) -> Result<kube::Client> {
+        Ok(kube::Client::try_from(self.config.clone())?)
+    }
+
+    /// The cluster's kubeconfig file (for `kubectl --kubeconfig`).
+    pub fn kubeconfig(&self) -> &Path {
+        &self.state.kubeconfig
+    }
+
+    /// Whether the cluster has a node.
+    pub fn has_node(&self) -> bool {
+        self.state.node
+    }
+
+    /// Stops the cluster and removes its files (also done on drop).
+    ///
+    /// # Errors
+    ///
+    /// When the teardown script cannot be run.
+    pub fn stop(self) -> Result<()> {
+        // Drop does the work.
+        Ok(())
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        let _ = run_teardown(&self.state.dir);
+        let _ = std::fs::remove_dir_all(&self.state.dir);
+    }
+}
