@@ -1,1 +1,232 @@
-//! YAML manifests.
+//! YAML manifests in and out: typed for the kinds kubekit knows, checked, with clear errors.
+//!
+//! # Reading
+//!
+//! [`from_yaml`] reads a stream of YAML documents (separated by `---`) into [`Object`]s: a
+//! typed variant for each kind kubekit knows (Pod, Deployment, Service, ...) and
+//! [`Object::Other`] with a [`DynamicObject`] for any other kind. Empty documents are skipped.
+//! [`from_yaml_one`] reads a single document into the type you name.
+//!
+//! Reading is strict where `kubectl` is, and says where the problem is: the document (1-based,
+//! counting empty ones), the line and the column of the whole input.
+//!
+//! - a line indented with a tab;
+//! - a document without `kind` or `apiVersion`;
+//! - a kind kubekit knows with an apiVersion that does not serve it (`apps/v1` Pod);
+//! - a field the kind does not have, with the known field it is closest to, if any
+//!   (`k8s_openapi`'s types would drop it without a word);
+//! - a value of the wrong type, a required field missing, invalid YAML.
+//!
+//! ```
+//! use kubekit::manifest::{self, Object};
+//!
+//! let yaml = "\
+//! apiVersion: v1
+//! kind: Pod
+//! metadata:
+//!   name: web2
+//! spec:
+//!   containers:
+//!     - name: web
+//!       image: nginx:1.28
+//!       imagePullPolicy: IfNotPresent
+//!       ports:
+//!         - containerPort: 80
+//! ";
+//! let objects = manifest::from_yaml(yaml)?;
+//! let [Object::Pod(pod)] = objects.as_slice() else { panic!("expected one Pod") };
+//! assert_eq!(pod.metadata.name.as_deref(), Some("web2"));
+//!
+//! let typo = yaml.replace("imagePullPolicy", "imagePullPolcy");
+//! let error = manifest::from_yaml(&typo).unwrap_err();
+//! assert_eq!(
+//!     error.to_string(),
+//!     "document 1, line 9, column 7: unknown field `spec.containers[0].imagePullPolcy` in Pod; \
+//!      did you mean `imagePullPolicy`?",
+//! );
+//! assert_eq!((error.document(), error.line(), error.column()), (Some(1), Some(9), Some(7)));
+//! # Ok::<(), manifest::ManifestError>(())
+//! ```
+//!
+//! # Writing
+//!
+//! [`to_yaml`] renders any serializable object (a `k8s_openapi` type, an [`Object`], a
+//! [`DynamicObject`], a `serde_json::Value`), and [`to_yaml_all`] several as one stream. The
+//! top-level keys come in the order `kubectl get -o yaml` shows: `apiVersion`, `kind`,
+//! `metadata`, `spec`, the others, `status` last; nested keys stay in serialization order.
+//! With [`RenderOptions::clean`], what the server owns is left out, so that an object read
+//! from a cluster can be applied again (see [`clean_for_reapply`]).
+//!
+//! ```
+//! use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+//! use kubekit::manifest::{self, RenderOptions};
+//!
+//! let mut namespace = Namespace::default();
+//! namespace.metadata.name = Some("shop".into());
+//! let mut config = ConfigMap::default();
+//! config.metadata.name = Some("settings".into());
+//! config.metadata.namespace = Some("shop".into());
+//! config.metadata.resource_version = Some("4242".into());
+//! config.data = Some([("mode".to_string(), "fast".to_string())].into());
+//!
+//! let yaml = manifest::to_yaml_all_with(
+//!     [&manifest::Object::from(namespace), &config.into()],
+//!     RenderOptions::default().clean(true),
+//! )?;
+//! assert_eq!(yaml, "\
+//! apiVersion: v1
+//! kind: Namespace
+//! metadata:
+//!   name: shop
+//! ---
+//! apiVersion: v1
+//! kind: ConfigMap
+//! metadata:
+//!   name: settings
+//!   namespace: shop
+//! data:
+//!   mode: fast
+//! ");
+//! assert_eq!(manifest::from_yaml(&yaml)?.len(), 2);
+//! # Ok::<(), manifest::ManifestError>(())
+//! ```
+
+mod error;
+mod object;
+mod parse;
+mod render;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use error::{ManifestError, ManifestErrorKind};
+pub use object::{DynamicObject, Object};
+pub use render::{LAST_APPLIED_ANNOTATION, RenderOptions, clean_for_reapply};
+
+/// Reads every document of a YAML stream into an [`Object`], skipping empty documents.
+///
+/// # Errors
+///
+/// The first problem found, in document order: see [`ManifestErrorKind`].
+pub fn from_yaml(input: &str) -> Result<Vec<Object>, ManifestError> {
+    let mut objects = Vec::new();
+    for doc in parse::split(input) {
+        if let Some(value) = doc.value()? {
+            objects.push(object::object_from_value(value, &parse::Ctx::of(&doc))?);
+        }
+    }
+    Ok(objects)
+}
+
+/// Reads a YAML input of exactly one (non-empty) document as a `T`, e.g. a
+/// `k8s_openapi::api::apps::v1::Deployment`.
+///
+/// Unknown fields are errors, as with [`from_yaml`]: `T` is serialized back and a field of the
+/// input that did not survive is reported. A `T` that keeps unknown fields in a map (like
+/// [`DynamicObject`]) therefore accepts them.
+///
+/// ```
+/// use k8s_openapi::api::core::v1::Service;
+///
+/// let service: Service = kubekit::manifest::from_yaml_one(
+///     "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n    - port: 80\n",
+/// )?;
+/// assert_eq!(service.spec.and_then(|spec| spec.ports).map(|ports| ports[0].port), Some(80));
+/// # Ok::<(), kubekit::manifest::ManifestError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`ManifestErrorKind::DocumentCount`] unless the input has exactly one non-empty document;
+/// otherwise as [`from_yaml`], except that `kind` and `apiVersion` are for `T` to check.
+pub fn from_yaml_one<T: DeserializeOwned + Serialize>(input: &str) -> Result<T, ManifestError> {
+    let docs = parse::split(input);
+    let mut found = None;
+    let mut count = 0;
+    for doc in &docs {
+        if let Some(value) = doc.value()? {
+            count += 1;
+            match found {
+                None => found = Some((doc, value)),
+                Some(_) => {
+                    return Err(parse::Ctx::of(doc)
+                        .document_error(ManifestErrorKind::DocumentCount { found: count }));
+                }
+            }
+        }
+    }
+    let Some((doc, value)) = found else {
+        return Err(ManifestError::new(ManifestErrorKind::DocumentCount {
+            found: 0,
+        }));
+    };
+    parse::typed(value, &parse::Ctx::of(doc), parse::short_type_name::<T>())
+}
+
+/// Renders one object as a YAML document, top-level keys in `kubectl` order.
+///
+/// ```
+/// let mut pod = k8s_openapi::api::core::v1::Pod::default();
+/// pod.metadata.name = Some("web".into());
+/// assert_eq!(kubekit::manifest::to_yaml(&pod)?, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n");
+/// # Ok::<(), kubekit::manifest::ManifestError>(())
+/// ```
+///
+/// # Errors
+///
+/// [`ManifestErrorKind::Render`] if the object cannot be represented as YAML.
+pub fn to_yaml<T: Serialize + ?Sized>(object: &T) -> Result<String, ManifestError> {
+    to_yaml_with(object, RenderOptions::default())
+}
+
+/// Renders one object as a YAML document, with options.
+///
+/// # Errors
+///
+/// [`ManifestErrorKind::Render`] if the object cannot be represented as YAML.
+pub fn to_yaml_with<T: Serialize + ?Sized>(
+    object: &T,
+    options: RenderOptions,
+) -> Result<String, ManifestError> {
+    let mut out = String::new();
+    render::render_into(&mut out, object, options)?;
+    Ok(out)
+}
+
+/// Renders objects as one YAML stream, documents separated by `---` lines.
+///
+/// Objects of different kinds go in as [`Object`]s, e.g. `[&Object::from(ns), &pod.into()]`.
+///
+/// # Errors
+///
+/// [`ManifestErrorKind::Render`] if an object cannot be represented as YAML.
+pub fn to_yaml_all<'a, T, I>(objects: I) -> Result<String, ManifestError>
+where
+    T: Serialize + ?Sized + 'a,
+    I: IntoIterator<Item = &'a T>,
+{
+    to_yaml_all_with(objects, RenderOptions::default())
+}
+
+/// Renders objects as one YAML stream, with options.
+///
+/// # Errors
+///
+/// [`ManifestErrorKind::Render`] if an object cannot be represented as YAML.
+pub fn to_yaml_all_with<'a, T, I>(
+    objects: I,
+    options: RenderOptions,
+) -> Result<String, ManifestError>
+where
+    T: Serialize + ?Sized + 'a,
+    I: IntoIterator<Item = &'a T>,
+{
+    let mut out = String::new();
+    for (index, object) in objects.into_iter().enumerate() {
+        if index > 0 {
+            out.push_str("---\n");
+        }
+        render::render_into(&mut out, object, options)?;
+    }
+    Ok(out)
+}

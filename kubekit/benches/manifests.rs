@@ -1,0 +1,157 @@
+//! Manifest benchmarks: render 1,000 Deployments to one multi-document YAML and parse it back,
+//! against plain serde-saphyr doing the same (no key ordering, no checks, typed parse only).
+//!
+//! Run with `cargo bench -p kubekit --no-default-features --bench manifests`.
+#![allow(clippy::unwrap_used)]
+// criterion_group! defines an undocumented public function.
+#![allow(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Container, ContainerPort, EnvVar, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    TCPSocketAction,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kubekit::manifest;
+
+const COUNT: usize = 1_000;
+
+/// A Deployment of typical size: labels, two containers with env, ports, resources, a probe.
+fn deployment(index: usize) -> Deployment {
+    let name = format!("web-{index}");
+    let labels: BTreeMap<String, String> = [
+        ("app".to_owned(), name.clone()),
+        ("tier".to_owned(), "frontend".to_owned()),
+    ]
+    .into();
+    let resources = |cpu: &str, memory: &str| {
+        Some(
+            [
+                ("cpu".to_owned(), Quantity(cpu.to_owned())),
+                ("memory".to_owned(), Quantity(memory.to_owned())),
+            ]
+            .into(),
+        )
+    };
+    let container = |name: &str, image: &str, port: i32| Container {
+        name: name.to_owned(),
+        image: Some(image.to_owned()),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        env: Some(vec![
+            EnvVar {
+                name: "MODE".to_owned(),
+                value: Some("production".to_owned()),
+                ..Default::default()
+            },
+            EnvVar {
+                name: "INDEX".to_owned(),
+                value: Some(index.to_string()),
+                ..Default::default()
+            },
+        ]),
+        ports: Some(vec![ContainerPort {
+            container_port: port,
+            name: Some("http".to_owned()),
+            protocol: Some("TCP".to_owned()),
+            ..Default::default()
+        }]),
+        readiness_probe: Some(Probe {
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::Int(port),
+                ..Default::default()
+            }),
+            period_seconds: Some(5),
+            ..Default::default()
+        }),
+        resources: Some(ResourceRequirements {
+            limits: resources("500m", "256Mi"),
+            requests: resources("100m", "128Mi"),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Deployment {
+        metadata: ObjectMeta {
+            name: Some(name),
+            namespace: Some("shop".to_owned()),
+            labels: Some(labels.clone()),
+            annotations: Some([("team".to_owned(), "storefront".to_owned())].into()),
+            ..Default::default()
+        },
+        spec: Some(DeploymentSpec {
+            replicas: Some(3),
+            selector: LabelSelector {
+                match_labels: Some(labels.clone()),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: vec![
+                        container("web", "nginx:1.28", 80),
+                        container("metrics", "prom/statsd-exporter:v0.28.0", 9102),
+                    ],
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
+fn plain_render(deployments: &[Deployment]) -> String {
+    deployments
+        .iter()
+        .map(|deployment| serde_saphyr::to_string(deployment).unwrap())
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+fn manifests(c: &mut Criterion) {
+    let deployments: Vec<Deployment> = (0..COUNT).map(deployment).collect();
+    let yaml = manifest::to_yaml_all(&deployments).unwrap();
+    assert_eq!(manifest::from_yaml(&yaml).unwrap().len(), COUNT);
+    assert_eq!(
+        serde_saphyr::from_multiple::<Deployment>(&yaml).unwrap(),
+        deployments
+    );
+    eprintln!(
+        "{COUNT} Deployments: {} lines, {} bytes of YAML",
+        yaml.lines().count(),
+        yaml.len()
+    );
+
+    let mut group = c.benchmark_group("manifests");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(8));
+
+    group.bench_function("render_1000/kubekit", |b| {
+        b.iter(|| manifest::to_yaml_all(black_box(&deployments)).unwrap());
+    });
+    group.bench_function("render_1000/serde_saphyr", |b| {
+        b.iter(|| plain_render(black_box(&deployments)));
+    });
+    group.bench_function("parse_1000/kubekit", |b| {
+        b.iter(|| manifest::from_yaml(black_box(&yaml)).unwrap());
+    });
+    group.bench_function("parse_1000/serde_saphyr", |b| {
+        b.iter(|| serde_saphyr::from_multiple::<Deployment>(black_box(&yaml)).unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, manifests);
+criterion_main!(benches);

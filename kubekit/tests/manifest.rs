@@ -1,0 +1,669 @@
+//! Tests of `kubekit::manifest`: rendering, parsing and every error message (snapshots).
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, ContainerPort, Namespace, Pod, PodSpec, PodStatus, PodTemplateSpec,
+    Service, ServicePort, ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+    LabelSelector, ManagedFieldsEntry, ObjectMeta, Time,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kubekit::manifest::{
+    self, DynamicObject, ManifestError, ManifestErrorKind, Object, RenderOptions,
+};
+
+const WALKTHROUGH: &str = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web2
+spec:
+  containers:
+    - name: web
+      image: nginx:1.28
+      imagePullPolicy: IfNotPresent
+      ports:
+        - containerPort: 80
+";
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn web_container() -> Container {
+    Container {
+        name: "web".into(),
+        image: Some("nginx:1.28".into()),
+        image_pull_policy: Some("IfNotPresent".into()),
+        ports: Some(vec![ContainerPort {
+            container_port: 80,
+            ..Default::default()
+        }]),
+        ..Default::default()
+    }
+}
+
+fn walkthrough_pod() -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some("web2".into()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            containers: vec![web_container()],
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
+fn namespace(name: &str) -> Namespace {
+    Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn deployment() -> Deployment {
+    let app = labels(&[("app", "web")]);
+    Deployment {
+        metadata: ObjectMeta {
+            name: Some("web".into()),
+            namespace: Some("shop".into()),
+            labels: Some(app.clone()),
+            ..Default::default()
+        },
+        spec: Some(DeploymentSpec {
+            replicas: Some(3),
+            selector: LabelSelector {
+                match_labels: Some(app.clone()),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(app),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: vec![web_container()],
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
+fn service() -> Service {
+    Service {
+        metadata: ObjectMeta {
+            name: Some("web".into()),
+            namespace: Some("shop".into()),
+            ..Default::default()
+        },
+        spec: Some(ServiceSpec {
+            selector: Some(labels(&[("app", "web")])),
+            ports: Some(vec![ServicePort {
+                port: 80,
+                target_port: Some(IntOrString::Int(80)),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        status: None,
+    }
+}
+
+/// A Pod as `kubectl get -o yaml` would return it: server fields and status included.
+fn pod_from_cluster() -> Pod {
+    let mut pod = walkthrough_pod();
+    let time = Time("2026-01-02T03:04:05Z".parse().unwrap());
+    pod.metadata = ObjectMeta {
+        name: Some("web2".into()),
+        namespace: Some("default".into()),
+        uid: Some("6f1d2c9e-4a57-4a8e-9a53-0c2f5b8e7d11".into()),
+        resource_version: Some("48213".into()),
+        generation: Some(1),
+        creation_timestamp: Some(time.clone()),
+        self_link: Some("/api/v1/namespaces/default/pods/web2".into()),
+        labels: Some(labels(&[("app", "web")])),
+        annotations: Some(labels(&[(
+            manifest::LAST_APPLIED_ANNOTATION,
+            r#"{"apiVersion":"v1","kind":"Pod"}"#,
+        )])),
+        managed_fields: Some(vec![ManagedFieldsEntry {
+            api_version: Some("v1".into()),
+            manager: Some("kubectl-client-side-apply".into()),
+            operation: Some("Update".into()),
+            time: Some(time),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    };
+    pod.status = Some(PodStatus {
+        phase: Some("Running".into()),
+        pod_ip: Some("10.244.0.7".into()),
+        ..Default::default()
+    });
+    pod
+}
+
+fn error_of(yaml: &str) -> ManifestError {
+    match manifest::from_yaml(yaml) {
+        Ok(objects) => panic!("expected an error, got {objects:#?}"),
+        Err(error) => error,
+    }
+}
+
+fn position(error: &ManifestError) -> (Option<usize>, Option<usize>, Option<usize>) {
+    (error.document(), error.line(), error.column())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+#[test]
+fn renders_one_pod() {
+    insta::assert_snapshot!("render_pod", manifest::to_yaml(&walkthrough_pod()).unwrap());
+}
+
+#[test]
+fn renders_several_objects_as_one_stream() {
+    let objects = [
+        Object::from(namespace("shop")),
+        deployment().into(),
+        service().into(),
+    ];
+    let yaml = manifest::to_yaml_all(&objects).unwrap();
+    insta::assert_snapshot!("render_multi", yaml);
+    assert_eq!(manifest::from_yaml(&yaml).unwrap(), objects);
+}
+
+#[test]
+fn renders_objects_of_one_type_from_any_iterator() {
+    let namespaces = [namespace("a"), namespace("b")];
+    let yaml = manifest::to_yaml_all(namespaces.iter()).unwrap();
+    assert_eq!(
+        yaml,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n"
+    );
+    assert_eq!(manifest::to_yaml_all(Vec::<&Namespace>::new()).unwrap(), "");
+}
+
+#[test]
+fn renders_status_last_and_cleans_for_reapply() {
+    let pod = pod_from_cluster();
+    insta::assert_snapshot!("render_from_cluster", manifest::to_yaml(&pod).unwrap());
+    let clean = manifest::to_yaml_with(&pod, RenderOptions::default().clean(true)).unwrap();
+    insta::assert_snapshot!("render_clean", clean);
+    let reparsed: Pod = manifest::from_yaml_one(&clean).unwrap();
+    assert_eq!(reparsed.status, None);
+    assert_eq!(reparsed.metadata.uid, None);
+    assert_eq!(reparsed.metadata.annotations, None);
+    assert_eq!(reparsed.metadata.labels, Some(labels(&[("app", "web")])));
+}
+
+#[test]
+fn cleaning_keeps_other_annotations() {
+    let mut pod = pod_from_cluster();
+    pod.metadata
+        .annotations
+        .get_or_insert_default()
+        .insert("team".into(), "shop".into());
+    pod.metadata.labels = Some(BTreeMap::new());
+    let clean = manifest::to_yaml_with(&pod, RenderOptions::default().clean(true)).unwrap();
+    assert!(clean.contains("annotations:\n    team: shop\n"), "{clean}");
+    assert!(!clean.contains("labels"), "{clean}");
+    assert!(!clean.contains("last-applied"), "{clean}");
+}
+
+#[test]
+fn cleaning_a_list_cleans_its_items() {
+    let mut list = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [manifest::Object::from(pod_from_cluster()).to_value().unwrap()],
+        "metadata": { "resourceVersion": "1" },
+    });
+    manifest::clean_for_reapply(&mut list);
+    let item = &list["items"][0];
+    assert!(item.get("status").is_none());
+    assert!(item["metadata"].get("uid").is_none());
+    assert_eq!(list["metadata"], serde_json::json!({}));
+}
+
+#[test]
+fn renders_top_level_keys_in_kubectl_order() {
+    let config = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("settings".into()),
+            ..Default::default()
+        },
+        data: Some(labels(&[
+            ("mode", "fast"),
+            ("retries", "3"),
+            ("debug", "yes"),
+        ])),
+        immutable: Some(true),
+        ..Default::default()
+    };
+    // k8s-openapi serializes `data` and `immutable` before `metadata`.
+    insta::assert_snapshot!("render_configmap", manifest::to_yaml(&config).unwrap());
+}
+
+#[test]
+fn renders_a_json_value_with_spec_before_others_and_status_last() {
+    let value = serde_json::json!({
+        "status": { "ready": true },
+        "zeta": 1,
+        "spec": { "size": 3, "color": "blue" },
+        "metadata": { "name": "w" },
+        "kind": "Widget",
+        "apiVersion": "example.com/v1",
+    });
+    assert_eq!(
+        manifest::to_yaml(&value).unwrap(),
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  size: 3\n  color: blue\nzeta: 1\nstatus:\n  ready: true\n"
+    );
+}
+
+#[test]
+fn dynamic_object_with_non_object_data_is_a_render_error() {
+    let mut object = DynamicObject::new("example.com/v1", "Widget");
+    object.data = serde_json::json!([1, 2]);
+    let error = manifest::to_yaml(&object).unwrap_err();
+    assert!(matches!(error.kind(), ManifestErrorKind::Render { .. }));
+    insta::assert_snapshot!("error_render", error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+#[test]
+fn walkthrough_manifest_parses_into_a_pod_and_renders_back() {
+    let objects = manifest::from_yaml(WALKTHROUGH).unwrap();
+    assert_eq!(objects.len(), 1);
+    let object = &objects[0];
+    assert_eq!(
+        (
+            object.kind(),
+            object.api_version(),
+            object.name(),
+            object.namespace()
+        ),
+        ("Pod", "v1", Some("web2"), None)
+    );
+    let Object::Pod(pod) = object else {
+        panic!("expected a Pod, got {object:?}")
+    };
+    assert_eq!(pod, &walkthrough_pod());
+
+    let rendered = manifest::to_yaml(pod).unwrap();
+    insta::assert_snapshot!("render_walkthrough", rendered);
+    assert_eq!(manifest::from_yaml(&rendered).unwrap(), objects);
+    // Equivalent as data, too.
+    let original: serde_json::Value = serde_saphyr::from_str(WALKTHROUGH).unwrap();
+    assert_eq!(object.to_value().unwrap(), original);
+    let typed: Pod = manifest::from_yaml_one(WALKTHROUGH).unwrap();
+    assert_eq!(&typed, pod);
+}
+
+#[test]
+fn parses_a_stream_of_known_and_other_kinds_skipping_empty_documents() {
+    let yaml = "\
+# a leading comment
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+# only a comment
+---
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers: [{name: web, image: nginx}]
+--- # a custom resource
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w1
+  namespace: shop
+spec:
+  zeta: 1
+  alpha: [2, 3]
+status:
+  ready: true
+...
+";
+    let objects = manifest::from_yaml(yaml).unwrap();
+    let kinds: Vec<_> = objects.iter().map(Object::kind).collect();
+    assert_eq!(kinds, ["Namespace", "Deployment", "Widget"]);
+    let Object::Other(widget) = &objects[2] else {
+        panic!("expected Other")
+    };
+    assert_eq!(widget.api_version, "example.com/v1");
+    assert_eq!(
+        (widget.name(), widget.namespace()),
+        (Some("w1"), Some("shop"))
+    );
+    assert_eq!(
+        widget.data,
+        serde_json::json!({ "spec": { "zeta": 1, "alpha": [2, 3] }, "status": { "ready": true } })
+    );
+    // The custom resource renders back with its keys in the order they were written.
+    insta::assert_snapshot!("render_dynamic", manifest::to_yaml(&objects[2]).unwrap());
+}
+
+#[test]
+fn a_service_of_another_group_is_not_a_kubernetes_service() {
+    let yaml = "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata:\n  name: hello\nspec:\n  template: {}\n";
+    let objects = manifest::from_yaml(yaml).unwrap();
+    assert!(matches!(&objects[0], Object::Other(o) if o.kind == "Service"));
+}
+
+#[test]
+fn empty_input_has_no_objects() {
+    for yaml in [
+        "",
+        "\n",
+        "---\n",
+        "# nothing\n---\n# still nothing\n",
+        "--- ~\n",
+        "...\n",
+    ] {
+        assert_eq!(manifest::from_yaml(yaml).unwrap(), [], "{yaml:?}");
+    }
+}
+
+#[test]
+fn tabs_inside_block_scalars_are_text() {
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: script\ndata:\n  run.sh: |\n    if true; then\n    \techo tab\n    fi\n";
+    let objects = manifest::from_yaml(yaml).unwrap();
+    let Object::ConfigMap(config) = &objects[0] else {
+        panic!("expected a ConfigMap")
+    };
+    assert_eq!(
+        config.data.as_ref().unwrap()["run.sh"],
+        "if true; then\n\techo tab\nfi\n"
+    );
+}
+
+#[test]
+fn yaml_scalars_are_read_for_the_field_type() {
+    // A plain `8080` for a string field and a quoted "3" for a number, as YAML allows.
+    let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: \"3\"\n  selector: {}\n  template:\n    spec:\n      containers:\n        - name: web\n          env:\n            - name: PORT\n              value: 8080\n";
+    let deployment: Deployment = manifest::from_yaml_one(yaml).unwrap();
+    let spec = deployment.spec.unwrap();
+    assert_eq!(spec.replicas, Some(3));
+    let env = spec.template.spec.unwrap().containers[0]
+        .env
+        .clone()
+        .unwrap();
+    assert_eq!(env[0].value.as_deref(), Some("8080"));
+}
+
+#[test]
+fn from_value_checks_like_from_yaml() {
+    let value: serde_json::Value = serde_saphyr::from_str(WALKTHROUGH).unwrap();
+    assert!(matches!(
+        Object::from_value(value.clone()).unwrap(),
+        Object::Pod(_)
+    ));
+    let mut typo = value;
+    typo["spec"]["containers"][0]["imagePullPolcy"] = "Always".into();
+    let error = Object::from_value(typo).unwrap_err();
+    assert_eq!(position(&error), (None, None, None));
+    assert_eq!(
+        error.to_string(),
+        "unknown field `spec.containers[0].imagePullPolcy` in Pod; did you mean `imagePullPolicy`?"
+    );
+}
+
+#[test]
+fn objects_convert_to_and_from_their_kinds() {
+    let object = Object::from(service());
+    assert_eq!(object.kind(), "Service");
+    let object = Pod::try_from(object).unwrap_err();
+    let service = Service::try_from(object).unwrap();
+    assert_eq!(service.metadata.name.as_deref(), Some("web"));
+
+    let object: Object = serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "c" }
+    }))
+    .unwrap();
+    assert!(matches!(object, Object::ConfigMap(_)));
+}
+
+#[test]
+fn from_yaml_one_wants_exactly_one_document() {
+    let error = manifest::from_yaml_one::<Pod>("# nothing\n").unwrap_err();
+    insta::assert_snapshot!("error_no_document", error);
+    let two = format!("{WALKTHROUGH}---\n{WALKTHROUGH}");
+    let error = manifest::from_yaml_one::<Pod>(&two).unwrap_err();
+    assert_eq!(position(&error), (Some(2), Some(13), Some(1)));
+    insta::assert_snapshot!("error_two_documents", error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+#[test]
+fn error_tab_indentation() {
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n\tnamespace: shop\n";
+    let error = error_of(yaml);
+    assert!(matches!(
+        error.kind(),
+        ManifestErrorKind::TabIndentation { line: 5 }
+    ));
+    assert_eq!(position(&error), (Some(1), Some(5), Some(1)));
+    insta::assert_snapshot!("error_tab", error);
+}
+
+#[test]
+fn error_tab_after_spaces_in_a_later_document() {
+    let yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  \tname: b\n";
+    let error = error_of(yaml);
+    assert_eq!(position(&error), (Some(2), Some(9), Some(3)));
+    insta::assert_snapshot!("error_tab_document_2", error);
+}
+
+#[test]
+fn error_unknown_field_with_suggestion() {
+    let yaml = WALKTHROUGH.replace("imagePullPolicy", "imagePullPolcy");
+    let error = error_of(&yaml);
+    assert_eq!(
+        error.kind(),
+        &ManifestErrorKind::UnknownField {
+            kind: "Pod".into(),
+            path: "spec.containers[0].imagePullPolcy".into(),
+            suggestion: Some("imagePullPolicy".into()),
+        }
+    );
+    assert_eq!(position(&error), (Some(1), Some(9), Some(7)));
+    insta::assert_snapshot!("error_unknown_field", error);
+}
+
+#[test]
+fn error_unknown_field_without_suggestion() {
+    let yaml = WALKTHROUGH.replace("  name: web2\n", "  name: web2\n  colour: blue\n");
+    let error = error_of(&yaml);
+    assert_eq!(position(&error), (Some(1), Some(5), Some(3)));
+    insta::assert_snapshot!("error_unknown_field_no_suggestion", error);
+}
+
+#[test]
+fn error_unknown_top_level_field_and_in_metadata_of_other_kinds() {
+    let error = error_of(&WALKTHROUGH.replace("spec:", "specs:"));
+    insta::assert_snapshot!("error_unknown_top_level_field", error);
+    let error = error_of(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n  lables:\n    a: b\n",
+    );
+    assert_eq!(position(&error), (Some(1), Some(5), Some(3)));
+    insta::assert_snapshot!("error_unknown_field_dynamic_metadata", error);
+}
+
+#[test]
+fn error_unknown_field_from_yaml_one() {
+    let yaml = WALKTHROUGH.replace("containerPort", "containerPorts");
+    let error = manifest::from_yaml_one::<Pod>(&yaml).unwrap_err();
+    assert_eq!(position(&error), (Some(1), Some(11), Some(11)));
+    insta::assert_snapshot!("error_unknown_field_one", error);
+}
+
+#[test]
+fn error_missing_kind() {
+    let yaml = format!("{WALKTHROUGH}---\napiVersion: v1\nmetadata:\n  name: nameless\n");
+    let error = error_of(&yaml);
+    assert_eq!(error.kind(), &ManifestErrorKind::MissingKind);
+    assert_eq!(position(&error), (Some(2), Some(13), Some(1)));
+    insta::assert_snapshot!("error_missing_kind", error);
+}
+
+#[test]
+fn error_missing_api_version() {
+    let error = error_of("kind: Deployment\nmetadata:\n  name: web\n");
+    assert_eq!(position(&error), (Some(1), Some(1), Some(1)));
+    insta::assert_snapshot!("error_missing_api_version", error);
+    let error = error_of("kind: Widget\nmetadata:\n  name: w\n");
+    insta::assert_snapshot!("error_missing_api_version_unknown_kind", error);
+}
+
+#[test]
+fn error_wrong_api_version() {
+    let error = error_of(&WALKTHROUGH.replace("apiVersion: v1", "apiVersion: apps/v1"));
+    assert_eq!(
+        error.kind(),
+        &ManifestErrorKind::WrongApiVersion {
+            kind: "Pod".into(),
+            found: "apps/v1".into(),
+            expected: "v1",
+        }
+    );
+    assert_eq!(position(&error), (Some(1), Some(1), Some(1)));
+    insta::assert_snapshot!("error_wrong_api_version", error);
+}
+
+#[test]
+fn error_syntax_with_line_and_column() {
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  labels: {app: web\nspec: {}\n";
+    let error = error_of(yaml);
+    assert!(matches!(error.kind(), ManifestErrorKind::Syntax { .. }));
+    insta::assert_snapshot!("error_syntax", error);
+}
+
+#[test]
+fn error_in_document_3_of_3_has_the_absolute_line() {
+    let yaml = "\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: one
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: two
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: three
+   labels: {}
+";
+    let error = error_of(yaml);
+    assert_eq!(error.document(), Some(3));
+    assert_eq!(error.line(), Some(15));
+    insta::assert_snapshot!("error_document_3", error);
+}
+
+#[test]
+fn error_position_on_the_marker_line() {
+    // Content after `---` on the same line: columns count the marker.
+    let yaml = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n--- [1, 2\n";
+    let error = error_of(yaml);
+    assert_eq!(error.document(), Some(2));
+    assert_eq!(error.line(), Some(4));
+    insta::assert_snapshot!("error_marker_line", error);
+}
+
+#[test]
+fn error_invalid_value() {
+    let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: many\n  selector: {}\n  template: {}\n";
+    let error = error_of(yaml);
+    assert_eq!(position(&error), (Some(1), Some(6), Some(13)));
+    insta::assert_snapshot!("error_invalid_value", error);
+}
+
+#[test]
+fn error_wrong_type() {
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers: web\n";
+    let error = error_of(yaml);
+    assert_eq!(position(&error), (Some(1), Some(6), Some(15)));
+    insta::assert_snapshot!("error_wrong_type", error);
+}
+
+#[test]
+fn error_not_an_object() {
+    let error = error_of("- apiVersion: v1\n  kind: Namespace\n");
+    assert_eq!(
+        error.kind(),
+        &ManifestErrorKind::NotAnObject {
+            found: "a sequence"
+        }
+    );
+    insta::assert_snapshot!("error_not_an_object", error);
+}
+
+#[test]
+fn error_kind_not_a_string() {
+    let error = error_of("apiVersion: v1\nkind: [Pod]\n");
+    assert_eq!(position(&error), (Some(1), Some(2), Some(1)));
+    insta::assert_snapshot!("error_kind_not_a_string", error);
+}
+
+#[test]
+fn error_invalid_value_in_a_sequence() {
+    let yaml = WALKTHROUGH.replace(
+        "- containerPort: 80",
+        "- containerPort: 80\n        - eighty",
+    );
+    let error = error_of(&yaml);
+    assert_eq!(position(&error), (Some(1), Some(12), Some(11)));
+    insta::assert_snapshot!("error_invalid_value_in_a_sequence", error);
+}
+
+#[test]
+fn error_duplicate_key() {
+    let yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n";
+    insta::assert_snapshot!("error_duplicate_key", error_of(yaml));
+}
+
+#[test]
+fn errors_are_small_and_cloneable() {
+    assert!(std::mem::size_of::<ManifestError>() <= std::mem::size_of::<usize>());
+    let error = error_of("kind: Pod\n");
+    assert_eq!(error.clone(), error);
+}

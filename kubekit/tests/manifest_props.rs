@@ -1,0 +1,334 @@
+//! Properties of `kubekit::manifest`: no input makes the parser panic, and what is rendered
+//! reads back the same.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Container, ContainerPort, Pod, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kubekit::manifest::{self, DynamicObject, Object, RenderOptions};
+use proptest::prelude::*;
+use serde_json::Value;
+
+const VALID: &str = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web2
+  labels: {app: web}
+spec:
+  containers:
+    - name: web
+      image: nginx:1.28
+      imagePullPolicy: IfNotPresent
+      args: [\"--port\", \"80\"]
+      ports:
+        - containerPort: 80
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: nginx
+          command:
+            - sh
+            - -c
+            - |
+              echo hello
+              sleep 3600
+--- # custom
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w
+spec: &spec
+  size: 3
+copy: *spec
+";
+
+/// Feeds `input` to every entry point; they may fail, never panic.
+fn parse_everything(input: &str) {
+    let _ = manifest::from_yaml(input);
+    let _ = manifest::from_yaml_one::<Pod>(input);
+    let _ = manifest::from_yaml_one::<Object>(input);
+    let _ = manifest::from_yaml_one::<Value>(input);
+    if let Ok(objects) = manifest::from_yaml(input) {
+        // Whatever was read renders, and reads back the same.
+        let yaml = manifest::to_yaml_all(&objects).unwrap();
+        assert_eq!(manifest::from_yaml(&yaml).unwrap(), objects, "{yaml}");
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Mutation {
+    Insert(usize, char),
+    Delete(usize, usize),
+    DuplicateLine(usize),
+    IndentWithTab(usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let special = prop::sample::select(vec![
+        '\t', ' ', '\n', ':', '-', '#', '[', ']', '{', '}', '"', '\'', '|', '>', '&', '*', '!',
+        '%', '@', '`', ',', '?', '\r', '\u{feff}', 'é', '0',
+    ]);
+    prop_oneof![
+        (any::<usize>(), prop_oneof![special, any::<char>()])
+            .prop_map(|(at, c)| Mutation::Insert(at, c)),
+        (any::<usize>(), 0usize..20).prop_map(|(at, len)| Mutation::Delete(at, len)),
+        any::<usize>().prop_map(Mutation::DuplicateLine),
+        any::<usize>().prop_map(Mutation::IndentWithTab),
+    ]
+}
+
+fn apply(text: &str, mutation: &Mutation) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    match *mutation {
+        Mutation::Insert(at, c) => {
+            let at = at % (chars.len() + 1);
+            chars[..at].iter().chain([&c]).chain(&chars[at..]).collect()
+        }
+        Mutation::Delete(at, len) => {
+            let at = at % (chars.len() + 1);
+            let end = (at + len).min(chars.len());
+            chars[..at].iter().chain(&chars[end..]).collect()
+        }
+        Mutation::DuplicateLine(line) => {
+            let line = line % lines.len().max(1);
+            let mut out = lines.clone();
+            if let Some(copy) = lines.get(line) {
+                out.insert(line, copy);
+            }
+            out.concat()
+        }
+        Mutation::IndentWithTab(line) => {
+            let line = line % lines.len().max(1);
+            lines
+                .iter()
+                .enumerate()
+                .map(|(number, text)| {
+                    if number == line {
+                        format!("\t{}", text.trim_start_matches(' '))
+                    } else {
+                        (*text).to_owned()
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+fn name() -> impl Strategy<Value = String> {
+    "[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?"
+}
+
+/// Strings that YAML could read as something else when written plainly.
+fn tricky_string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,30}",
+        "[ -~\n\t]{0,40}",
+        prop::sample::select(vec![
+            "",
+            "yes",
+            "no",
+            "on",
+            "off",
+            "y",
+            "n",
+            "true",
+            "False",
+            "~",
+            "null",
+            "NULL",
+            "1",
+            "-1",
+            "1.0",
+            "1e3",
+            "0x1F",
+            "0o17",
+            "012",
+            ".inf",
+            "-.inf",
+            ".nan",
+            "- a",
+            "#x",
+            "a #b",
+            " lead",
+            "trail ",
+            "a: b",
+            "key:",
+            "a\nb",
+            "a\n",
+            "\n",
+            "'q'",
+            "\"d\"",
+            "*a",
+            "&a",
+            "!t",
+            "%p",
+            "@x",
+            "`x",
+            "---",
+            "...",
+            "--- x",
+            "[a]",
+            "{a: 1}",
+            "| x",
+            "> x",
+            "\t",
+            "é",
+            "2024-01-01",
+            "12:30:00",
+            "<<",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1.0e12f64..1.0e12).prop_map(Value::from),
+        tricky_string().prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 40, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((tricky_string(), inner), 0..5)
+                .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+        ]
+    })
+}
+
+fn object() -> impl Strategy<Value = Object> {
+    let pod = (
+        name(),
+        tricky_string(),
+        prop::collection::vec(1i32..65536, 0..3),
+    )
+        .prop_map(|(name, image, ports)| {
+            Object::from(Pod {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    ..Default::default()
+                },
+                spec: Some(PodSpec {
+                    containers: vec![Container {
+                        name,
+                        image: Some(image),
+                        ports: (!ports.is_empty()).then(|| {
+                            ports
+                                .into_iter()
+                                .map(|container_port| ContainerPort {
+                                    container_port,
+                                    ..Default::default()
+                                })
+                                .collect()
+                        }),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                status: None,
+            })
+        });
+    let config_map = (
+        name(),
+        prop::collection::btree_map(tricky_string(), tricky_string(), 0..6),
+        prop::collection::btree_map("[a-z./]{1,20}", tricky_string(), 0..3),
+    )
+        .prop_map(
+            |(name, data, annotations): (_, BTreeMap<_, _>, BTreeMap<_, _>)| {
+                Object::from(ConfigMap {
+                    metadata: ObjectMeta {
+                        name: Some(name),
+                        annotations: (!annotations.is_empty()).then_some(annotations),
+                        ..Default::default()
+                    },
+                    data: Some(data),
+                    ..Default::default()
+                })
+            },
+        );
+    let dynamic = (
+        name(),
+        "[A-Z][a-zA-Z]{0,12}",
+        prop::collection::vec(("[a-z][a-zA-Z]{0,10}", json_value()), 0..4),
+    )
+        .prop_map(|(name, kind, fields)| {
+            let mut object = DynamicObject::new("example.com/v1", kind);
+            object.metadata.name = Some(name);
+            let data: serde_json::Map<String, Value> = fields
+                .into_iter()
+                .filter(|(key, value)| {
+                    !value.is_null() && !matches!(key.as_str(), "apiVersion" | "kind" | "metadata")
+                })
+                .collect();
+            object.data = Value::Object(data);
+            Object::from(object)
+        });
+    prop_oneof![pod, config_map, dynamic]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_string_is_ok_or_err(input in any::<String>()) {
+        parse_everything(&input);
+    }
+
+    #[test]
+    fn yaml_like_strings_are_ok_or_err(input in "[a-zA-Z0-9:\\-\\[\\]{}#'\"|>&*!%@`,.?~ \n\t\r]{0,300}") {
+        parse_everything(&input);
+    }
+
+    #[test]
+    fn any_bytes_are_ok_or_err(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        parse_everything(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn mutated_manifests_are_ok_or_err(mutations in prop::collection::vec(mutation(), 1..6)) {
+        let input = mutations.iter().fold(VALID.to_owned(), |text, m| apply(&text, m));
+        parse_everything(&input);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn render_then_parse_gives_the_same_objects(objects in prop::collection::vec(object(), 0..5)) {
+        let yaml = manifest::to_yaml_all(&objects).unwrap();
+        let parsed = manifest::from_yaml(&yaml);
+        prop_assert!(parsed.is_ok(), "{:?}\n{}", parsed, yaml);
+        prop_assert_eq!(parsed.unwrap(), objects.clone(), "{}", yaml);
+        // Cleaning changes nothing here: none of these has server fields.
+        let clean = manifest::to_yaml_all_with(&objects, RenderOptions::default().clean(true)).unwrap();
+        prop_assert_eq!(clean, yaml);
+    }
+}
+
+#[test]
+fn the_valid_manifest_is_valid() {
+    let objects = manifest::from_yaml(VALID).unwrap();
+    let kinds: Vec<_> = objects.iter().map(Object::kind).collect();
+    assert_eq!(kinds, ["Pod", "Deployment", "Widget"]);
+}
