@@ -37,7 +37,10 @@ fn stats(name: &str, target: &str, mut xs: Vec<Duration>) -> Duration {
 
 fn pod(name: &str, image: &str) -> Pod {
     Pod {
-        metadata: ObjectMeta { name: Some(name.into()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
         spec: Some(PodSpec {
             containers: vec![Container {
                 name: "main".into(),
@@ -54,7 +57,10 @@ fn pod(name: &str, image: &str) -> Pod {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     // Warm: binaries and images are built and cached before anything is timed.
     kubekit_testing::assets::binaries(&["etcd", "kube-apiserver", "kubelet"])?;
     let images = kubekit_testing::images()?;
@@ -90,21 +96,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let ns: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
         let name = format!("bench-ns-{i}");
-        ns.create(&PostParams::default(), &k8s_openapi::api::core::v1::Namespace { metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() }, ..Default::default() }).await?;
-        let sas: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(client.clone(), &name);
+        ns.create(
+            &PostParams::default(),
+            &k8s_openapi::api::core::v1::Namespace {
+                metadata: ObjectMeta {
+                    name: Some(name.clone()),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .await?;
+        let sas: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+            Api::namespaced(client.clone(), &name);
         while sas.get_opt("default").await?.is_none() {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         xs.push(t.elapsed());
     }
-    stats("test namespace ready (created + default ServiceAccount)", "< 250 ms", xs);
+    stats(
+        "test namespace ready (created + default ServiceAccount)",
+        "< 250 ms",
+        xs,
+    );
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "bench-ns-0");
     let mut xs = vec![];
     for i in 0..runs {
         let name = format!("run-{i}");
         let t = Instant::now();
-        pods.create(&PostParams::default(), &pod(&name, &images.nginx)).await?;
+        pods.create(&PostParams::default(), &pod(&name, &images.nginx))
+            .await?;
         await_condition(pods.clone(), &name, conditions::is_pod_running()).await?;
         xs.push(t.elapsed());
     }
@@ -116,12 +138,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let name = format!("web-{i}");
         let labels = std::collections::BTreeMap::from([("app".to_string(), name.clone())]);
         let d = Deployment {
-            metadata: ObjectMeta { name: Some(name.clone()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                ..Default::default()
+            },
             spec: Some(DeploymentSpec {
                 replicas: Some(3),
-                selector: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector { match_labels: Some(labels.clone()), ..Default::default() },
+                selector: k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector {
+                    match_labels: Some(labels.clone()),
+                    ..Default::default()
+                },
                 template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta { labels: Some(labels), ..Default::default() }),
+                    metadata: Some(ObjectMeta {
+                        labels: Some(labels),
+                        ..Default::default()
+                    }),
                     spec: pod("x", &images.nginx).spec,
                 },
                 ..Default::default()
@@ -131,7 +162,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         deployments.create(&PostParams::default(), &d).await?;
         await_condition(deployments.clone(), &name, |d: Option<&Deployment>| {
-            d.and_then(|d| d.status.as_ref()).and_then(|s| s.available_replicas) == Some(3)
+            d.and_then(|d| d.status.as_ref())
+                .and_then(|s| s.available_replicas)
+                == Some(3)
         })
         .await?;
         xs.push(t.elapsed());
@@ -144,12 +177,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..20 {
         let name = format!("rt-{i}");
         let t = Instant::now();
-        pods.create(&PostParams::default(), &pod(&name, &images.toolbox)).await?;
+        pods.create(&PostParams::default(), &pod(&name, &images.toolbox))
+            .await?;
         pods.get(&name).await?;
         pods.delete(&name, &DeleteParams::default()).await?;
         xs.push(t.elapsed());
     }
-    let kube_rs = stats("Pod create + get + delete, plain kube-rs (in process)", "", xs);
+    let kube_rs = stats(
+        "Pod create + get + delete, plain kube-rs (in process)",
+        "",
+        xs,
+    );
 
     if let Ok(kubectl) = std::env::var("KUBECTL") {
         let kc = cluster.kubeconfig().display().to_string();
@@ -160,8 +198,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let file = dir.join(format!("{name}.json"));
             std::fs::write(&file, serde_json::to_vec(&pod(&name, &images.toolbox))?)?;
             let run = |args: &[&str]| {
-                let out = std::process::Command::new(&kubectl).args(["--kubeconfig", &kc, "-n", "bench-ns-3"]).args(args).output().unwrap();
-                assert!(out.status.success(), "kubectl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+                let out = std::process::Command::new(&kubectl)
+                    .args(["--kubeconfig", &kc, "-n", "bench-ns-3"])
+                    .args(args)
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "kubectl {args:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             };
             let t = Instant::now();
             run(&["apply", "-f", file.to_str().unwrap()]);
@@ -170,7 +216,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             xs.push(t.elapsed());
         }
         let kubectl_t = stats("Pod apply + get + delete, kubectl (3 processes)", "", xs);
-        println!("\nkubectl / kube-rs: {:.1}x", kubectl_t.as_secs_f64() / kube_rs.as_secs_f64());
+        println!(
+            "\nkubectl / kube-rs: {:.1}x",
+            kubectl_t.as_secs_f64() / kube_rs.as_secs_f64()
+        );
     }
     drop(cluster);
     Ok(())

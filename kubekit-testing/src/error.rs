@@ -10,6 +10,10 @@ pub enum Error {
     #[error("Kubernetes binaries not found: {0}")]
     MissingBinaries(String),
 
+    /// The local node cannot start or is not there.
+    #[error("kubekit node: {0}")]
+    Node(String),
+
     /// Building the pinned components from the Go module proxy failed.
     #[error(
         "building the Kubernetes components with {script} failed ({status}); its output is above. \

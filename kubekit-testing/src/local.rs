@@ -480,7 +480,9 @@ impl LocalCluster {
         }
         let bins = crate::assets::binaries(&needed)?;
         let run_id = crate::namespace::random_suffix();
-        let dir = crate::assets::cache_dir().join("clusters").join(format!("dedicated-{run_id}"));
+        let dir = crate::assets::cache_dir()
+            .join("clusters")
+            .join(format!("dedicated-{run_id}"));
         let (mut state, mut started) = start_control_plane(&dir, &bins, &run_id).await?;
         if with_node {
             if let Err(e) = crate::node::start(&mut state, &mut started, &bins).await {

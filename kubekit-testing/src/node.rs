@@ -178,6 +178,13 @@ pub(crate) async fn start(
     );
 
     let run_dir = Path::new(RUN_DIR);
+    if let Some(pid) = running_node() {
+        return Err(Error::Node(format!(
+            "another kubekit node is running on this machine (containerd pid {pid}); only one \
+             node can run at a time. Stop it (kubekit_testing::stop_local(), or wait for the \
+             test run that owns it to end), or set KUBEKIT_NODE=0"
+        )));
+    }
     // A previous node that was not cleaned up (e.g. the machine lost power) is removed first.
     let old_teardown = state.dir.join("node-teardown.sh");
     write_node_teardown(&old_teardown)?;
@@ -398,6 +405,18 @@ maxPods: 110
     Ok(())
 }
 
+/// The PID of a running containerd of a kubekit node, if any.
+fn running_node() -> Option<u32> {
+    let config = format!("{RUN_DIR}/containerd/config.toml");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        String::from_utf8_lossy(&cmdline)
+            .contains(&config)
+            .then_some(pid)
+    })
+}
+
 /// Imports a docker or OCI archive into the node's containerd (namespace `k8s.io`).
 fn load_into(sock: &Path, archive: &Path) -> Result<()> {
     let sock = sock.display().to_string();
@@ -448,7 +467,7 @@ fn load_into(sock: &Path, archive: &Path) -> Result<()> {
 pub fn load_image(archive: &Path) -> Result<()> {
     let sock = Path::new(RUN_DIR).join("containerd/containerd.sock");
     if !sock.exists() {
-        return Err(Error::MissingBinaries(format!(
+        return Err(Error::Node(format!(
             "no local node is running (no {}); start the shared cluster as root first",
             sock.display()
         )));
