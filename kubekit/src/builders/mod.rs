@@ -1,1 +1,124 @@
-//! Typed builders.
+//! Typed builders for Kubernetes objects that return the real [`k8s_openapi`] types.
+//!
+//! Each builder is a function that starts a [`bon`] builder: set the members with chained
+//! calls, then `build()`. What Kubernetes requires is required at compile time (a Pod without a
+//! name or without a container does not compile), and `build()` checks the rest of Kubernetes'
+//! rules (names, labels, ports, probes, resources, ...) and returns
+//! `Result<T, `[`ValidationError`]`>`, where `T` is a plain `k8s-openapi` type ready for
+//! `kube::Api`, serialization or further changes.
+//!
+//! | builder | returns | required |
+//! | --- | --- | --- |
+//! | [`container()`](container()) | [`Container`](k8s_openapi::api::core::v1::Container) | `name`, `image` |
+//! | [`pod()`](pod()) | [`Pod`](k8s_openapi::api::core::v1::Pod) | `name`, `container` |
+//! | [`pod_template()`](pod_template()) | [`PodTemplateSpec`](k8s_openapi::api::core::v1::PodTemplateSpec) | `container` |
+//! | [`deployment()`](deployment()) | [`Deployment`](k8s_openapi::api::apps::v1::Deployment) | `name`, `template` |
+//! | [`replica_set()`](replica_set()) | [`ReplicaSet`](k8s_openapi::api::apps::v1::ReplicaSet) | `name`, `template` |
+//! | [`service()`](service()) | [`Service`](k8s_openapi::api::core::v1::Service) | `name`, `selector`, `port` |
+//! | [`service_for(&target)`](service_for()) | [`Service`](k8s_openapi::api::core::v1::Service) | `name`, `port` |
+//! | [`namespace()`](namespace()) | [`Namespace`](k8s_openapi::api::core::v1::Namespace) | `name` |
+//!
+//! The output holds only what you set plus what Kubernetes requires: no empty maps, lists or
+//! strings that would take over fields under server-side apply.
+//!
+//! Objects are consistent by construction: a Deployment's selector is derived from its pod
+//! template's labels, and a Service made with [`service_for`] takes its selector and namespace
+//! from its Deployment (or ReplicaSet or Pod) and checks that each named target port is a
+//! container port of it.
+//!
+//! The rules are in [`validate`], usable on their own (`validate::dns1123_label("web")`) and on
+//! objects that did not come from a builder, e.g. parsed from YAML ([`Validate`]).
+//!
+//! # Example: a Deployment and its Service
+//!
+//! ```
+//! use kubekit::builders::{
+//!     container, deployment, empty_dir, pod_template, service_for, ContainerPort, IntOrPercent,
+//!     Probe, PullPolicy, ServiceType,
+//! };
+//!
+//! // The app and a sidecar that ships its logs, sharing an emptyDir volume.
+//! let web = container()
+//!     .name("web")
+//!     .image("nginx:1.28")
+//!     .pull_policy(PullPolicy::IfNotPresent)
+//!     .port(ContainerPort::http(80))
+//!     .request("cpu", "100m")
+//!     .limit("memory", "128Mi")
+//!     .readiness_probe(Probe::http_get("/", "http").period_seconds(5))
+//!     .liveness_probe(Probe::tcp("http"))
+//!     .mount("logs", "/var/log/nginx")
+//!     .build()?;
+//! let shipper = container()
+//!     .name("log-shipper")
+//!     .image("busybox:1.37")
+//!     .args(["sh", "-c", "tail -F /logs/access.log"])
+//!     .mount_read_only("logs", "/logs")
+//!     .build()?;
+//!
+//! let web_deployment = deployment()
+//!     .name("web")
+//!     .namespace("demo")
+//!     .replicas(3)
+//!     .template(
+//!         pod_template()
+//!             .label("app", "web")
+//!             .container(web)
+//!             .and_container(shipper)
+//!             .volume(empty_dir("logs"))
+//!             .build(),
+//!     )
+//!     .rolling_update(1, IntOrPercent::percent(0))
+//!     .build()?;
+//!
+//! // Selector `app: web` and namespace `demo` come from the Deployment; "http" must be the name
+//! // of one of its container ports.
+//! let web_service = service_for(&web_deployment)
+//!     .name("web")
+//!     .port(80, "http")
+//!     .service_type(ServiceType::NodePort)
+//!     .build()?;
+//!
+//! let spec = web_service.spec.as_ref().expect("a Service has a spec");
+//! assert_eq!(web_service.metadata.namespace.as_deref(), Some("demo"));
+//! assert_eq!(
+//!     spec.selector.as_ref().map(|s| s["app"].as_str()),
+//!     Some("web")
+//! );
+//!
+//! // Mistakes are caught before anything reaches the cluster.
+//! let err = service_for(&web_deployment).name("web").port(443, "https").build().unwrap_err();
+//! assert_eq!(
+//!     err.to_string(),
+//!     "Service \"web\": spec.ports[0].targetPort \"https\" does not name a container port of \
+//!      Deployment \"web\" (its named ports are: http)"
+//! );
+//! # Ok::<(), kubekit::builders::ValidationError>(())
+//! ```
+
+mod container;
+mod error;
+mod namespace;
+mod pod;
+mod service;
+pub mod validate;
+mod workload;
+
+pub use container::{
+    ContainerBuilder, ContainerPort, PortRef, Probe, Protocol, PullPolicy, container,
+};
+pub use error::ValidationError;
+pub use namespace::{NamespaceBuilder, namespace};
+pub use pod::{
+    PodBuilder, PodTemplateBuilder, RestartPolicy, config_map_volume, empty_dir,
+    empty_dir_in_memory, pod, pod_template, secret_volume,
+};
+pub use service::{
+    ServiceBuilder, ServiceForBuilder, ServicePort, ServiceTarget, ServiceType, service,
+    service_for, service_for_deployment, service_for_pod,
+};
+pub use validate::Validate;
+pub use workload::{
+    DEFAULT_SELECTOR_KEY, DeploymentBuilder, IntOrPercent, ReplicaSetBuilder, Strategy, deployment,
+    replica_set,
+};

@@ -1,0 +1,1595 @@
+//! Kubernetes' validation rules, reusable on their own and on whole objects.
+//!
+//! The string and number rules ([`dns1123_label`], [`dns1123_subdomain`], [`dns1035_label`],
+//! [`iana_svc_name`], [`qualified_name`], [`label_value`], [`port_number`], [`quantity`], ...)
+//! return `Err(rule)` where `rule` is a static text that reads after the value, e.g.
+//! `"is not a valid DNS-1123 label: must be no more than 63 characters"`.
+//!
+//! The object rules ([`Validate`], [`validate_pod`], [`validate_deployment`], ...) check a whole
+//! `k8s-openapi` object the way the API server would (and a few things it only finds out at run
+//! time, like a volume mount naming no volume), and return the first broken rule as a
+//! [`ValidationError`] naming the object, the field path, the value and the rule. The builders run
+//! them on everything they build, so an object parsed from YAML can be checked with the very same
+//! rules:
+//!
+//! ```
+//! use kubekit::builders::validate::{self, Validate};
+//! use kubekit::k8s_openapi::api::core::v1::Pod;
+//!
+//! assert!(validate::dns1123_label("web").is_ok());
+//! assert_eq!(
+//!     validate::port_number(0),
+//!     Err("must be between 1 and 65535, inclusive")
+//! );
+//!
+//! let pod: Pod = serde_json::from_value(serde_json::json!({
+//!     "apiVersion": "v1",
+//!     "kind": "Pod",
+//!     "metadata": { "name": "web" },
+//!     "spec": { "containers": [{ "name": "web", "image": "nginx", "ports": [{ "containerPort": 0 }] }] }
+//! }))?;
+//! let err = pod.validate().unwrap_err();
+//! assert_eq!(err.field, "spec.containers[0].ports[0].containerPort");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
+
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy, ReplicaSet};
+use k8s_openapi::api::core::v1::{
+    Container, Namespace, Pod, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, Service,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::ValidationError;
+
+// ---------------------------------------------------------------------------------------------
+// String and number rules
+// ---------------------------------------------------------------------------------------------
+
+/// Maximum length of a DNS-1123 label (and of a DNS-1035 label).
+pub const DNS1123_LABEL_MAX_LEN: usize = 63;
+/// Maximum length of a DNS-1123 subdomain.
+pub const DNS1123_SUBDOMAIN_MAX_LEN: usize = 253;
+/// Maximum length of an IANA service name (a port name).
+pub const IANA_SVC_NAME_MAX_LEN: usize = 15;
+/// Maximum length of a label value, and of the name part of a qualified name.
+pub const LABEL_VALUE_MAX_LEN: usize = 63;
+
+fn is_lower_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`
+fn matches_label_chars(s: &str) -> bool {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&first), Some(&last)) => {
+            is_lower_alnum(first)
+                && is_lower_alnum(last)
+                && b.iter().all(|&c| is_lower_alnum(c) || c == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// Checks that `s` is a DNS-1123 label (RFC 1123): at most 63 characters, lower case
+/// alphanumeric characters or `-`, starting and ending with an alphanumeric character.
+///
+/// Kubernetes uses it for Namespace names, container names, volume names and Service port names.
+///
+/// ```
+/// use kubekit::builders::validate::dns1123_label;
+/// assert!(dns1123_label("web-1").is_ok());
+/// assert!(dns1123_label("1web").is_ok());
+/// assert!(dns1123_label("Web").is_err());
+/// assert!(dns1123_label("web.app").is_err());
+/// ```
+pub fn dns1123_label(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("is not a valid DNS-1123 label: must not be empty");
+    }
+    if s.len() > DNS1123_LABEL_MAX_LEN {
+        return Err("is not a valid DNS-1123 label: must be no more than 63 characters");
+    }
+    if !matches_label_chars(s) {
+        return Err(
+            "is not a valid DNS-1123 label: must consist of lower case alphanumeric characters \
+             or '-', and must start and end with an alphanumeric character",
+        );
+    }
+    Ok(())
+}
+
+/// Checks that `s` is a DNS-1123 subdomain: at most 253 characters, lower case alphanumeric
+/// characters, `-` or `.`, each dot-separated part starting and ending with an alphanumeric
+/// character.
+///
+/// Kubernetes uses it for the names of most objects, Pods and Deployments among them.
+///
+/// ```
+/// use kubekit::builders::validate::dns1123_subdomain;
+/// assert!(dns1123_subdomain("web.example.com").is_ok());
+/// assert!(dns1123_subdomain("web..example").is_err());
+/// assert!(dns1123_subdomain("Web").is_err());
+/// ```
+pub fn dns1123_subdomain(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("is not a valid DNS-1123 subdomain: must not be empty");
+    }
+    if s.len() > DNS1123_SUBDOMAIN_MAX_LEN {
+        return Err("is not a valid DNS-1123 subdomain: must be no more than 253 characters");
+    }
+    if !s.split('.').all(matches_label_chars) {
+        return Err(
+            "is not a valid DNS-1123 subdomain: must consist of lower case alphanumeric \
+             characters, '-' or '.', and must start and end with an alphanumeric character",
+        );
+    }
+    Ok(())
+}
+
+/// Checks that `s` is a DNS-1035 label: a DNS-1123 label that starts with a letter.
+///
+/// Kubernetes uses it for Service names.
+///
+/// ```
+/// use kubekit::builders::validate::dns1035_label;
+/// assert!(dns1035_label("web").is_ok());
+/// assert!(dns1035_label("1web").is_err());
+/// ```
+pub fn dns1035_label(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("is not a valid DNS-1035 label: must not be empty");
+    }
+    if s.len() > DNS1123_LABEL_MAX_LEN {
+        return Err("is not a valid DNS-1035 label: must be no more than 63 characters");
+    }
+    if !matches_label_chars(s) || !s.as_bytes()[0].is_ascii_lowercase() {
+        return Err(
+            "is not a valid DNS-1035 label: must consist of lower case alphanumeric characters \
+             or '-', start with an alphabetic character, and end with an alphanumeric character",
+        );
+    }
+    Ok(())
+}
+
+/// Checks that `s` is an IANA service name (`IANA_SVC_NAME`), the rule for container port names
+/// and named target ports: at most 15 characters, lower case alphanumeric characters or `-`, at
+/// least one letter, no leading, trailing or doubled `-`.
+///
+/// ```
+/// use kubekit::builders::validate::iana_svc_name;
+/// assert!(iana_svc_name("http").is_ok());
+/// assert!(iana_svc_name("http-alt").is_ok());
+/// assert!(iana_svc_name("8080").is_err());
+/// assert!(iana_svc_name("http--alt").is_err());
+/// assert!(iana_svc_name("metrics-endpoint").is_err()); // 16 characters
+/// ```
+pub fn iana_svc_name(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("is not a valid port name: must not be empty");
+    }
+    if s.len() > IANA_SVC_NAME_MAX_LEN {
+        return Err("is not a valid port name: must be no more than 15 characters");
+    }
+    if !s.bytes().all(|c| is_lower_alnum(c) || c == b'-') {
+        return Err(
+            "is not a valid port name: must contain only lower case alphanumeric characters or '-'",
+        );
+    }
+    if !s.bytes().any(|c| c.is_ascii_lowercase()) {
+        return Err("is not a valid port name: must contain at least one letter (a-z)");
+    }
+    if s.contains("--") {
+        return Err("is not a valid port name: must not contain consecutive hyphens");
+    }
+    if s.starts_with('-') || s.ends_with('-') {
+        return Err("is not a valid port name: must not begin or end with a hyphen");
+    }
+    Ok(())
+}
+
+/// `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`
+fn matches_qualified_name_chars(s: &str) -> bool {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        }
+        _ => false,
+    }
+}
+
+/// Checks that `s` is a qualified name, the rule for label and annotation keys: an optional
+/// DNS-1123 subdomain prefix (at most 253 characters) and `/`, then a name of at most 63
+/// characters matching `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`.
+///
+/// ```
+/// use kubekit::builders::validate::qualified_name;
+/// assert!(qualified_name("app").is_ok());
+/// assert!(qualified_name("app.kubernetes.io/name").is_ok());
+/// assert!(qualified_name("App_Name.v2").is_ok());
+/// assert!(qualified_name("Example.com/app").is_err());
+/// assert!(qualified_name("-app").is_err());
+/// assert!(qualified_name("a/b/c").is_err());
+/// ```
+pub fn qualified_name(s: &str) -> Result<(), &'static str> {
+    let (prefix, name) = match s.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, s),
+    };
+    if let Some(prefix) = prefix {
+        if prefix.is_empty() {
+            return Err("is not a valid qualified name: prefix part must not be empty");
+        }
+        if prefix.len() > DNS1123_SUBDOMAIN_MAX_LEN {
+            return Err(
+                "is not a valid qualified name: prefix part must be no more than 253 characters",
+            );
+        }
+        if dns1123_subdomain(prefix).is_err() {
+            return Err(
+                "is not a valid qualified name: prefix part must be a DNS-1123 subdomain: lower \
+                 case alphanumeric characters, '-' or '.', starting and ending with an \
+                 alphanumeric character",
+            );
+        }
+    }
+    if name.is_empty() {
+        return Err("is not a valid qualified name: name part must not be empty");
+    }
+    if name.len() > LABEL_VALUE_MAX_LEN {
+        return Err("is not a valid qualified name: name part must be no more than 63 characters");
+    }
+    if !matches_qualified_name_chars(name) {
+        return Err(
+            "is not a valid qualified name: name part must consist of alphanumeric characters, \
+             '-', '_' or '.', and must start and end with an alphanumeric character \
+             (optionally prefixed by a DNS subdomain and '/')",
+        );
+    }
+    Ok(())
+}
+
+/// Checks that `s` is a label key (a [`qualified_name`]).
+///
+/// ```
+/// use kubekit::builders::validate::label_key;
+/// assert!(label_key("app.kubernetes.io/name").is_ok());
+/// assert!(label_key("").is_err());
+/// ```
+pub fn label_key(s: &str) -> Result<(), &'static str> {
+    qualified_name(s)
+}
+
+/// Checks that `s` is a label value: empty, or at most 63 characters matching
+/// `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`.
+///
+/// ```
+/// use kubekit::builders::validate::label_value;
+/// assert!(label_value("").is_ok());
+/// assert!(label_value("v1.2_3-beta").is_ok());
+/// assert!(label_value("a b").is_err());
+/// assert!(label_value("-x").is_err());
+/// ```
+pub fn label_value(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    if s.len() > LABEL_VALUE_MAX_LEN {
+        return Err("is not a valid label value: must be no more than 63 characters");
+    }
+    if !matches_qualified_name_chars(s) {
+        return Err(
+            "is not a valid label value: must be empty or consist of alphanumeric characters, \
+             '-', '_' or '.', and must start and end with an alphanumeric character",
+        );
+    }
+    Ok(())
+}
+
+/// Checks that `port` is a valid port number: `1..=65535`.
+///
+/// ```
+/// use kubekit::builders::validate::port_number;
+/// assert!(port_number(1).is_ok());
+/// assert!(port_number(65535).is_ok());
+/// assert!(port_number(0).is_err());
+/// assert!(port_number(65536).is_err());
+/// ```
+pub fn port_number(port: i32) -> Result<(), &'static str> {
+    if (1..=65535).contains(&port) {
+        Ok(())
+    } else {
+        Err("must be between 1 and 65535, inclusive")
+    }
+}
+
+/// Checks a port given by number or by name: a number must pass [`port_number`], a name
+/// [`iana_svc_name`].
+///
+/// ```
+/// use kubekit::builders::validate::int_or_name_port;
+/// use kubekit::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+/// assert!(int_or_name_port(&IntOrString::Int(8080)).is_ok());
+/// assert!(int_or_name_port(&IntOrString::String("http".into())).is_ok());
+/// assert!(int_or_name_port(&IntOrString::String("HTTP".into())).is_err());
+/// ```
+pub fn int_or_name_port(port: &IntOrString) -> Result<(), &'static str> {
+    match port {
+        IntOrString::Int(n) => port_number(*n),
+        IntOrString::String(s) => iana_svc_name(s),
+    }
+}
+
+/// Checks that `s` is an environment variable name: not empty, printable ASCII characters other
+/// than `=` (the rule of Kubernetes 1.34, which no longer requires a C identifier).
+///
+/// ```
+/// use kubekit::builders::validate::env_var_name;
+/// assert!(env_var_name("RUST_LOG").is_ok());
+/// assert!(env_var_name("my.setting").is_ok());
+/// assert!(env_var_name("A=B").is_err());
+/// assert!(env_var_name("").is_err());
+/// ```
+pub fn env_var_name(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("is not a valid environment variable name: must not be empty");
+    }
+    if !s.bytes().all(|c| (b' '..=b'~').contains(&c) && c != b'=') {
+        return Err(
+            "is not a valid environment variable name: must consist of printable ASCII \
+             characters except '='",
+        );
+    }
+    Ok(())
+}
+
+/// Checks a container image reference the way the API server does: not empty and without
+/// leading or trailing whitespace.
+///
+/// ```
+/// use kubekit::builders::validate::image;
+/// assert!(image("nginx:1.28").is_ok());
+/// assert!(image(" nginx").is_err());
+/// assert!(image("").is_err());
+/// ```
+pub fn image(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("is required: a container image must not be empty");
+    }
+    if s.trim() != s {
+        return Err("must not have leading or trailing whitespace");
+    }
+    Ok(())
+}
+
+/// Parses a resource quantity (`100m`, `0.5`, `128Mi`, `1G`, `1e3`) into its numeric value.
+/// Returns `None` when `s` is not a quantity.
+fn parse_quantity(s: &str) -> Option<f64> {
+    let (negative, rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let num_len = rest
+        .bytes()
+        .take_while(|c| c.is_ascii_digit() || *c == b'.')
+        .count();
+    let (number, suffix) = rest.split_at(num_len);
+    if !number.bytes().any(|c| c.is_ascii_digit())
+        || number.bytes().filter(|c| *c == b'.').count() > 1
+    {
+        return None;
+    }
+    let mut value: f64 = number.parse().ok()?;
+    let multiplier = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0_f64.powi(2),
+        "Gi" => 1024.0_f64.powi(3),
+        "Ti" => 1024.0_f64.powi(4),
+        "Pi" => 1024.0_f64.powi(5),
+        "Ei" => 1024.0_f64.powi(6),
+        _ => {
+            let exp = suffix.strip_prefix(['e', 'E'])?;
+            let digits = exp.strip_prefix(['+', '-']).unwrap_or(exp);
+            if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let exp: i32 = exp.parse().ok()?;
+            10f64.powi(exp)
+        }
+    };
+    value *= multiplier;
+    if negative {
+        value = -value;
+    }
+    Some(value)
+}
+
+/// Checks that `s` is a non-negative resource quantity such as `100m`, `0.5`, `128Mi`, `1G`.
+///
+/// ```
+/// use kubekit::builders::validate::quantity;
+/// assert!(quantity("250m").is_ok());
+/// assert!(quantity("128Mi").is_ok());
+/// assert!(quantity("1.5").is_ok());
+/// assert!(quantity("128MB").is_err());
+/// assert!(quantity("-1").is_err());
+/// ```
+pub fn quantity(s: &str) -> Result<(), &'static str> {
+    match parse_quantity(s) {
+        None => Err(
+            "is not a valid resource quantity: must be a number with an optional suffix \
+             (n, u, m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi, Ei or an exponent like e3), \
+             e.g. '100m', '0.5', '128Mi'",
+        ),
+        Some(v) if v < 0.0 => Err("must be greater than or equal to 0"),
+        Some(_) => Ok(()),
+    }
+}
+
+fn non_negative(n: i32) -> Result<(), &'static str> {
+    if n < 0 {
+        Err("must be greater than or equal to 0")
+    } else {
+        Ok(())
+    }
+}
+
+fn non_negative_i64(n: i64) -> Result<(), &'static str> {
+    if n < 0 {
+        Err("must be greater than or equal to 0")
+    } else {
+        Ok(())
+    }
+}
+
+fn one_of(
+    value: &str,
+    allowed: &'static [&'static str],
+    rule: &'static str,
+) -> Result<(), &'static str> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(rule)
+    }
+}
+
+/// Checks an `imagePullPolicy` value: `Always`, `IfNotPresent` or `Never`.
+///
+/// ```
+/// use kubekit::builders::validate::pull_policy;
+/// assert!(pull_policy("IfNotPresent").is_ok());
+/// assert!(pull_policy("ifnotpresent").is_err());
+/// ```
+pub fn pull_policy(s: &str) -> Result<(), &'static str> {
+    one_of(
+        s,
+        &["Always", "IfNotPresent", "Never"],
+        "is not a supported value: supported values: \"Always\", \"IfNotPresent\", \"Never\"",
+    )
+}
+
+/// Checks a pod `restartPolicy` value: `Always`, `OnFailure` or `Never`.
+///
+/// ```
+/// use kubekit::builders::validate::restart_policy;
+/// assert!(restart_policy("OnFailure").is_ok());
+/// assert!(restart_policy("Sometimes").is_err());
+/// ```
+pub fn restart_policy(s: &str) -> Result<(), &'static str> {
+    one_of(
+        s,
+        &["Always", "OnFailure", "Never"],
+        "is not a supported value: supported values: \"Always\", \"OnFailure\", \"Never\"",
+    )
+}
+
+/// Checks a port `protocol` value: `TCP`, `UDP` or `SCTP`.
+///
+/// ```
+/// use kubekit::builders::validate::protocol;
+/// assert!(protocol("UDP").is_ok());
+/// assert!(protocol("tcp").is_err());
+/// ```
+pub fn protocol(s: &str) -> Result<(), &'static str> {
+    one_of(
+        s,
+        &["TCP", "UDP", "SCTP"],
+        "is not a supported value: supported values: \"SCTP\", \"TCP\", \"UDP\"",
+    )
+}
+
+/// Checks a Service `type` value: `ClusterIP`, `NodePort`, `LoadBalancer` or `ExternalName`.
+///
+/// ```
+/// use kubekit::builders::validate::service_type;
+/// assert!(service_type("NodePort").is_ok());
+/// assert!(service_type("Nodeport").is_err());
+/// ```
+pub fn service_type(s: &str) -> Result<(), &'static str> {
+    one_of(
+        s,
+        &["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"],
+        "is not a supported value: supported values: \"ClusterIP\", \"ExternalName\", \
+         \"LoadBalancer\", \"NodePort\"",
+    )
+}
+
+/// Checks a rolling update `maxSurge` / `maxUnavailable` value: a non-negative integer or a
+/// non-negative percentage like `"25%"`. (Whether a percentage may exceed 100% depends on the
+/// field; that is checked with the Deployment.)
+///
+/// ```
+/// use kubekit::builders::validate::int_or_percent;
+/// use kubekit::k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+/// assert!(int_or_percent(&IntOrString::Int(1)).is_ok());
+/// assert!(int_or_percent(&IntOrString::String("25%".into())).is_ok());
+/// assert!(int_or_percent(&IntOrString::String("25".into())).is_err());
+/// assert!(int_or_percent(&IntOrString::Int(-1)).is_err());
+/// ```
+pub fn int_or_percent(v: &IntOrString) -> Result<(), &'static str> {
+    match v {
+        IntOrString::Int(n) => non_negative(*n),
+        IntOrString::String(s) => match percent_value(s) {
+            Some(_) => Ok(()),
+            None => Err("must be a non-negative integer or a percentage like '25%'"),
+        },
+    }
+}
+
+fn percent_value(s: &str) -> Option<u64> {
+    let digits = s.strip_suffix('%')?;
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// True when the value is zero (`0` or `"0%"`).
+fn is_zero(v: &IntOrString) -> bool {
+    match v {
+        IntOrString::Int(n) => *n == 0,
+        IntOrString::String(s) => percent_value(s) == Some(0),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Object rules
+// ---------------------------------------------------------------------------------------------
+
+/// An object that can be checked against Kubernetes' validation rules.
+///
+/// Implemented for the `k8s-openapi` types kubekit builds: [`Pod`], [`Container`],
+/// [`Deployment`], [`ReplicaSet`], [`Service`] and [`Namespace`].
+///
+/// ```
+/// use kubekit::builders::validate::Validate;
+/// use kubekit::k8s_openapi::api::core::v1::Namespace;
+///
+/// let mut ns = Namespace::default();
+/// ns.metadata.name = Some("team_a".into());
+/// let err = ns.validate().unwrap_err();
+/// assert_eq!(err.kind, "Namespace");
+/// assert_eq!(err.field, "metadata.name");
+/// ```
+pub trait Validate {
+    /// Returns the first rule the object breaks, if any.
+    fn validate(&self) -> Result<(), ValidationError>;
+}
+
+/// Validates a Pod: metadata, containers, init containers, ports, probes, resources, volumes.
+///
+/// ```
+/// use kubekit::builders::validate::validate_pod;
+/// use kubekit::k8s_openapi::api::core::v1::Pod;
+/// // A Pod without containers.
+/// let mut pod = Pod::default();
+/// pod.metadata.name = Some("web".into());
+/// assert_eq!(validate_pod(&pod).unwrap_err().field, "spec.containers");
+/// ```
+pub fn validate_pod(pod: &Pod) -> Result<(), ValidationError> {
+    pod.validate()
+}
+
+/// Validates a Deployment: metadata, selector (which must match the template's labels),
+/// strategy, counts and the pod template.
+///
+/// ```
+/// use kubekit::builders::validate::validate_deployment;
+/// use kubekit::k8s_openapi::api::apps::v1::Deployment;
+/// let mut d = Deployment::default();
+/// d.metadata.name = Some("web".into());
+/// assert_eq!(validate_deployment(&d).unwrap_err().field, "spec");
+/// ```
+pub fn validate_deployment(deployment: &Deployment) -> Result<(), ValidationError> {
+    deployment.validate()
+}
+
+/// Validates a ReplicaSet: metadata, selector (which must match the template's labels), counts
+/// and the pod template.
+///
+/// ```
+/// use kubekit::builders::validate::validate_replica_set;
+/// use kubekit::k8s_openapi::api::apps::v1::ReplicaSet;
+/// let mut rs = ReplicaSet::default();
+/// rs.metadata.name = Some("web".into());
+/// assert_eq!(validate_replica_set(&rs).unwrap_err().field, "spec");
+/// ```
+pub fn validate_replica_set(replica_set: &ReplicaSet) -> Result<(), ValidationError> {
+    replica_set.validate()
+}
+
+/// Validates a Service: metadata (the name must be a DNS-1035 label), type, ports, node ports
+/// and selector.
+///
+/// ```
+/// use kubekit::builders::validate::validate_service;
+/// use kubekit::k8s_openapi::api::core::v1::Service;
+/// let mut s = Service::default();
+/// s.metadata.name = Some("1web".into());
+/// assert_eq!(validate_service(&s).unwrap_err().field, "metadata.name");
+/// ```
+pub fn validate_service(service: &Service) -> Result<(), ValidationError> {
+    service.validate()
+}
+
+/// Validates a Namespace: its name must be a DNS-1123 label; labels and annotations.
+///
+/// ```
+/// use kubekit::builders::validate::validate_namespace;
+/// use kubekit::k8s_openapi::api::core::v1::Namespace;
+/// let mut ns = Namespace::default();
+/// ns.metadata.name = Some("team-a".into());
+/// assert!(validate_namespace(&ns).is_ok());
+/// ```
+pub fn validate_namespace(namespace: &Namespace) -> Result<(), ValidationError> {
+    namespace.validate()
+}
+
+/// Validates a single container on its own (outside a Pod, so volume mounts are not matched
+/// against volumes). Errors name the kind `Container` and the container's name.
+///
+/// ```
+/// use kubekit::builders::validate::validate_container;
+/// use kubekit::k8s_openapi::api::core::v1::Container;
+/// let c = Container { name: "web".into(), image: Some("nginx".into()), ..Default::default() };
+/// assert!(validate_container(&c).is_ok());
+/// ```
+pub fn validate_container(container: &Container) -> Result<(), ValidationError> {
+    container.validate()
+}
+
+/// Which object an error is reported against.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) kind: &'a str,
+    pub(crate) name: &'a str,
+}
+
+impl Ctx<'_> {
+    pub(crate) fn err(
+        &self,
+        field: impl Into<String>,
+        value: impl Display,
+        rule: impl Into<String>,
+    ) -> ValidationError {
+        ValidationError::new(self.kind, self.name, field, value, rule)
+    }
+
+    fn check(
+        &self,
+        field: impl FnOnce() -> String,
+        value: &str,
+        rule: fn(&str) -> Result<(), &'static str>,
+    ) -> Result<(), ValidationError> {
+        rule(value).map_err(|r| self.err(field(), value, r))
+    }
+}
+
+type VResult = Result<(), ValidationError>;
+
+fn object_name(meta: &ObjectMeta) -> &str {
+    meta.name
+        .as_deref()
+        .or(meta.generate_name.as_deref())
+        .unwrap_or("")
+}
+
+/// `generateName` is a prefix: a trailing `-` is fine.
+fn mask_trailing_dash(s: &str) -> String {
+    match s.strip_suffix('-') {
+        Some(rest) if !rest.is_empty() => format!("{rest}a"),
+        _ => s.to_string(),
+    }
+}
+
+fn check_meta(
+    ctx: Ctx<'_>,
+    meta: &ObjectMeta,
+    name_rule: fn(&str) -> Result<(), &'static str>,
+    namespaced: bool,
+) -> VResult {
+    match (&meta.name, &meta.generate_name) {
+        (Some(name), _) => ctx.check(|| "metadata.name".into(), name, name_rule)?,
+        (None, Some(generate)) => name_rule(&mask_trailing_dash(generate))
+            .map_err(|r| ctx.err("metadata.generateName", generate, r))?,
+        (None, None) => return Err(ctx.err("metadata.name", "", "is required")),
+    }
+    if namespaced && let Some(ns) = &meta.namespace {
+        ctx.check(|| "metadata.namespace".into(), ns, dns1123_label)?;
+    }
+    check_labels(ctx, "metadata.labels", meta.labels.as_ref())?;
+    check_annotations(ctx, "metadata.annotations", meta.annotations.as_ref())
+}
+
+pub(crate) fn check_labels(
+    ctx: Ctx<'_>,
+    path: &str,
+    labels: Option<&BTreeMap<String, String>>,
+) -> VResult {
+    for (key, value) in labels.into_iter().flatten() {
+        ctx.check(|| path.to_string(), key, label_key)?;
+        ctx.check(|| format!("{path}.{key}"), value, label_value)?;
+    }
+    Ok(())
+}
+
+const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
+
+fn check_annotations(
+    ctx: Ctx<'_>,
+    path: &str,
+    annotations: Option<&BTreeMap<String, String>>,
+) -> VResult {
+    let mut total = 0usize;
+    for (key, value) in annotations.into_iter().flatten() {
+        ctx.check(|| path.to_string(), key, qualified_name)?;
+        total = total.saturating_add(key.len()).saturating_add(value.len());
+    }
+    if total > ANNOTATIONS_MAX_BYTES {
+        return Err(ctx.err(
+            path,
+            format!("{total} bytes"),
+            "is too long: annotations must have at most 262144 bytes in total",
+        ));
+    }
+    Ok(())
+}
+
+/// How strict the pod spec rules are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PodMode {
+    /// A Pod: images are required.
+    Pod,
+    /// The pod template of a Deployment or ReplicaSet: images may be left to be filled in, the
+    /// restart policy must be `Always`.
+    WorkloadTemplate,
+}
+
+fn fmt_protocol(p: Option<&str>) -> &str {
+    p.unwrap_or("TCP")
+}
+
+fn check_pod_spec(ctx: Ctx<'_>, prefix: &str, spec: &PodSpec, mode: PodMode) -> VResult {
+    if spec.containers.is_empty() {
+        return Err(ctx.err(
+            format!("{prefix}.containers"),
+            "",
+            "must contain at least one container",
+        ));
+    }
+
+    let mut volume_names = BTreeSet::new();
+    for (i, volume) in spec.volumes.iter().flatten().enumerate() {
+        let field = || format!("{prefix}.volumes[{i}].name");
+        ctx.check(field, &volume.name, dns1123_label)?;
+        if !volume_names.insert(volume.name.as_str()) {
+            return Err(ctx.err(
+                field(),
+                &volume.name,
+                "is a duplicate: volume names must be unique within a pod",
+            ));
+        }
+    }
+
+    let init = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .map(|c| ("initContainers", c));
+    let regular = spec.containers.iter().map(|c| ("containers", c));
+    let mut container_names = BTreeSet::new();
+    let mut ports: BTreeMap<(i32, &str), &str> = BTreeMap::new();
+    let mut counters = BTreeMap::new();
+    for (list, container) in init.chain(regular) {
+        let counter = counters.entry(list).or_insert(0usize);
+        let index = *counter;
+        *counter += 1;
+        let path = format!("{prefix}.{list}[{index}]");
+        let is_init = list == "initContainers";
+        check_container(
+            ctx,
+            &path,
+            container,
+            ContainerOpts {
+                require_image: mode == PodMode::Pod,
+                volumes: Some(&volume_names),
+                init: is_init,
+            },
+        )?;
+        if !container_names.insert(container.name.as_str()) {
+            return Err(ctx.err(
+                format!("{path}.name"),
+                &container.name,
+                "is a duplicate: container names must be unique within a pod",
+            ));
+        }
+        if is_init {
+            continue;
+        }
+        for (j, port) in container.ports.iter().flatten().enumerate() {
+            let protocol = fmt_protocol(port.protocol.as_deref());
+            if let Some(other) = ports.insert((port.container_port, protocol), &container.name) {
+                return Err(ctx.err(
+                    format!("{path}.ports[{j}].containerPort"),
+                    port.container_port,
+                    format!(
+                        "duplicates port {}/{protocol} of container \"{other}\": container ports \
+                         must be unique within a pod",
+                        port.container_port
+                    ),
+                ));
+            }
+        }
+    }
+
+    if let Some(policy) = &spec.restart_policy {
+        ctx.check(|| format!("{prefix}.restartPolicy"), policy, restart_policy)?;
+        if mode == PodMode::WorkloadTemplate && policy != "Always" {
+            return Err(ctx.err(
+                format!("{prefix}.restartPolicy"),
+                policy,
+                "is not supported in the pod template of a Deployment or ReplicaSet: supported \
+                 values: \"Always\"",
+            ));
+        }
+    }
+    if let Some(sa) = &spec.service_account_name {
+        ctx.check(
+            || format!("{prefix}.serviceAccountName"),
+            sa,
+            dns1123_subdomain,
+        )?;
+    }
+    if let Some(grace) = spec.termination_grace_period_seconds {
+        non_negative_i64(grace)
+            .map_err(|r| ctx.err(format!("{prefix}.terminationGracePeriodSeconds"), grace, r))?;
+    }
+    if let Some(deadline) = spec.active_deadline_seconds
+        && deadline <= 0
+    {
+        return Err(ctx.err(
+            format!("{prefix}.activeDeadlineSeconds"),
+            deadline,
+            "must be greater than 0",
+        ));
+    }
+    check_labels(
+        ctx,
+        &format!("{prefix}.nodeSelector"),
+        spec.node_selector.as_ref(),
+    )
+}
+
+#[derive(Clone, Copy)]
+struct ContainerOpts<'a> {
+    require_image: bool,
+    /// The pod's volume names; `None` for a container checked on its own.
+    volumes: Option<&'a BTreeSet<&'a str>>,
+    init: bool,
+}
+
+fn check_container(ctx: Ctx<'_>, path: &str, c: &Container, opts: ContainerOpts<'_>) -> VResult {
+    ctx.check(|| format!("{path}.name"), &c.name, dns1123_label)?;
+    match c.image.as_deref() {
+        None | Some("") if opts.require_image => {
+            return Err(ctx.err(format!("{path}.image"), "", "is required"));
+        }
+        None | Some("") => {}
+        Some(img) => ctx.check(|| format!("{path}.image"), img, image)?,
+    }
+    if let Some(policy) = &c.image_pull_policy {
+        ctx.check(|| format!("{path}.imagePullPolicy"), policy, pull_policy)?;
+    }
+
+    let mut port_names = BTreeSet::new();
+    let mut port_numbers = BTreeSet::new();
+    for (j, port) in c.ports.iter().flatten().enumerate() {
+        let p = format!("{path}.ports[{j}]");
+        port_number(port.container_port)
+            .map_err(|r| ctx.err(format!("{p}.containerPort"), port.container_port, r))?;
+        if let Some(host_port) = port.host_port
+            && host_port != 0
+        {
+            port_number(host_port).map_err(|r| ctx.err(format!("{p}.hostPort"), host_port, r))?;
+        }
+        if let Some(protocol_value) = &port.protocol {
+            ctx.check(|| format!("{p}.protocol"), protocol_value, protocol)?;
+        }
+        if let Some(name) = &port.name {
+            ctx.check(|| format!("{p}.name"), name, iana_svc_name)?;
+            if !port_names.insert(name.as_str()) {
+                return Err(ctx.err(
+                    format!("{p}.name"),
+                    name,
+                    "is a duplicate: port names must be unique within a container",
+                ));
+            }
+        }
+        let protocol_name = fmt_protocol(port.protocol.as_deref());
+        if !port_numbers.insert((port.container_port, protocol_name)) {
+            return Err(ctx.err(
+                format!("{p}.containerPort"),
+                port.container_port,
+                format!(
+                    "is a duplicate: port {}/{protocol_name} is already declared by this container",
+                    port.container_port
+                ),
+            ));
+        }
+    }
+
+    for (j, env) in c.env.iter().flatten().enumerate() {
+        ctx.check(|| format!("{path}.env[{j}].name"), &env.name, env_var_name)?;
+        if env.value.is_some() && env.value_from.is_some() {
+            return Err(ctx.err(
+                format!("{path}.env[{j}].valueFrom"),
+                &env.name,
+                "may not be specified when `value` is not empty",
+            ));
+        }
+    }
+
+    if let Some(resources) = &c.resources {
+        check_resources(ctx, &format!("{path}.resources"), resources)?;
+    }
+
+    let probes = [
+        ("readinessProbe", &c.readiness_probe),
+        ("livenessProbe", &c.liveness_probe),
+        ("startupProbe", &c.startup_probe),
+    ];
+    let sidecar = c.restart_policy.as_deref() == Some("Always");
+    for (probe_field, probe) in probes {
+        let Some(probe) = probe else { continue };
+        let probe_path = format!("{path}.{probe_field}");
+        if opts.init && !sidecar {
+            return Err(ctx.err(
+                probe_path,
+                "",
+                "may not be set for init containers without restartPolicy=Always",
+            ));
+        }
+        check_probe(
+            ctx,
+            &probe_path,
+            probe,
+            probe_field != "readinessProbe",
+            &port_names,
+        )?;
+    }
+    if let Some(policy) = &c.restart_policy
+        && (!opts.init || policy != "Always")
+    {
+        return Err(ctx.err(
+            format!("{path}.restartPolicy"),
+            policy,
+            "may only be set to \"Always\", and only for init containers (sidecars)",
+        ));
+    }
+
+    let mut mount_paths = BTreeSet::new();
+    for (j, mount) in c.volume_mounts.iter().flatten().enumerate() {
+        let p = format!("{path}.volumeMounts[{j}]");
+        if mount.name.is_empty() {
+            return Err(ctx.err(format!("{p}.name"), "", "is required"));
+        }
+        if let Some(volumes) = opts.volumes
+            && !volumes.contains(mount.name.as_str())
+        {
+            return Err(ctx.err(
+                format!("{p}.name"),
+                &mount.name,
+                "does not name a volume of the pod (spec.volumes)",
+            ));
+        }
+        if mount.mount_path.is_empty() {
+            return Err(ctx.err(format!("{p}.mountPath"), "", "is required"));
+        }
+        if !mount_paths.insert(mount.mount_path.as_str()) {
+            return Err(ctx.err(
+                format!("{p}.mountPath"),
+                &mount.mount_path,
+                "must be unique: another volume is already mounted at this path",
+            ));
+        }
+    }
+    if let Some(dir) = &c.working_dir
+        && dir.is_empty()
+    {
+        return Err(ctx.err(
+            format!("{path}.workingDir"),
+            "",
+            "must not be empty when set",
+        ));
+    }
+    Ok(())
+}
+
+fn check_resources(ctx: Ctx<'_>, path: &str, r: &ResourceRequirements) -> VResult {
+    for (which, map) in [("limits", &r.limits), ("requests", &r.requests)] {
+        for (name, qty) in map.iter().flatten() {
+            ctx.check(|| format!("{path}.{which}"), name, qualified_name)?;
+            ctx.check(|| format!("{path}.{which}.{name}"), &qty.0, quantity)?;
+        }
+    }
+    if let (Some(requests), Some(limits)) = (&r.requests, &r.limits) {
+        for (name, request) in requests {
+            let Some(limit) = limits.get(name) else {
+                continue;
+            };
+            if let (Some(req), Some(lim)) = (parse_quantity(&request.0), parse_quantity(&limit.0))
+                && req > lim
+            {
+                return Err(ctx.err(
+                    format!("{path}.requests.{name}"),
+                    &request.0,
+                    format!(
+                        "must be less than or equal to the {name} limit \"{}\"",
+                        limit.0
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_probe(
+    ctx: Ctx<'_>,
+    path: &str,
+    probe: &Probe,
+    success_must_be_one: bool,
+    port_names: &BTreeSet<&str>,
+) -> VResult {
+    let handlers = [
+        probe.exec.is_some(),
+        probe.http_get.is_some(),
+        probe.tcp_socket.is_some(),
+        probe.grpc.is_some(),
+    ];
+    let count = handlers.iter().filter(|h| **h).count();
+    if count != 1 {
+        return Err(ctx.err(
+            path,
+            format!("{count} handlers"),
+            "must specify exactly one handler: exec, httpGet, tcpSocket or grpc",
+        ));
+    }
+    let check_port = |field: String, port: &IntOrString| -> VResult {
+        int_or_name_port(port).map_err(|r| ctx.err(field.clone(), fmt_int_or_string(port), r))?;
+        if let IntOrString::String(name) = port
+            && !port_names.contains(name.as_str())
+        {
+            return Err(ctx.err(
+                field,
+                name,
+                "does not name a port of this container (ports[].name)",
+            ));
+        }
+        Ok(())
+    };
+    if let Some(exec) = &probe.exec
+        && exec.command.as_ref().is_none_or(|c| c.is_empty())
+    {
+        return Err(ctx.err(format!("{path}.exec.command"), "", "is required"));
+    }
+    if let Some(http) = &probe.http_get {
+        check_port(format!("{path}.httpGet.port"), &http.port)?;
+        if let Some(scheme) = &http.scheme
+            && scheme != "HTTP"
+            && scheme != "HTTPS"
+        {
+            return Err(ctx.err(
+                format!("{path}.httpGet.scheme"),
+                scheme,
+                "is not a supported value: supported values: \"HTTP\", \"HTTPS\"",
+            ));
+        }
+    }
+    if let Some(tcp) = &probe.tcp_socket {
+        check_port(format!("{path}.tcpSocket.port"), &tcp.port)?;
+    }
+    if let Some(grpc) = &probe.grpc {
+        port_number(grpc.port).map_err(|r| ctx.err(format!("{path}.grpc.port"), grpc.port, r))?;
+    }
+    let numbers = [
+        ("initialDelaySeconds", probe.initial_delay_seconds),
+        ("periodSeconds", probe.period_seconds),
+        ("timeoutSeconds", probe.timeout_seconds),
+        ("successThreshold", probe.success_threshold),
+        ("failureThreshold", probe.failure_threshold),
+    ];
+    for (field, value) in numbers {
+        if let Some(value) = value {
+            non_negative(value).map_err(|r| ctx.err(format!("{path}.{field}"), value, r))?;
+        }
+    }
+    if success_must_be_one
+        && let Some(threshold) = probe.success_threshold
+        && threshold != 1
+    {
+        return Err(ctx.err(
+            format!("{path}.successThreshold"),
+            threshold,
+            "must be 1 for liveness and startup probes",
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn fmt_int_or_string(v: &IntOrString) -> String {
+    match v {
+        IntOrString::Int(n) => n.to_string(),
+        IntOrString::String(s) => s.clone(),
+    }
+}
+
+pub(crate) fn fmt_labels(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Does `selector` select an object with `labels`?
+fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    let labels_ok = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| labels.get(k) == Some(v));
+    let expressions_ok = selector.match_expressions.iter().flatten().all(|e| {
+        let value = labels.get(&e.key);
+        let values = e.values.as_deref().unwrap_or_default();
+        match e.operator.as_str() {
+            "In" => value.is_some_and(|v| values.contains(v)),
+            "NotIn" => value.is_none_or(|v| !values.contains(v)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            _ => false,
+        }
+    });
+    labels_ok && expressions_ok
+}
+
+fn check_selector(ctx: Ctx<'_>, path: &str, selector: &LabelSelector) -> VResult {
+    let empty = selector.match_labels.as_ref().is_none_or(|m| m.is_empty())
+        && selector
+            .match_expressions
+            .as_ref()
+            .is_none_or(|e| e.is_empty());
+    if empty {
+        return Err(ctx.err(
+            path,
+            "",
+            "must not be empty: an empty selector would select every pod",
+        ));
+    }
+    check_labels(
+        ctx,
+        &format!("{path}.matchLabels"),
+        selector.match_labels.as_ref(),
+    )?;
+    for (i, e) in selector.match_expressions.iter().flatten().enumerate() {
+        let p = format!("{path}.matchExpressions[{i}]");
+        ctx.check(|| format!("{p}.key"), &e.key, label_key)?;
+        let values = e.values.as_deref().unwrap_or_default();
+        match e.operator.as_str() {
+            "In" | "NotIn" => {
+                if values.is_empty() {
+                    return Err(ctx.err(
+                        format!("{p}.values"),
+                        "",
+                        "must be specified when `operator` is 'In' or 'NotIn'",
+                    ));
+                }
+            }
+            "Exists" | "DoesNotExist" => {
+                if !values.is_empty() {
+                    return Err(ctx.err(
+                        format!("{p}.values"),
+                        values.join(","),
+                        "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                    ));
+                }
+            }
+            other => {
+                return Err(ctx.err(
+                    format!("{p}.operator"),
+                    other,
+                    "is not a supported value: supported values: \"DoesNotExist\", \"Exists\", \
+                     \"In\", \"NotIn\"",
+                ));
+            }
+        }
+        for (j, v) in values.iter().enumerate() {
+            ctx.check(|| format!("{p}.values[{j}]"), v, label_value)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks the parts shared by Deployment and ReplicaSet: selector, template and counts.
+fn check_workload(
+    ctx: Ctx<'_>,
+    selector: &LabelSelector,
+    template: Option<&PodTemplateSpec>,
+    replicas: Option<i32>,
+    min_ready_seconds: Option<i32>,
+) -> VResult {
+    if let Some(replicas) = replicas {
+        non_negative(replicas).map_err(|r| ctx.err("spec.replicas", replicas, r))?;
+    }
+    if let Some(min_ready) = min_ready_seconds {
+        non_negative(min_ready).map_err(|r| ctx.err("spec.minReadySeconds", min_ready, r))?;
+    }
+    check_selector(ctx, "spec.selector", selector)?;
+    let Some(template) = template else {
+        return Err(ctx.err("spec.template", "", "is required"));
+    };
+    let empty = BTreeMap::new();
+    let meta = template.metadata.as_ref();
+    let labels = meta.and_then(|m| m.labels.as_ref()).unwrap_or(&empty);
+    check_labels(ctx, "spec.template.metadata.labels", Some(labels))?;
+    if let Some(annotations) = meta.and_then(|m| m.annotations.as_ref()) {
+        check_annotations(ctx, "spec.template.metadata.annotations", Some(annotations))?;
+    }
+    if !selector_matches(selector, labels) {
+        return Err(ctx.err(
+            "spec.template.metadata.labels",
+            fmt_labels(labels),
+            format!(
+                "does not match the selector ({}): the selector must select the pods of the template",
+                fmt_selector(selector)
+            ),
+        ));
+    }
+    let Some(spec) = &template.spec else {
+        return Err(ctx.err("spec.template.spec", "", "is required"));
+    };
+    check_pod_spec(ctx, "spec.template.spec", spec, PodMode::WorkloadTemplate)
+}
+
+fn fmt_selector(selector: &LabelSelector) -> String {
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for e in selector.match_expressions.iter().flatten() {
+        let values = e.values.as_deref().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "Exists" => e.key.clone(),
+            "DoesNotExist" => format!("!{}", e.key),
+            "In" => format!("{} in ({values})", e.key),
+            "NotIn" => format!("{} notin ({values})", e.key),
+            op => format!("{} {op} ({values})", e.key),
+        });
+    }
+    parts.join(",")
+}
+
+fn check_strategy(ctx: Ctx<'_>, strategy: &DeploymentStrategy) -> VResult {
+    let kind = strategy.type_.as_deref().unwrap_or("RollingUpdate");
+    match kind {
+        "Recreate" => {
+            if strategy.rolling_update.is_some() {
+                return Err(ctx.err(
+                    "spec.strategy.rollingUpdate",
+                    "",
+                    "may not be specified when strategy `type` is 'Recreate'",
+                ));
+            }
+        }
+        "RollingUpdate" => {
+            let Some(rolling) = &strategy.rolling_update else {
+                return Ok(());
+            };
+            for (field, value) in [
+                ("maxSurge", &rolling.max_surge),
+                ("maxUnavailable", &rolling.max_unavailable),
+            ] {
+                if let Some(value) = value {
+                    let path = format!("spec.strategy.rollingUpdate.{field}");
+                    int_or_percent(value)
+                        .map_err(|r| ctx.err(path.clone(), fmt_int_or_string(value), r))?;
+                }
+            }
+            if let Some(IntOrString::String(s)) = &rolling.max_unavailable
+                && percent_value(s).is_some_and(|p| p > 100)
+            {
+                return Err(ctx.err(
+                    "spec.strategy.rollingUpdate.maxUnavailable",
+                    s,
+                    "must not be greater than 100%",
+                ));
+            }
+            // Kubernetes defaults both to 25%; only explicit zeros can make both zero.
+            if let (Some(surge), Some(unavailable)) = (&rolling.max_surge, &rolling.max_unavailable)
+                && is_zero(surge)
+                && is_zero(unavailable)
+            {
+                return Err(ctx.err(
+                    "spec.strategy.rollingUpdate.maxUnavailable",
+                    fmt_int_or_string(unavailable),
+                    "may not be 0 when `maxSurge` is 0",
+                ));
+            }
+        }
+        other => {
+            return Err(ctx.err(
+                "spec.strategy.type",
+                other,
+                "is not a supported value: supported values: \"Recreate\", \"RollingUpdate\"",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Validate for Pod {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Pod",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec.containers", "", "must contain at least one container"));
+        };
+        check_pod_spec(ctx, "spec", spec, PodMode::Pod)
+    }
+}
+
+impl Validate for Container {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Container",
+            name: &self.name,
+        };
+        check_container(
+            ctx,
+            "",
+            self,
+            ContainerOpts {
+                require_image: true,
+                volumes: None,
+                init: false,
+            },
+        )
+        .map_err(|mut e| {
+            // Paths of a lone container start at the container: `name`, `ports[0]`, ...
+            if let Some(stripped) = e.field.strip_prefix('.') {
+                e.field = stripped.to_string();
+            }
+            e
+        })
+    }
+}
+
+impl Validate for Deployment {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Deployment",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        if let Some(limit) = spec.revision_history_limit {
+            non_negative(limit).map_err(|r| ctx.err("spec.revisionHistoryLimit", limit, r))?;
+        }
+        if let Some(deadline) = spec.progress_deadline_seconds {
+            if deadline <= 0 {
+                return Err(ctx.err(
+                    "spec.progressDeadlineSeconds",
+                    deadline,
+                    "must be greater than 0",
+                ));
+            }
+            let min_ready = spec.min_ready_seconds.unwrap_or(0);
+            if deadline <= min_ready {
+                return Err(ctx.err(
+                    "spec.progressDeadlineSeconds",
+                    deadline,
+                    format!("must be greater than minReadySeconds ({min_ready})"),
+                ));
+            }
+        }
+        if let Some(strategy) = &spec.strategy {
+            check_strategy(ctx, strategy)?;
+        }
+        check_workload(
+            ctx,
+            &spec.selector,
+            Some(&spec.template),
+            spec.replicas,
+            spec.min_ready_seconds,
+        )
+    }
+}
+
+impl Validate for ReplicaSet {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "ReplicaSet",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        check_workload(
+            ctx,
+            &spec.selector,
+            spec.template.as_ref(),
+            spec.replicas,
+            spec.min_ready_seconds,
+        )
+    }
+}
+
+impl Validate for Service {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Service",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1035_label, true)?;
+        let default_spec = Default::default();
+        let spec = self.spec.as_ref().unwrap_or(&default_spec);
+        let service_type = spec.type_.as_deref().unwrap_or("ClusterIP");
+        ctx.check(|| "spec.type".into(), service_type, self::service_type)?;
+        let ports = spec.ports.as_deref().unwrap_or_default();
+        let headless = spec.cluster_ip.as_deref() == Some("None");
+        if ports.is_empty() && service_type != "ExternalName" && !headless {
+            return Err(ctx.err("spec.ports", "", "must contain at least one port"));
+        }
+        let mut names = BTreeSet::new();
+        let mut numbers = BTreeSet::new();
+        let node_ports_allowed = matches!(service_type, "NodePort" | "LoadBalancer");
+        for (i, port) in ports.iter().enumerate() {
+            let p = format!("spec.ports[{i}]");
+            // The target first: a port named after its target would otherwise be reported by
+            // a name the user never wrote.
+            if let Some(target) = &port.target_port {
+                int_or_name_port(target).map_err(|r| {
+                    ctx.err(format!("{p}.targetPort"), fmt_int_or_string(target), r)
+                })?;
+            }
+            match &port.name {
+                Some(name) if !name.is_empty() => {
+                    ctx.check(|| format!("{p}.name"), name, dns1123_label)?;
+                    if !names.insert(name.as_str()) {
+                        return Err(ctx.err(
+                            format!("{p}.name"),
+                            name,
+                            "is a duplicate: port names must be unique within a Service",
+                        ));
+                    }
+                }
+                _ if ports.len() > 1 => {
+                    return Err(ctx.err(
+                        format!("{p}.name"),
+                        "",
+                        "is required when a Service has more than one port",
+                    ));
+                }
+                _ => {}
+            }
+            port_number(port.port).map_err(|r| ctx.err(format!("{p}.port"), port.port, r))?;
+            if let Some(protocol_value) = &port.protocol {
+                ctx.check(|| format!("{p}.protocol"), protocol_value, protocol)?;
+            }
+            let protocol_name = fmt_protocol(port.protocol.as_deref());
+            if !numbers.insert((port.port, protocol_name)) {
+                return Err(ctx.err(
+                    format!("{p}.port"),
+                    port.port,
+                    format!(
+                        "is a duplicate: port {}/{protocol_name} is already declared by this Service",
+                        port.port
+                    ),
+                ));
+            }
+            if let Some(node_port) = port.node_port
+                && node_port != 0
+            {
+                if !node_ports_allowed {
+                    return Err(ctx.err(
+                        format!("{p}.nodePort"),
+                        node_port,
+                        format!(
+                            "may not be used when `type` is '{service_type}' (only NodePort and \
+                             LoadBalancer)"
+                        ),
+                    ));
+                }
+                port_number(node_port)
+                    .map_err(|r| ctx.err(format!("{p}.nodePort"), node_port, r))?;
+            }
+        }
+        if service_type != "ExternalName" {
+            check_labels(ctx, "spec.selector", spec.selector.as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for Namespace {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Namespace",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_label, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_parse() {
+        assert_eq!(parse_quantity("100m"), Some(0.1));
+        assert_eq!(parse_quantity("1Ki"), Some(1024.0));
+        assert_eq!(parse_quantity("1e3"), Some(1000.0));
+        assert_eq!(parse_quantity("1E"), Some(1e18));
+        assert_eq!(parse_quantity("-2"), Some(-2.0));
+        assert_eq!(parse_quantity(".5"), Some(0.5));
+        for bad in ["", "m", "1..2", "1mm", "1e", "1e+", "1KB", "+", "1 ", "é"] {
+            assert_eq!(parse_quantity(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn generate_name_is_a_prefix() {
+        assert_eq!(mask_trailing_dash("web-"), "weba");
+        assert_eq!(mask_trailing_dash("-"), "-");
+        assert_eq!(mask_trailing_dash("web"), "web");
+    }
+}
