@@ -254,6 +254,12 @@ pub(crate) async fn start_control_plane(
             ("client-ca-file", pk(files::CA_CERT)),
             ("kubelet-client-certificate", pk(files::ADMIN_CERT)),
             ("kubelet-client-key", pk(files::ADMIN_KEY)),
+            // The node's name does not resolve: reach kubelets (exec, logs, port-forward) by
+            // their InternalIP.
+            (
+                "kubelet-preferred-address-types",
+                "InternalIP,ExternalIP,Hostname".into(),
+            ),
             (
                 "service-account-issuer",
                 "https://kubernetes.default.svc.cluster.local".into(),
