@@ -1,0 +1,1010 @@
+//! Container logs, as `kubectl logs` reads them: tail, since, timestamps, previous, one
+//! container or all, and follows that survive dropped connections.
+//!
+//! A follow ([`LogFollow`]) is a [`Stream`] of lines. It follows one pod, or every pod of a
+//! label selector or a Deployment (picking up pods that appear later), each line then
+//! prefixed as `kubectl logs --prefix` does: `[pod/NAME/CONTAINER] line`.
+//!
+//! Follows always read with timestamps and keep a [`LogCursor`]: the last timestamp seen
+//! per container and how many lines carried it. When a connection ends while the
+//! container still runs, the follow reconnects with `sinceTime` and drops the lines it
+//! already delivered, so no line is lost or repeated; a follow can also be started again
+//! from a saved cursor ([`LogOptions::after`]).
+//!
+//! ```no_run
+//! # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+//! use futures::TryStreamExt;
+//! use kubekit::logs::LogOptions;
+//!
+//! let last_10 = client.logs("web", &LogOptions::new().tail(10)).await?;
+//! let mut lines = client.follow_logs_selector("app=web", &LogOptions::new()).await?;
+//! while let Some(line) = lines.try_next().await? {
+//!     println!("{line}"); // [pod/web-7d9c-x2/web] GET / 200
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    fmt,
+    pin::Pin,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures::{AsyncBufReadExt, Stream, StreamExt, channel::mpsc};
+use k8s_openapi::{
+    api::{apps::v1::Deployment, core::v1::Pod},
+    apimachinery::pkg::apis::meta::v1::LabelSelector,
+    jiff::Timestamp,
+};
+use kube::{
+    api::{Api, ListParams, LogParams},
+    runtime::{WatchStreamExt, watcher},
+};
+
+/// Errors of log calls. Each names the pod and container (or the selector) concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum LogsError {
+    /// Reading the logs of a container failed (pod or container not found, container not
+    /// started, no previous instance, API server unreachable, ...).
+    #[error("cannot read logs of pod {namespace}/{pod}{}: {source}", container_suffix(.container))]
+    Read {
+        /// Namespace of the pod.
+        namespace: String,
+        /// The pod.
+        pod: String,
+        /// The container, when known.
+        container: Option<String>,
+        /// The error from the API server.
+        #[source]
+        source: kube::Error,
+    },
+    /// The Deployment whose pods were to be followed could not be read.
+    #[error("cannot read deployment {namespace}/{name}: {source}")]
+    Deployment {
+        /// Namespace of the Deployment.
+        namespace: String,
+        /// The Deployment.
+        name: String,
+        /// The error from the API server.
+        #[source]
+        source: kube::Error,
+    },
+    /// The Deployment has no usable label selector.
+    #[error("deployment {namespace}/{name} has no label selector")]
+    NoSelector {
+        /// Namespace of the Deployment.
+        namespace: String,
+        /// The Deployment.
+        name: String,
+    },
+    /// The pod has no container of that name (or no containers at all).
+    #[error("pod {namespace}/{pod} has no container {container:?}")]
+    NoContainer {
+        /// Namespace of the pod.
+        namespace: String,
+        /// The pod.
+        pod: String,
+        /// The container asked for (empty when the pod has none).
+        container: String,
+    },
+}
+
+fn container_suffix(container: &Option<String>) -> String {
+    container
+        .as_ref()
+        .map(|c| format!(" (container {c})"))
+        .unwrap_or_default()
+}
+
+/// Where a follow stands: per pod and container, the last timestamp delivered and how many
+/// delivered lines carried exactly that timestamp. Pass it to [`LogOptions::after`] to
+/// resume a follow without losing or repeating lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogCursor {
+    positions: BTreeMap<(String, String), Position>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Position {
+    last: Timestamp,
+    count_at_last: u32,
+}
+
+impl Position {
+    /// Whether a line stamped `ts` is new after this position, counting lines stamped with
+    /// the last timestamp in `seen_at_last`.
+    fn advance(pos: &mut Option<Position>, ts: Timestamp, skip_at_last: &mut u32) -> bool {
+        match pos {
+            None => {
+                *pos = Some(Position {
+                    last: ts,
+                    count_at_last: 1,
+                });
+                true
+            }
+            Some(p) if ts > p.last => {
+                *p = Position {
+                    last: ts,
+                    count_at_last: 1,
+                };
+                *skip_at_last = 0;
+                true
+            }
+            Some(p) if ts == p.last => {
+                if *skip_at_last > 0 {
+                    *skip_at_last -= 1;
+                    false
+                } else {
+                    p.count_at_last += 1;
+                    true
+                }
+            }
+            Some(_) => false,
+        }
+    }
+}
+
+impl LogCursor {
+    /// The last timestamp delivered for `container` of `pod`.
+    pub fn last(&self, pod: &str, container: &str) -> Option<Timestamp> {
+        self.positions
+            .get(&(pod.to_string(), container.to_string()))
+            .map(|p| p.last)
+    }
+
+    /// Whether nothing was delivered yet.
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    fn get(&self, pod: &str, container: &str) -> Option<Position> {
+        self.positions
+            .get(&(pod.to_string(), container.to_string()))
+            .copied()
+    }
+
+    fn record(&mut self, line: &LogLine) {
+        let key = (line.pod.clone(), line.container.clone());
+        let mut pos = self.positions.get(&key).copied();
+        let mut skip = 0;
+        Position::advance(&mut pos, line.timestamp, &mut skip);
+        if let Some(pos) = pos {
+            self.positions.insert(key, pos);
+        }
+    }
+}
+
+/// Options of log reads and follows.
+///
+/// ```
+/// use std::time::Duration;
+/// use kubekit::logs::LogOptions;
+///
+/// let options = LogOptions::new()
+///     .container("web")
+///     .tail(100)
+///     .since(Duration::from_secs(600))
+///     .timestamps(true);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct LogOptions {
+    container: Option<String>,
+    all_containers: bool,
+    tail: Option<i64>,
+    since: Option<Duration>,
+    since_time: Option<Timestamp>,
+    timestamps: bool,
+    previous: bool,
+    limit_bytes: Option<i64>,
+    prefix: Option<bool>,
+    after: Option<LogCursor>,
+    reconnect_after_bytes: Option<i64>,
+}
+
+impl LogOptions {
+    /// Everything from the pod's default container, no timestamps.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads container `name` (default: the pod's `kubectl.kubernetes.io/default-container`,
+    /// else its first container).
+    #[must_use]
+    pub fn container(mut self, name: impl Into<String>) -> Self {
+        self.container = Some(name.into());
+        self
+    }
+
+    /// Reads all containers of the pod (init containers first when reading, not following).
+    #[must_use]
+    pub fn all_containers(mut self, all: bool) -> Self {
+        self.all_containers = all;
+        self
+    }
+
+    /// Only the last `lines` lines (per container) — for a follow, where it starts.
+    #[must_use]
+    pub fn tail(mut self, lines: i64) -> Self {
+        self.tail = Some(lines);
+        self
+    }
+
+    /// Only lines of the last `duration` (whole seconds).
+    #[must_use]
+    pub fn since(mut self, duration: Duration) -> Self {
+        self.since = Some(duration);
+        self.since_time = None;
+        self
+    }
+
+    /// Only lines from `time` on (the API has a one-second resolution).
+    #[must_use]
+    pub fn since_time(mut self, time: Timestamp) -> Self {
+        self.since_time = Some(time);
+        self.since = None;
+        self
+    }
+
+    /// Starts each line with its RFC 3339 timestamp, as the kubelet recorded it.
+    #[must_use]
+    pub fn timestamps(mut self, timestamps: bool) -> Self {
+        self.timestamps = timestamps;
+        self
+    }
+
+    /// Reads the previous (terminated) instance of the container. Not for follows.
+    #[must_use]
+    pub fn previous(mut self, previous: bool) -> Self {
+        self.previous = previous;
+        self
+    }
+
+    /// Reads at most about `bytes` bytes (per container). Not for follows.
+    #[must_use]
+    pub fn limit_bytes(mut self, bytes: i64) -> Self {
+        self.limit_bytes = Some(bytes);
+        self
+    }
+
+    /// Prefixes each line with `[pod/NAME/CONTAINER] ` (default: on for selector and
+    /// Deployment follows and for [`all_containers`](Self::all_containers), off otherwise).
+    #[must_use]
+    pub fn prefix(mut self, prefix: bool) -> Self {
+        self.prefix = Some(prefix);
+        self
+    }
+
+    /// Follows: resumes after `cursor` (from [`LogFollow::cursor`]) for the containers it
+    /// knows, without repeating or losing lines; others start as the options say.
+    #[must_use]
+    pub fn after(mut self, cursor: LogCursor) -> Self {
+        self.after = Some(cursor);
+        self
+    }
+
+    /// Follows: ends each request to the API server after about `bytes` bytes and resumes
+    /// from the cursor (bounds how long one connection lives; exercises resumption).
+    #[must_use]
+    pub fn reconnect_after_bytes(mut self, bytes: i64) -> Self {
+        self.reconnect_after_bytes = Some(bytes);
+        self
+    }
+
+    fn params(&self, container: &str) -> LogParams {
+        LogParams {
+            container: Some(container.to_string()),
+            follow: false,
+            limit_bytes: self.limit_bytes,
+            pretty: false,
+            previous: self.previous,
+            since_seconds: self.since.map(|d| d.as_secs().max(1) as i64),
+            since_time: self.since_time,
+            tail_lines: self.tail,
+            timestamps: self.timestamps,
+        }
+    }
+}
+
+/// One line of a follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// The pod.
+    pub pod: String,
+    /// The container.
+    pub container: String,
+    /// When the kubelet recorded it.
+    pub timestamp: Timestamp,
+    /// The line, without its newline.
+    pub text: String,
+}
+
+impl fmt::Display for LogLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Aborts a task when dropped.
+struct TaskGuard(tokio::task::AbortHandle);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn spawn_guarded<F>(future: F) -> TaskGuard
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    TaskGuard(tokio::spawn(future).abort_handle())
+}
+
+/// A follow of one or more containers' logs: a [`Stream`] of lines (formatted per the
+/// options: prefix, timestamps). Dropping it stops the follow.
+///
+/// Ends when every followed container has terminated (for a pod follow); a selector or
+/// Deployment follow runs until dropped.
+pub struct LogFollow {
+    rx: mpsc::Receiver<Result<LogLine, LogsError>>,
+    cursor: LogCursor,
+    prefix: bool,
+    timestamps: bool,
+    _tasks: Vec<TaskGuard>,
+}
+
+impl fmt::Debug for LogFollow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LogFollow")
+            .field("cursor", &self.cursor)
+            .field("prefix", &self.prefix)
+            .field("timestamps", &self.timestamps)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogFollow {
+    /// Where the follow stands: what it has delivered so far.
+    pub fn cursor(&self) -> LogCursor {
+        self.cursor.clone()
+    }
+
+    /// The next line with its pod, container and timestamp (instead of formatted text).
+    ///
+    /// # Errors
+    ///
+    /// [`LogsError::Read`] when a container's logs cannot be read.
+    pub async fn next_line(&mut self) -> Option<Result<LogLine, LogsError>> {
+        let item = self.rx.next().await;
+        if let Some(Ok(line)) = &item {
+            self.cursor.record(line);
+        }
+        item
+    }
+
+    fn format(&self, line: &LogLine) -> String {
+        let mut out = String::with_capacity(line.text.len() + 64);
+        if self.prefix {
+            out.push_str(&format!("[pod/{}/{}] ", line.pod, line.container));
+        }
+        if self.timestamps {
+            out.push_str(&format!("{} ", line.timestamp));
+        }
+        out.push_str(&line.text);
+        out
+    }
+}
+
+impl Stream for LogFollow {
+    type Item = Result<String, LogsError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.rx.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(line))) => {
+                self.cursor.record(&line);
+                Poll::Ready(Some(Ok(self.format(&line))))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// The container `kubectl logs` reads by default.
+fn default_container(pod: &Pod) -> Option<String> {
+    pod.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("kubectl.kubernetes.io/default-container").cloned())
+        .or_else(|| {
+            pod.spec
+                .as_ref()
+                .and_then(|s| s.containers.first())
+                .map(|c| c.name.clone())
+        })
+}
+
+fn container_names(pod: &Pod, init: bool) -> Vec<String> {
+    let Some(spec) = &pod.spec else {
+        return Vec::new();
+    };
+    let inits = spec.init_containers.iter().flatten().filter(|_| init);
+    inits
+        .chain(spec.containers.iter())
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// The label selector of a Deployment as a selector string.
+pub(crate) fn selector_string(selector: &LabelSelector) -> String {
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for e in selector.match_expressions.iter().flatten() {
+        let values = e.values.clone().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "In" => format!("{} in ({values})", e.key),
+            "NotIn" => format!("{} notin ({values})", e.key),
+            "Exists" => e.key.clone(),
+            _ => format!("!{}", e.key),
+        });
+    }
+    parts.join(",")
+}
+
+/// Splits `TIMESTAMP text` as the kubelet writes it with `timestamps=true`.
+fn split_timestamp(line: &str) -> Option<(Timestamp, &str)> {
+    let (ts, text) = line.split_once(' ').unwrap_or((line, ""));
+    ts.parse::<Timestamp>().ok().map(|t| (t, text))
+}
+
+/// Where a container follow starts.
+#[derive(Clone, Debug)]
+enum Start {
+    /// As the options say (tail / since).
+    Options,
+    /// From the container's first line.
+    Beginning,
+    /// After a cursor position.
+    After(Position),
+}
+
+struct Follower {
+    api: Api<Pod>,
+    namespace: String,
+    pod: String,
+    uid: Option<String>,
+    container: String,
+    options: LogOptions,
+    tx: mpsc::Sender<Result<LogLine, LogsError>>,
+}
+
+impl Follower {
+    async fn run(self, start: Start) {
+        let mut pos = match &start {
+            Start::After(p) => Some(*p),
+            _ => None,
+        };
+        let mut skip = pos.map(|p| p.count_at_last).unwrap_or(0);
+        let mut first = true;
+        let mut tx = self.tx.clone();
+        loop {
+            let mut lp = LogParams {
+                container: Some(self.container.clone()),
+                follow: true,
+                timestamps: true,
+                limit_bytes: self.options.reconnect_after_bytes,
+                ..LogParams::default()
+            };
+            match (&pos, &start) {
+                (Some(p), _) => {
+                    // sinceTime has a one-second resolution: start at the second of the
+                    // last line and drop what was already delivered.
+                    lp.since_time = Timestamp::from_second(p.last.as_second()).ok();
+                    skip = p.count_at_last;
+                }
+                (None, Start::Options) if first => {
+                    lp.tail_lines = self.options.tail;
+                    lp.since_seconds = self.options.since.map(|d| d.as_secs().max(1) as i64);
+                    lp.since_time = self.options.since_time;
+                }
+                _ => {}
+            }
+            let stream = self.api.log_stream(&self.pod, &lp).await;
+            let mut delivered = false;
+            match stream {
+                Ok(reader) => {
+                    first = false;
+                    let mut reader = Box::pin(reader);
+                    let mut buf = Vec::with_capacity(1024);
+                    loop {
+                        buf.clear();
+                        match reader.read_until(b'\n', &mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(_) => {}
+                        }
+                        if buf.last() != Some(&b'\n') {
+                            // A cut line (limit reached or connection lost): read it again.
+                            break;
+                        }
+                        buf.pop();
+                        let raw = String::from_utf8_lossy(&buf);
+                        let Some((ts, text)) = split_timestamp(&raw) else {
+                            continue;
+                        };
+                        delivered = true;
+                        if !Position::advance(&mut pos, ts, &mut skip) {
+                            continue;
+                        }
+                        let line = LogLine {
+                            pod: self.pod.clone(),
+                            container: self.container.clone(),
+                            timestamp: ts,
+                            text: text.to_string(),
+                        };
+                        if futures::SinkExt::send(&mut tx, Ok(line)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(source) => {
+                    let gone = matches!(&source, kube::Error::Api(s) if s.code == 404);
+                    if first && gone {
+                        let _ = futures::SinkExt::send(
+                            &mut tx,
+                            Err(LogsError::Read {
+                                namespace: self.namespace.clone(),
+                                pod: self.pod.clone(),
+                                container: Some(self.container.clone()),
+                                source,
+                            }),
+                        )
+                        .await;
+                        return;
+                    }
+                }
+            }
+            // The stream ended: go on while the container may still write.
+            match self.state().await {
+                State::Gone => return,
+                State::Finished => {
+                    // Catch up on lines written just before the end.
+                    if pos.is_some() || matches!(start, Start::Beginning) {
+                        self.catch_up(&mut pos, &mut tx).await;
+                    }
+                    return;
+                }
+                State::Running if delivered => {}
+                State::Running => tokio::time::sleep(Duration::from_millis(200)).await,
+                State::Waiting => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    }
+
+    /// A last non-follow read from the cursor, for lines a dropped stream missed.
+    async fn catch_up(
+        &self,
+        pos: &mut Option<Position>,
+        tx: &mut mpsc::Sender<Result<LogLine, LogsError>>,
+    ) {
+        let lp = LogParams {
+            container: Some(self.container.clone()),
+            timestamps: true,
+            since_time: pos.and_then(|p| Timestamp::from_second(p.last.as_second()).ok()),
+            ..LogParams::default()
+        };
+        let Ok(text) = self.api.logs(&self.pod, &lp).await else {
+            return;
+        };
+        let mut skip = pos.map(|p| p.count_at_last).unwrap_or(0);
+        for raw in text.lines() {
+            let Some((ts, text)) = split_timestamp(raw) else {
+                continue;
+            };
+            if Position::advance(pos, ts, &mut skip) {
+                let line = LogLine {
+                    pod: self.pod.clone(),
+                    container: self.container.clone(),
+                    timestamp: ts,
+                    text: text.to_string(),
+                };
+                if futures::SinkExt::send(tx, Ok(line)).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn state(&self) -> State {
+        let pod = match self.api.get_opt(&self.pod).await {
+            Ok(Some(pod)) => pod,
+            Ok(None) => return State::Gone,
+            Err(_) => return State::Waiting,
+        };
+        if self.uid.is_some() && pod.metadata.uid != self.uid {
+            return State::Gone;
+        }
+        let phase = pod.status.as_ref().and_then(|s| s.phase.clone());
+        if matches!(phase.as_deref(), Some("Succeeded" | "Failed")) {
+            return State::Finished;
+        }
+        let restart_never =
+            pod.spec.as_ref().and_then(|s| s.restart_policy.as_deref()) == Some("Never");
+        let status = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.name == self.container));
+        let state = status.and_then(|s| s.state.as_ref());
+        match state {
+            Some(s) if s.running.is_some() => State::Running,
+            Some(s) if s.terminated.is_some() && restart_never => State::Finished,
+            Some(s) if s.terminated.is_some() && pod.metadata.deletion_timestamp.is_some() => {
+                State::Finished
+            }
+            _ => State::Waiting,
+        }
+    }
+}
+
+enum State {
+    Gone,
+    Finished,
+    Running,
+    Waiting,
+}
+
+fn container_started(pod: &Pod, container: &str) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.name == container))
+        .and_then(|c| c.state.as_ref())
+        .is_some_and(|s| s.running.is_some() || s.terminated.is_some())
+}
+
+const CHANNEL: usize = 1024;
+
+impl crate::Client {
+    fn pods_api(&self) -> Api<Pod> {
+        Api::namespaced(self.kube().clone(), self.namespace())
+    }
+
+    fn read_error(&self, pod: &str, container: Option<&str>, source: kube::Error) -> LogsError {
+        LogsError::Read {
+            namespace: self.namespace().to_string(),
+            pod: pod.to_string(),
+            container: container.map(str::to_string),
+            source,
+        }
+    }
+
+    /// Reads the logs of pod `pod` (one container, or all with
+    /// [`LogOptions::all_containers`], each line then prefixed `[pod/NAME/CONTAINER] `).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+    /// use kubekit::logs::LogOptions;
+    ///
+    /// let crashed = client.logs("web", &LogOptions::new().previous(true).tail(50)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LogsError::Read`] naming the pod and container when the pod, the container or
+    /// (with `previous`) its previous instance does not exist.
+    pub async fn logs(&self, pod: &str, options: &LogOptions) -> Result<String, LogsError> {
+        let api = self.pods_api();
+        let object = api
+            .get(pod)
+            .await
+            .map_err(|e| self.read_error(pod, options.container.as_deref(), e))?;
+        let containers = if options.all_containers {
+            container_names(&object, true)
+        } else {
+            let name = options
+                .container
+                .clone()
+                .or_else(|| default_container(&object))
+                .ok_or_else(|| LogsError::NoContainer {
+                    namespace: self.namespace().to_string(),
+                    pod: pod.to_string(),
+                    container: String::new(),
+                })?;
+            vec![name]
+        };
+        let prefix = options.prefix.unwrap_or(options.all_containers);
+        let mut out = String::new();
+        for container in containers {
+            let text = api
+                .logs(pod, &options.params(&container))
+                .await
+                .map_err(|e| self.read_error(pod, Some(&container), e))?;
+            if prefix {
+                for line in text.lines() {
+                    out.push_str(&format!("[pod/{pod}/{container}] {line}\n"));
+                }
+            } else {
+                out.push_str(&text);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Follows the logs of pod `pod` (its default container, the one named, or all with
+    /// [`LogOptions::all_containers`]) until its containers end or the follow is dropped.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+    /// use futures::TryStreamExt;
+    /// use kubekit::logs::LogOptions;
+    ///
+    /// let mut follow = client.follow_logs("web", &LogOptions::new().tail(0)).await?;
+    /// while let Some(line) = follow.try_next().await? {
+    ///     println!("{line}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LogsError::Read`] when the pod does not exist; [`LogsError::NoContainer`] when it
+    /// has no such container. Later read errors come through the stream.
+    pub async fn follow_logs(
+        &self,
+        pod: &str,
+        options: &LogOptions,
+    ) -> Result<LogFollow, LogsError> {
+        let api = self.pods_api();
+        let object = api
+            .get(pod)
+            .await
+            .map_err(|e| self.read_error(pod, options.container.as_deref(), e))?;
+        let all = container_names(&object, false);
+        let containers = if options.all_containers {
+            all
+        } else {
+            let name = options
+                .container
+                .clone()
+                .or_else(|| default_container(&object))
+                .unwrap_or_default();
+            if !all.contains(&name) {
+                return Err(LogsError::NoContainer {
+                    namespace: self.namespace().to_string(),
+                    pod: pod.to_string(),
+                    container: name,
+                });
+            }
+            vec![name]
+        };
+        let (tx, rx) = mpsc::channel(CHANNEL);
+        let tasks = containers
+            .into_iter()
+            .map(|container| {
+                let start = options
+                    .after
+                    .as_ref()
+                    .and_then(|c| c.get(pod, &container))
+                    .map_or(Start::Options, Start::After);
+                let follower = Follower {
+                    api: api.clone(),
+                    namespace: self.namespace().to_string(),
+                    pod: pod.to_string(),
+                    uid: object.metadata.uid.clone(),
+                    container,
+                    options: options.clone(),
+                    tx: tx.clone(),
+                };
+                spawn_guarded(follower.run(start))
+            })
+            .collect();
+        Ok(LogFollow {
+            rx,
+            cursor: options.after.clone().unwrap_or_default(),
+            prefix: options.prefix.unwrap_or(options.all_containers),
+            timestamps: options.timestamps,
+            _tasks: tasks,
+        })
+    }
+
+    /// Follows the logs of every pod matching label `selector` (e.g. `app=web`), including
+    /// pods that appear later, each line prefixed `[pod/NAME/CONTAINER] `. All containers
+    /// are followed unless [`LogOptions::container`] names one. Pods present at the start
+    /// begin as the options say (tail / since); pods appearing later from their first line.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+    /// use futures::TryStreamExt;
+    /// use kubekit::logs::LogOptions;
+    ///
+    /// let mut follow = client.follow_logs_selector("app=web", &LogOptions::new().tail(10)).await?;
+    /// while let Some(line) = follow.try_next().await? {
+    ///     println!("{line}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LogsError::Read`] when the pods cannot be listed.
+    pub async fn follow_logs_selector(
+        &self,
+        selector: &str,
+        options: &LogOptions,
+    ) -> Result<LogFollow, LogsError> {
+        let api = self.pods_api();
+        // Fail early on a bad selector or missing access.
+        api.list(&ListParams::default().labels(selector).limit(1))
+            .await
+            .map_err(|e| self.read_error(&format!("-l {selector}"), None, e))?;
+        let (tx, rx) = mpsc::channel(CHANNEL);
+        let namespace = self.namespace().to_string();
+        let options_for_task = options.clone();
+        let selector = selector.to_string();
+        let manager = async move {
+            let options = options_for_task;
+            let mut children = Vec::new();
+            let mut started: HashSet<(String, String)> = HashSet::new();
+            let mut initial: HashSet<String> = HashSet::new();
+            let mut init_done = false;
+            let events = watcher(api.clone(), watcher::Config::default().labels(&selector))
+                .default_backoff();
+            let mut events = Box::pin(events);
+            while let Some(event) = events.next().await {
+                let pod = match event {
+                    Ok(watcher::Event::InitApply(pod)) => {
+                        if !init_done && let Some(n) = &pod.metadata.name {
+                            initial.insert(n.clone());
+                        }
+                        pod
+                    }
+                    Ok(watcher::Event::Apply(pod)) => pod,
+                    Ok(watcher::Event::InitDone) => {
+                        init_done = true;
+                        continue;
+                    }
+                    _ => continue,
+                };
+                let (Some(name), Some(uid)) = (pod.metadata.name.clone(), pod.metadata.uid.clone())
+                else {
+                    continue;
+                };
+                for container in container_names(&pod, false) {
+                    if options.container.as_ref().is_some_and(|c| *c != container)
+                        || !container_started(&pod, &container)
+                        || !started.insert((uid.clone(), container.clone()))
+                    {
+                        continue;
+                    }
+                    let start = match options
+                        .after
+                        .as_ref()
+                        .and_then(|c| c.get(&name, &container))
+                    {
+                        Some(p) => Start::After(p),
+                        None if initial.contains(&name) => Start::Options,
+                        None => Start::Beginning,
+                    };
+                    let follower = Follower {
+                        api: api.clone(),
+                        namespace: namespace.clone(),
+                        pod: name.clone(),
+                        uid: Some(uid.clone()),
+                        container,
+                        options: options.clone(),
+                        tx: tx.clone(),
+                    };
+                    children.push(spawn_guarded(follower.run(start)));
+                }
+            }
+        };
+        Ok(LogFollow {
+            rx,
+            cursor: options.after.clone().unwrap_or_default(),
+            prefix: options.prefix.unwrap_or(true),
+            timestamps: options.timestamps,
+            _tasks: vec![spawn_guarded(manager)],
+        })
+    }
+
+    /// Follows the logs of all pods of Deployment `name` (its label selector), as
+    /// [`Client::follow_logs_selector`](crate::Client::follow_logs_selector) does.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+    /// use futures::TryStreamExt;
+    /// use kubekit::logs::LogOptions;
+    ///
+    /// let mut follow = client.follow_logs_deployment("web", &LogOptions::new()).await?;
+    /// while let Some(line) = follow.try_next().await? {
+    ///     println!("{line}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`LogsError::Deployment`] when the Deployment cannot be read,
+    /// [`LogsError::NoSelector`] when it has no selector.
+    pub async fn follow_logs_deployment(
+        &self,
+        name: &str,
+        options: &LogOptions,
+    ) -> Result<LogFollow, LogsError> {
+        let api: Api<Deployment> = Api::namespaced(self.kube().clone(), self.namespace());
+        let deployment = api
+            .get(name)
+            .await
+            .map_err(|source| LogsError::Deployment {
+                namespace: self.namespace().to_string(),
+                name: name.to_string(),
+                source,
+            })?;
+        let selector = deployment
+            .spec
+            .map(|s| selector_string(&s.selector))
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| LogsError::NoSelector {
+                namespace: self.namespace().to_string(),
+                name: name.to_string(),
+            })?;
+        self.follow_logs_selector(&selector, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn positions_drop_what_was_delivered() {
+        let a = ts("2025-01-01T00:00:01.5Z");
+        let b = ts("2025-01-01T00:00:02Z");
+        let mut pos = Some(Position {
+            last: a,
+            count_at_last: 2,
+        });
+        let mut skip = 2;
+        assert!(!Position::advance(
+            &mut pos,
+            ts("2025-01-01T00:00:01Z"),
+            &mut skip
+        ));
+        assert!(!Position::advance(&mut pos, a, &mut skip));
+        assert!(!Position::advance(&mut pos, a, &mut skip));
+        assert!(Position::advance(&mut pos, a, &mut skip));
+        assert_eq!(pos.map(|p| p.count_at_last), Some(3));
+        assert!(Position::advance(&mut pos, b, &mut skip));
+        assert_eq!(
+            pos,
+            Some(Position {
+                last: b,
+                count_at_last: 1
+            })
+        );
+    }
+
+    #[test]
+    fn kubelet_lines_split() {
+        let (t, text) =
+            split_timestamp("2025-01-01T00:00:01.123456789Z hello world").expect("line");
+        assert_eq!(text, "hello world");
+        assert_eq!(t, ts("2025-01-01T00:00:01.123456789Z"));
+        assert_eq!(
+            split_timestamp("2025-01-01T00:00:01Z").map(|x| x.1),
+            Some("")
+        );
+    }
+}

@@ -1,0 +1,715 @@
+//! Port-forwarding, as `kubectl port-forward` does: a local TCP listener whose connections
+//! are forwarded to a port of a pod, of a ready pod behind a Service, or of a pod of a
+//! Deployment.
+//!
+//! Each accepted connection resolves the target again (so Service and Deployment targets
+//! follow their pods when they are replaced) and gets its own forwarding connection
+//! through the API server, so one connection's reset or early close does not disturb the
+//! others. The listener binds `127.0.0.1` unless another address is asked for; dropping
+//! the [`PortForward`] guard stops the listener and its connections.
+//!
+//! ```no_run
+//! # async fn demo(client: kubekit::Client) -> Result<(), kubekit::portforward::PortForwardError> {
+//! use kubekit::portforward::{PortForwardOptions, PortForwardTarget};
+//!
+//! let forward = client
+//!     .port_forward(PortForwardTarget::service("web"), 80, PortForwardOptions::new())
+//!     .await?;
+//! println!("http://{}/", forward.local_addr());
+//! // ... the forward runs until `forward` is dropped.
+//! # Ok(()) }
+//! ```
+//!
+//! The forwarding protocol over WebSockets has no half-close: when a local client shuts
+//! down its sending side, forwarding towards the pod stops but replies still flow back until
+//! the pod closes the connection; the pod does not see an end of input.
+
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    str::FromStr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use futures::FutureExt;
+use k8s_openapi::{
+    api::{
+        apps::v1::Deployment,
+        core::v1::{Pod, Service},
+    },
+    apimachinery::pkg::util::intstr::IntOrString,
+};
+use kube::api::{Api, ListParams};
+use tokio::{
+    io::{AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpStream},
+    task::JoinSet,
+};
+
+/// What to forward to: a pod, a Service or a Deployment (`kubectl port-forward pod/x`,
+/// `svc/x`, `deploy/x`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PortForwardTarget {
+    /// A pod by name.
+    Pod(String),
+    /// A ready pod selected by a Service; the Service port maps to its target port.
+    Service(String),
+    /// A ready pod of a Deployment.
+    Deployment(String),
+}
+
+impl PortForwardTarget {
+    /// Pod `name`.
+    pub fn pod(name: impl Into<String>) -> Self {
+        Self::Pod(name.into())
+    }
+
+    /// Service `name`.
+    pub fn service(name: impl Into<String>) -> Self {
+        Self::Service(name.into())
+    }
+
+    /// Deployment `name`.
+    pub fn deployment(name: impl Into<String>) -> Self {
+        Self::Deployment(name.into())
+    }
+}
+
+impl fmt::Display for PortForwardTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pod(n) => write!(f, "pod/{n}"),
+            Self::Service(n) => write!(f, "service/{n}"),
+            Self::Deployment(n) => write!(f, "deployment/{n}"),
+        }
+    }
+}
+
+impl FromStr for PortForwardTarget {
+    type Err = PortForwardError;
+
+    /// `NAME` or `pod/NAME`, `svc/NAME` / `service/NAME`, `deploy/NAME` / `deployment/NAME`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (kind, name) = s.split_once('/').unwrap_or(("pod", s));
+        let bad = || PortForwardError::BadTarget {
+            target: s.to_string(),
+        };
+        if name.is_empty() {
+            return Err(bad());
+        }
+        match kind.to_ascii_lowercase().as_str() {
+            "pod" | "pods" | "po" => Ok(Self::pod(name)),
+            "svc" | "service" | "services" => Ok(Self::service(name)),
+            "deploy" | "deployment" | "deployments" => Ok(Self::deployment(name)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A port of the target: a number, or a name (a container port's name, or for a Service
+/// a Service port's name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RemotePort {
+    /// A port number (for a Service: the Service port).
+    Number(u16),
+    /// A port name.
+    Name(String),
+}
+
+impl From<u16> for RemotePort {
+    fn from(n: u16) -> Self {
+        Self::Number(n)
+    }
+}
+
+impl From<&str> for RemotePort {
+    fn from(s: &str) -> Self {
+        s.parse()
+            .map_or_else(|_| Self::Name(s.to_string()), Self::Number)
+    }
+}
+
+impl From<String> for RemotePort {
+    fn from(s: String) -> Self {
+        Self::from(s.as_str())
+    }
+}
+
+impl fmt::Display for RemotePort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Number(n) => write!(f, "{n}"),
+            Self::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+/// Errors of port-forwarding. Each names the target, pod and port concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum PortForwardError {
+    /// A target string that is not `NAME`, `pod/NAME`, `svc/NAME` or `deploy/NAME`.
+    #[error("bad port-forward target {target:?}: expected NAME, pod/NAME, svc/NAME or deploy/NAME")]
+    BadTarget {
+        /// The string given.
+        target: String,
+    },
+    /// The local address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The target could not be read (not found, forbidden, ...).
+    #[error("cannot resolve {target} in namespace {namespace}: {source}")]
+    Resolve {
+        /// The target.
+        target: PortForwardTarget,
+        /// Its namespace.
+        namespace: String,
+        /// The error from the API server.
+        #[source]
+        source: kube::Error,
+    },
+    /// No running, ready pod backs the Service or Deployment.
+    #[error("no running pod for {target} in namespace {namespace} (selector {selector:?})")]
+    NoPod {
+        /// The target.
+        target: PortForwardTarget,
+        /// Its namespace.
+        namespace: String,
+        /// The label selector used.
+        selector: String,
+    },
+    /// The pod is not running.
+    #[error("pod {namespace}/{pod} is not running (phase {phase})")]
+    PodNotRunning {
+        /// Its namespace.
+        namespace: String,
+        /// The pod.
+        pod: String,
+        /// Its phase.
+        phase: String,
+    },
+    /// The target has no such port (no Service port, or no container port of that name).
+    #[error("{target} has no port {port}")]
+    NoSuchPort {
+        /// The target (or the pod a name was looked up in).
+        target: PortForwardTarget,
+        /// The port asked for.
+        port: RemotePort,
+    },
+    /// The forwarding connection to the pod could not be opened.
+    #[error("cannot forward to port {port} of pod {namespace}/{pod}: {source}")]
+    Connect {
+        /// Its namespace.
+        namespace: String,
+        /// The pod.
+        pod: String,
+        /// The pod's port.
+        port: u16,
+        /// The error from the API server.
+        #[source]
+        source: kube::Error,
+    },
+    /// The node reported an error for a forwarded connection (nothing listens on the port,
+    /// the pod went away, ...).
+    #[error("forwarding to port {port} of pod {namespace}/{pod} failed: {message}")]
+    Remote {
+        /// Its namespace.
+        namespace: String,
+        /// The pod.
+        pod: String,
+        /// The pod's port.
+        port: u16,
+        /// The node's message.
+        message: String,
+    },
+    /// A forwarded connection failed locally or its stream to the pod broke.
+    #[error("forwarding to port {port} of pod {namespace}/{pod} broke: {source}")]
+    Io {
+        /// Its namespace.
+        namespace: String,
+        /// The pod.
+        pod: String,
+        /// The pod's port.
+        port: u16,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Options of a port-forward: the local address and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortForwardOptions {
+    address: IpAddr,
+    local_port: u16,
+}
+
+impl Default for PortForwardOptions {
+    fn default() -> Self {
+        Self {
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            local_port: 0,
+        }
+    }
+}
+
+impl PortForwardOptions {
+    /// `127.0.0.1`, a free port.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Listens on local port `port` (`0`: a free one, see [`PortForward::local_addr`]).
+    #[must_use]
+    pub fn local_port(mut self, port: u16) -> Self {
+        self.local_port = port;
+        self
+    }
+
+    /// Listens on `address` instead of `127.0.0.1` (e.g. `0.0.0.0` to accept connections
+    /// from other machines — only when that is intended).
+    #[must_use]
+    pub fn address(mut self, address: IpAddr) -> Self {
+        self.address = address;
+        self
+    }
+}
+
+/// A running port-forward: listens on [`local_addr`](Self::local_addr) and forwards each
+/// connection. Dropping it stops the listener and every forwarded connection.
+pub struct PortForward {
+    local_addr: SocketAddr,
+    target: PortForwardTarget,
+    port: RemotePort,
+    errors: Arc<Mutex<Vec<PortForwardError>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl fmt::Debug for PortForward {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PortForward")
+            .field("local_addr", &self.local_addr)
+            .field("target", &self.target)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PortForward {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+impl PortForward {
+    /// The local address the forward listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The target.
+    pub fn target(&self) -> &PortForwardTarget {
+        &self.target
+    }
+
+    /// Errors of forwarded connections since the last call (each connection that failed
+    /// was reset towards its local client).
+    pub fn take_errors(&self) -> Vec<PortForwardError> {
+        self.errors
+            .lock()
+            .map(|mut e| std::mem::take(&mut *e))
+            .unwrap_or_default()
+    }
+
+    /// Stops the forward (as dropping it does) and waits until its listener and
+    /// connections are closed.
+    pub async fn stop(mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Resolver {
+    client: kube::Client,
+    namespace: String,
+    target: PortForwardTarget,
+    port: RemotePort,
+}
+
+impl Resolver {
+    fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    fn resolve_error(&self, source: kube::Error) -> PortForwardError {
+        PortForwardError::Resolve {
+            target: self.target.clone(),
+            namespace: self.namespace.clone(),
+            source,
+        }
+    }
+
+    /// The pod and the pod port to forward a new connection to.
+    async fn resolve(&self) -> Result<(String, u16), PortForwardError> {
+        match &self.target {
+            PortForwardTarget::Pod(name) => {
+                let pod = self
+                    .pods()
+                    .get(name)
+                    .await
+                    .map_err(|e| self.resolve_error(e))?;
+                let phase = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.clone())
+                    .unwrap_or_else(|| "Unknown".into());
+                if phase != "Running" {
+                    return Err(PortForwardError::PodNotRunning {
+                        namespace: self.namespace.clone(),
+                        pod: name.clone(),
+                        phase,
+                    });
+                }
+                let port = container_port(&pod, &self.port)?;
+                Ok((name.clone(), port))
+            }
+            PortForwardTarget::Deployment(name) => {
+                let api: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
+                let deployment = api.get(name).await.map_err(|e| self.resolve_error(e))?;
+                let selector = deployment
+                    .spec
+                    .map(|s| crate::logs::selector_string(&s.selector))
+                    .unwrap_or_default();
+                let pod = self.pick_pod(&selector).await?;
+                let port = container_port(&pod, &self.port)?;
+                Ok((pod.metadata.name.unwrap_or_default(), port))
+            }
+            PortForwardTarget::Service(name) => {
+                let api: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
+                let service = api.get(name).await.map_err(|e| self.resolve_error(e))?;
+                let spec = service.spec.unwrap_or_default();
+                let service_port = spec
+                    .ports
+                    .iter()
+                    .flatten()
+                    .find(|p| match &self.port {
+                        RemotePort::Number(n) => p.port == i32::from(*n),
+                        RemotePort::Name(n) => p.name.as_deref() == Some(n),
+                    })
+                    .ok_or_else(|| PortForwardError::NoSuchPort {
+                        target: self.target.clone(),
+                        port: self.port.clone(),
+                    })?;
+                let selector = spec
+                    .selector
+                    .iter()
+                    .flatten()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let pod = self.pick_pod(&selector).await?;
+                let wanted = match &service_port.target_port {
+                    Some(IntOrString::Int(n)) => port_number(*n),
+                    Some(IntOrString::String(s)) => RemotePort::Name(s.clone()),
+                    None => port_number(service_port.port),
+                };
+                let port = container_port(&pod, &wanted)?;
+                Ok((pod.metadata.name.unwrap_or_default(), port))
+            }
+        }
+    }
+
+    /// A running, not terminating pod of `selector`: ready ones first, newest first.
+    async fn pick_pod(&self, selector: &str) -> Result<Pod, PortForwardError> {
+        let no_pod = || PortForwardError::NoPod {
+            target: self.target.clone(),
+            namespace: self.namespace.clone(),
+            selector: selector.to_string(),
+        };
+        if selector.is_empty() {
+            return Err(no_pod());
+        }
+        let pods = self
+            .pods()
+            .list(&ListParams::default().labels(selector))
+            .await
+            .map_err(|e| self.resolve_error(e))?;
+        pods.items
+            .into_iter()
+            .filter(|p| {
+                p.metadata.deletion_timestamp.is_none()
+                    && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+            })
+            .max_by_key(|p| {
+                (
+                    pod_ready(p),
+                    p.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                    p.metadata.name.clone(),
+                )
+            })
+            .ok_or_else(no_pod)
+    }
+}
+
+fn port_number(n: i32) -> RemotePort {
+    u16::try_from(n).map_or_else(|_| RemotePort::Name(n.to_string()), RemotePort::Number)
+}
+
+fn pod_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// The port number in `pod` for `port` (numbers as they are; names looked up among the
+/// containers' ports).
+fn container_port(pod: &Pod, port: &RemotePort) -> Result<u16, PortForwardError> {
+    match port {
+        RemotePort::Number(n) => Ok(*n),
+        RemotePort::Name(name) => pod
+            .spec
+            .iter()
+            .flat_map(|s| s.containers.iter())
+            .flat_map(|c| c.ports.iter().flatten())
+            .find(|p| p.name.as_deref() == Some(name))
+            .and_then(|p| u16::try_from(p.container_port).ok())
+            .ok_or_else(|| PortForwardError::NoSuchPort {
+                target: PortForwardTarget::Pod(pod.metadata.name.clone().unwrap_or_default()),
+                port: port.clone(),
+            }),
+    }
+}
+
+/// Forwards one accepted connection.
+async fn forward(resolver: Resolver, tcp: TcpStream) -> Result<(), PortForwardError> {
+    let (pod, port) = match resolver.resolve().await {
+        Ok(x) => x,
+        Err(e) => {
+            reset(tcp);
+            return Err(e);
+        }
+    };
+    let namespace = resolver.namespace.clone();
+    let mut forwarder = match resolver.pods().portforward(&pod, &[port]).await {
+        Ok(f) => f,
+        Err(source) => {
+            reset(tcp);
+            return Err(PortForwardError::Connect {
+                namespace,
+                pod,
+                port,
+                source,
+            });
+        }
+    };
+    let (Some(upstream), Some(remote_error)) =
+        (forwarder.take_stream(port), forwarder.take_error(port))
+    else {
+        reset(tcp);
+        return Err(PortForwardError::Remote {
+            namespace,
+            pod,
+            port,
+            message: "no stream for the port".into(),
+        });
+    };
+    let (client_read, mut client_write) = tcp.into_split();
+    let (pod_read, mut pod_write) = tokio::io::split(upstream);
+    let mut client_read = BufReader::with_capacity(64 * 1024, client_read);
+    let mut pod_read = BufReader::with_capacity(64 * 1024, pod_read);
+
+    let outcome = {
+        let mut up = std::pin::pin!(tokio::io::copy_buf(&mut client_read, &mut pod_write).fuse());
+        let mut down = std::pin::pin!(tokio::io::copy_buf(&mut pod_read, &mut client_write).fuse());
+        let mut remote_error = std::pin::pin!(remote_error.fuse());
+        let mut up_open = true;
+        loop {
+            tokio::select! {
+                r = &mut up, if up_open => {
+                    up_open = false;
+                    // The local client closed its sending side (or it broke). The protocol
+                    // has no half-close: keep the reply direction open.
+                    if let Err(source) = r {
+                        break Err(source.to_string());
+                    }
+                }
+                r = &mut down => {
+                    // The pod side closed: an error message sent just before wins.
+                    if let Some(Some(message)) = (&mut remote_error).now_or_never() {
+                        break Err(message);
+                    }
+                    break match r {
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                }
+                m = &mut remote_error => {
+                    if let Some(message) = m {
+                        break Err(message);
+                    }
+                }
+            }
+        }
+    };
+    drop(forwarder);
+    match outcome {
+        Ok(()) => {
+            let _ = client_write.shutdown().await;
+            Ok(())
+        }
+        Err(message) => {
+            if let Ok(tcp) = client_read.into_inner().reunite(client_write) {
+                reset(tcp);
+            }
+            Err(PortForwardError::Remote {
+                namespace,
+                pod,
+                port,
+                message,
+            })
+        }
+    }
+}
+
+/// Closes `tcp` with a reset, so that its client sees an error rather than an end.
+fn reset(tcp: TcpStream) {
+    let _ = tcp.set_zero_linger();
+    drop(tcp);
+}
+
+impl crate::Client {
+    /// Forwards a local port to `port` of `target` until the returned guard is dropped.
+    ///
+    /// The target is resolved once up front (so a missing pod, Service, Deployment or port
+    /// fails here) and again for every accepted connection.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// use kubekit::portforward::{PortForwardOptions, PortForwardTarget};
+    ///
+    /// let forward = client
+    ///     .port_forward("deploy/web".parse::<PortForwardTarget>()?, "http", PortForwardOptions::new().local_port(8080))
+    ///     .await?;
+    /// assert_eq!(forward.local_addr().port(), 8080);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PortForwardError::Bind`] when the local address cannot be bound;
+    /// [`PortForwardError::Resolve`], [`PortForwardError::NoPod`],
+    /// [`PortForwardError::PodNotRunning`] or [`PortForwardError::NoSuchPort`] when the
+    /// target cannot be resolved. Errors of single connections are collected in
+    /// [`PortForward::take_errors`].
+    pub async fn port_forward(
+        &self,
+        target: PortForwardTarget,
+        port: impl Into<RemotePort>,
+        options: PortForwardOptions,
+    ) -> Result<PortForward, PortForwardError> {
+        let resolver = Resolver {
+            client: self.kube().clone(),
+            namespace: self.namespace().to_string(),
+            target: target.clone(),
+            port: port.into(),
+        };
+        resolver.resolve().await?;
+        let addr = SocketAddr::new(options.address, options.local_port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| PortForwardError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| PortForwardError::Bind { addr, source })?;
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let task_errors = errors.clone();
+        let port = resolver.port.clone();
+        let task = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((tcp, _)) => {
+                            let _ = tcp.set_nodelay(true);
+                            connections.spawn(forward(resolver.clone(), tcp));
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                    },
+                    Some(done) = connections.join_next() => {
+                        if let Ok(Err(e)) = done
+                            && let Ok(mut errors) = task_errors.lock()
+                        {
+                            errors.push(e);
+                        }
+                    }
+                }
+            }
+        });
+        Ok(PortForward {
+            local_addr,
+            target,
+            port,
+            errors,
+            task: Some(task),
+        })
+    }
+
+    /// Forwards a local port to `port` of pod `pod`: shorthand for
+    /// [`Client::port_forward`](crate::Client::port_forward) with [`PortForwardTarget::Pod`]
+    /// and a free local port on `127.0.0.1`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::portforward::PortForwardError> {
+    /// let forward = client.port_forward_pod("web", 80).await?;
+    /// println!("{}", forward.local_addr());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::port_forward`](crate::Client::port_forward).
+    pub async fn port_forward_pod(
+        &self,
+        pod: &str,
+        port: impl Into<RemotePort>,
+    ) -> Result<PortForward, PortForwardError> {
+        self.port_forward(PortForwardTarget::pod(pod), port, PortForwardOptions::new())
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_like_kubectl() {
+        assert_eq!(
+            "web".parse::<PortForwardTarget>().ok(),
+            Some(PortForwardTarget::pod("web"))
+        );
+        assert_eq!(
+            "svc/web".parse::<PortForwardTarget>().ok(),
+            Some(PortForwardTarget::service("web"))
+        );
+        assert_eq!(
+            "deploy/web".parse::<PortForwardTarget>().ok(),
+            Some(PortForwardTarget::deployment("web"))
+        );
+        assert!("cm/web".parse::<PortForwardTarget>().is_err());
+        assert_eq!(RemotePort::from("80"), RemotePort::Number(80));
+        assert_eq!(RemotePort::from("http"), RemotePort::Name("http".into()));
+    }
+}
