@@ -19,4 +19,4 @@ pub use k8s_openapi;
 pub use kube;
 
 #[cfg(feature = "client")]
-// pub use client::Client;
+pub use client::Client;

@@ -1,1 +1,213 @@
-//! Client calls.
+//! Client calls against a cluster: apply, get, list, delete, waits, API discovery and
+//! kubectl-style tables, on top of [`kube::Client`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), kubekit::client::Error> {
+//! use k8s_openapi::api::core::v1::Pod;
+//! use kubekit::client::{Client, DeleteOptions};
+//!
+//! let client = Client::try_default().await?.in_namespace("demo");
+//! let report = client
+//!     .apply_manifest(
+//!         "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n\
+//!          spec: {containers: [{name: web, image: nginx}]}\n",
+//!     )
+//!     .await?;
+//! println!("{report}"); // pod/web created
+//! let pods: Vec<Pod> = client.list(("app", "web")).await?;
+//! println!("{}", kubekit::client::table::pods(&pods));
+//! client.delete::<Pod>("web", DeleteOptions::default()).await?;
+//! # Ok(()) }
+//! ```
+
+mod apply;
+mod delete;
+mod discovery;
+mod error;
+mod manifest;
+mod read;
+pub mod table;
+mod wait;
+
+use std::fmt::Debug;
+
+use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
+use kube::{Api, Resource};
+use serde::{Serialize, de::DeserializeOwned};
+
+pub use apply::{Applied, ApplyOptions, ApplyOutcome};
+pub use delete::{DeleteOptions, DeleteReport, Propagation};
+pub use discovery::ApiResourceInfo;
+pub use error::{Error, FieldCause, ObjectRef, Result};
+pub use manifest::{AppliedObject, ApplyReport};
+pub use read::Labels;
+
+/// The default field manager of server-side apply.
+pub const DEFAULT_FIELD_MANAGER: &str = "kubekit";
+
+/// A client of one cluster with a default namespace and a field manager.
+///
+/// Cheap to clone (the inner [`kube::Client`] is shared).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), kubekit::client::Error> {
+/// let client = kubekit::client::Client::try_default().await?.in_namespace("team-a");
+/// assert_eq!(client.namespace(), "team-a");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: kube::Client,
+    namespace: String,
+    field_manager: String,
+}
+
+impl Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("namespace", &self.namespace)
+            .field("field_manager", &self.field_manager)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Wraps a [`kube::Client`]; the default namespace is the kube client's (from the
+    /// kubeconfig context, the service account's namespace in a cluster, or `default`).
+    pub fn new(client: kube::Client) -> Self {
+        let namespace = client.default_namespace().to_string();
+        Self {
+            inner: client,
+            namespace,
+            field_manager: DEFAULT_FIELD_MANAGER.to_string(),
+        }
+    }
+
+    /// A client from the environment: `KUBECONFIG` / `~/.kube/config`, or the in-cluster
+    /// service account.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), kubekit::client::Error> {
+    /// let client = kubekit::client::Client::try_default().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Kube`] when no configuration is found or it cannot be used.
+    pub async fn try_default() -> Result<Self> {
+        Ok(Self::new(kube::Client::try_default().await?))
+    }
+
+    /// The same client with `namespace` as the namespace of namespaced objects that do not
+    /// name one.
+    #[must_use]
+    pub fn in_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The same client applying as field manager `name` (default [`DEFAULT_FIELD_MANAGER`]).
+    #[must_use]
+    pub fn with_field_manager(mut self, name: impl Into<String>) -> Self {
+        self.field_manager = name.into();
+        self
+    }
+
+    /// The inner [`kube::Client`], for calls kubekit does not wrap.
+    pub fn kube(&self) -> &kube::Client {
+        &self.inner
+    }
+
+    /// The default namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The server-side apply field manager.
+    pub fn field_manager(&self) -> &str {
+        &self.field_manager
+    }
+
+    /// An [`Api`] for `K` in `namespace` (or the default namespace) — cluster-wide for
+    /// cluster-scoped kinds.
+    pub fn api<K: ApiObject>(&self, namespace: Option<&str>) -> Api<K> {
+        <K::Scope as KnownScope>::api(self.inner.clone(), namespace.unwrap_or(&self.namespace))
+    }
+
+    /// The reference to object `name` of kind `K` as this client addresses it.
+    fn object_ref<K: ApiObject>(&self, namespace: Option<&str>, name: &str) -> ObjectRef {
+        let ns = K::Scope::NAMESPACED.then(|| namespace.unwrap_or(&self.namespace));
+        ObjectRef::new(K::kind(&Default::default()), ns, name)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for k8s_openapi::NamespaceResourceScope {}
+    impl Sealed for k8s_openapi::ClusterResourceScope {}
+}
+
+/// The scopes of kinds known at compile time: [`NamespaceResourceScope`] and
+/// [`ClusterResourceScope`]. Lets one generic call address a Pod in a namespace and a
+/// Namespace cluster-wide.
+pub trait KnownScope: sealed::Sealed {
+    /// Whether objects of this scope live in a namespace.
+    const NAMESPACED: bool;
+
+    /// An [`Api`] for `K`: in `namespace` for namespaced kinds, cluster-wide otherwise.
+    fn api<K>(client: kube::Client, namespace: &str) -> Api<K>
+    where
+        K: Resource<Scope = Self>,
+        K::DynamicType: Default;
+}
+
+impl KnownScope for NamespaceResourceScope {
+    const NAMESPACED: bool = true;
+
+    fn api<K>(client: kube::Client, namespace: &str) -> Api<K>
+    where
+        K: Resource<Scope = Self>,
+        K::DynamicType: Default,
+    {
+        Api::namespaced(client, namespace)
+    }
+}
+
+impl KnownScope for ClusterResourceScope {
+    const NAMESPACED: bool = false;
+
+    fn api<K>(client: kube::Client, _namespace: &str) -> Api<K>
+    where
+        K: Resource<Scope = Self>,
+        K::DynamicType: Default,
+    {
+        Api::all(client)
+    }
+}
+
+/// The typed Kubernetes objects the client calls accept: any [`k8s_openapi`] resource type
+/// (Pod, Deployment, Namespace, ...) and any `kube::CustomResource` with a static type.
+pub trait ApiObject:
+    Resource<DynamicType: Default, Scope: KnownScope>
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<K> ApiObject for K where
+    K: Resource<DynamicType: Default, Scope: KnownScope>
+        + Clone
+        + DeserializeOwned
+        + Serialize
+        + Debug
+        + Send
+        + Sync
+        + 'static
+{
+}

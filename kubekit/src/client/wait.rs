@@ -1,0 +1,395 @@
+//! Waits with timeouts whose errors tell the object's state.
+
+use std::time::Duration;
+
+use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod};
+use kube::runtime::wait::{Condition, await_condition};
+use serde_json::Value;
+
+use super::{ApiObject, Client, Error, Result};
+
+impl Client {
+    /// Waits until object `name` of kind `K` exists and `condition` holds for it, at most
+    /// `timeout`, watching the object (no polling). Returns the object that satisfied it.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// use std::time::Duration;
+    /// use k8s_openapi::api::core::v1::Pod;
+    ///
+    /// let pod: Pod = client
+    ///     .wait_until("web", Duration::from_secs(30), |pod: &Pod| {
+    ///         pod.spec.as_ref().is_some_and(|s| s.node_name.is_some())
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] naming the object and telling its state (phase, conditions,
+    /// container waiting reasons, replica counts) when `timeout` passes first;
+    /// [`Error::Watch`] when the watch fails.
+    pub async fn wait_until<K: ApiObject>(
+        &self,
+        name: &str,
+        timeout: Duration,
+        condition: impl Fn(&K) -> bool + Send,
+    ) -> Result<K> {
+        let what = format!("{} to meet the condition", self.object_ref::<K>(None, name));
+        self.wait_for(name, timeout, what, move |obj: Option<&K>| {
+            obj.is_some_and(&condition)
+        })
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            object: self.object_ref::<K>(None, name),
+        })
+    }
+
+    /// Waits until Pod `name` is running (phase `Running`), at most `timeout`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// use std::time::Duration;
+    ///
+    /// let pod = client.wait_pod_running("web", Duration::from_secs(60)).await?;
+    /// println!("running on {:?}", pod.spec.and_then(|s| s.node_name));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] with the Pod's phase, conditions and container reasons (e.g.
+    /// `ErrImageNeverPull: Container image "x" is not present with pull policy of Never`);
+    /// [`Error::Unreachable`] when the Pod ends (`Succeeded`/`Failed`) before running.
+    pub async fn wait_pod_running(&self, name: &str, timeout: Duration) -> Result<Pod> {
+        let object = self.object_ref::<Pod>(None, name);
+        let what = format!("{object} to be running");
+        let pod = self
+            .wait_for(name, timeout, what.clone(), |pod: Option<&Pod>| {
+                matches!(pod_phase(pod), Some("Running" | "Succeeded" | "Failed"))
+            })
+            .await?
+            .ok_or(Error::NotFound { object })?;
+        if pod_phase(Some(&pod)) == Some("Running") {
+            Ok(pod)
+        } else {
+            Err(Error::Unreachable {
+                what,
+                state: describe(&pod),
+            })
+        }
+    }
+
+    /// Waits until Pod `name` is ready (condition `Ready` is `True`), at most `timeout`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// use std::time::Duration;
+    ///
+    /// client.wait_pod_ready("web", Duration::from_secs(60)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] with the Pod's state; [`Error::Unreachable`] when the Pod ends
+    /// before it is ready.
+    pub async fn wait_pod_ready(&self, name: &str, timeout: Duration) -> Result<Pod> {
+        let object = self.object_ref::<Pod>(None, name);
+        let what = format!("{object} to be ready");
+        let pod = self
+            .wait_for(name, timeout, what.clone(), |pod: Option<&Pod>| {
+                pod_ready(pod) || matches!(pod_phase(pod), Some("Succeeded" | "Failed"))
+            })
+            .await?
+            .ok_or(Error::NotFound { object })?;
+        if pod_ready(Some(&pod)) {
+            Ok(pod)
+        } else {
+            Err(Error::Unreachable {
+                what,
+                state: describe(&pod),
+            })
+        }
+    }
+
+    /// Waits until Deployment `name` has rolled out and is available: the controller has seen
+    /// its latest generation and all replicas are updated and available, at most `timeout`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// use std::time::Duration;
+    ///
+    /// client.wait_deployment_available("web", Duration::from_secs(120)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] with the Deployment's replica counts and conditions.
+    pub async fn wait_deployment_available(
+        &self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Deployment> {
+        let object = self.object_ref::<Deployment>(None, name);
+        let what = format!("{object} to be available");
+        self.wait_for(name, timeout, what, |d: Option<&Deployment>| {
+            d.is_some_and(deployment_available)
+        })
+        .await?
+        .ok_or(Error::NotFound { object })
+    }
+
+    /// Waits until object `name` of kind `K` does not exist, at most `timeout`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// use std::time::Duration;
+    /// use k8s_openapi::api::core::v1::Pod;
+    ///
+    /// client.wait_deleted::<Pod>("web", Duration::from_secs(30)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] with the object's state (e.g. `Terminating`, its finalizers).
+    pub async fn wait_deleted<K: ApiObject>(&self, name: &str, timeout: Duration) -> Result<()> {
+        self.wait_gone::<K>(name, None, timeout).await
+    }
+
+    /// Waits until object `name` is gone, or replaced by one with another uid than `uid`.
+    pub(crate) async fn wait_gone<K: ApiObject>(
+        &self,
+        name: &str,
+        uid: Option<String>,
+        timeout: Duration,
+    ) -> Result<()> {
+        let what = format!("{} to be deleted", self.object_ref::<K>(None, name));
+        self.wait_for(name, timeout, what, move |obj: Option<&K>| match obj {
+            None => true,
+            Some(obj) => uid.is_some() && obj.meta().uid != uid,
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn wait_for<K: ApiObject>(
+        &self,
+        name: &str,
+        timeout: Duration,
+        what: String,
+        condition: impl Condition<K> + Send,
+    ) -> Result<Option<K>> {
+        let object = self.object_ref::<K>(None, name);
+        let api = self.api::<K>(None);
+        match tokio::time::timeout(timeout, await_condition(api, name, condition)).await {
+            Ok(Ok(found)) => Ok(found),
+            Ok(Err(source)) => Err(Error::Watch {
+                object,
+                source: Box::new(source),
+            }),
+            Err(_elapsed) => {
+                let state = match self.get_opt::<K>(name).await {
+                    Ok(Some(current)) => describe(&current),
+                    Ok(None) => "not found".to_string(),
+                    Err(e) => format!("unknown ({e})"),
+                };
+                Err(Error::Timeout {
+                    what,
+                    after: timeout,
+                    state,
+                })
+            }
+        }
+    }
+}
+
+fn pod_phase(pod: Option<&Pod>) -> Option<&str> {
+    pod?.status.as_ref()?.phase.as_deref()
+}
+
+fn pod_ready(pod: Option<&Pod>) -> bool {
+    pod.and_then(|p| p.status.as_ref())
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+/// observedGeneration >= generation and updated == available == replicas == spec.replicas.
+pub(crate) fn deployment_available(d: &Deployment) -> bool {
+    let Some(status) = &d.status else {
+        return false;
+    };
+    let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let generation = d.metadata.generation.unwrap_or(0);
+    status.observed_generation.unwrap_or(0) >= generation
+        && status.updated_replicas.unwrap_or(0) == wanted
+        && status.available_replicas.unwrap_or(0) == wanted
+        && status.replicas.unwrap_or(0) == wanted
+}
+
+/// A one-line account of an object's state from its status: phase, reason, conditions,
+/// container states and the other scalar status fields.
+pub(crate) fn describe<K: serde::Serialize>(object: &K) -> String {
+    match serde_json::to_value(object) {
+        Ok(value) => describe_value(&value),
+        Err(e) => format!("unknown ({e})"),
+    }
+}
+
+fn describe_value(value: &Value) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let meta = &value["metadata"];
+    if let Some(ts) = meta["deletionTimestamp"].as_str() {
+        let finalizers = meta["finalizers"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        parts.push(if finalizers.is_empty() {
+            format!("Terminating since {ts}")
+        } else {
+            format!("Terminating since {ts}, finalizers: {finalizers}")
+        });
+    }
+    let status = &value["status"];
+    if let Some(phase) = status["phase"].as_str() {
+        parts.push(format!("phase {phase}"));
+    }
+    for key in ["reason", "message"] {
+        if let Some(text) = status[key].as_str() {
+            parts.push(format!("{key}: {text}"));
+        }
+    }
+    if let Some(conditions) = status["conditions"].as_array() {
+        let described: Vec<String> = conditions
+            .iter()
+            .map(|c| {
+                let mut s = format!(
+                    "{}={}",
+                    c["type"].as_str().unwrap_or("?"),
+                    c["status"].as_str().unwrap_or("?")
+                );
+                match (c["reason"].as_str(), c["message"].as_str()) {
+                    (Some(r), Some(m)) if !m.is_empty() => s.push_str(&format!(" ({r}: {m})")),
+                    (Some(r), _) => s.push_str(&format!(" ({r})")),
+                    (None, Some(m)) if !m.is_empty() => s.push_str(&format!(" ({m})")),
+                    _ => {}
+                }
+                s
+            })
+            .collect();
+        if !described.is_empty() {
+            parts.push(format!("conditions: {}", described.join(", ")));
+        }
+    }
+    for (key, label) in [
+        ("initContainerStatuses", "init container"),
+        ("containerStatuses", "container"),
+    ] {
+        for c in status[key].as_array().into_iter().flatten() {
+            let name = c["name"].as_str().unwrap_or("?");
+            let state = &c["state"];
+            let text = if let Some(w) = state.get("waiting") {
+                let reason = w["reason"].as_str().unwrap_or("Waiting");
+                match w["message"].as_str() {
+                    Some(m) if !m.is_empty() => format!("waiting, {reason}: {m}"),
+                    _ => format!("waiting, {reason}"),
+                }
+            } else if let Some(t) = state.get("terminated") {
+                format!(
+                    "terminated, {} (exit code {})",
+                    t["reason"].as_str().unwrap_or("Terminated"),
+                    t["exitCode"]
+                )
+            } else if state.get("running").is_some() {
+                let ready = c["ready"].as_bool().unwrap_or(false);
+                format!("running{}", if ready { ", ready" } else { ", not ready" })
+            } else {
+                "unknown".to_string()
+            };
+            let restarts = c["restartCount"].as_u64().unwrap_or(0);
+            if restarts > 0 {
+                parts.push(format!("{label} {name} {text}, {restarts} restarts"));
+            } else {
+                parts.push(format!("{label} {name} {text}"));
+            }
+        }
+    }
+    if let Some(map) = status.as_object() {
+        let scalars: Vec<String> = map
+            .iter()
+            .filter(|(k, v)| {
+                !matches!(k.as_str(), "phase" | "reason" | "message")
+                    && (v.is_number() || v.is_string() || v.is_boolean())
+            })
+            .map(|(k, v)| match v.as_str() {
+                Some(s) => format!("{k}={s}"),
+                None => format!("{k}={v}"),
+            })
+            .collect();
+        if !scalars.is_empty() {
+            let mut s = scalars.join(", ");
+            if let Some(generation) = meta["generation"].as_i64() {
+                s.push_str(&format!(" (generation {generation})"));
+            }
+            parts.push(s);
+        }
+    }
+    if parts.is_empty() {
+        "no status reported yet".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_of_a_pod_that_cannot_pull() {
+        let pod = serde_json::json!({
+            "metadata": {"name": "web"},
+            "status": {
+                "phase": "Pending",
+                "conditions": [{"type": "PodScheduled", "status": "True"},
+                               {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                                "message": "containers with unready status: [web]"}],
+                "containerStatuses": [{"name": "web", "ready": false, "restartCount": 0,
+                    "state": {"waiting": {"reason": "ErrImageNeverPull",
+                        "message": "Container image \"x\" is not present with pull policy of Never"}}}]
+            }
+        });
+        let state = describe_value(&pod);
+        assert!(state.starts_with("phase Pending; conditions: PodScheduled=True, Ready=False (ContainersNotReady: containers with unready status: [web])"), "{state}");
+        assert!(
+            state.contains(
+                "container web waiting, ErrImageNeverPull: Container image \"x\" is not present with pull policy of Never"
+            ),
+            "{state}"
+        );
+    }
+
+    #[test]
+    fn state_of_a_deployment() {
+        let d = serde_json::json!({
+            "metadata": {"name": "web", "generation": 2},
+            "status": {"observedGeneration": 1, "replicas": 3, "updatedReplicas": 1}
+        });
+        assert_eq!(
+            describe_value(&d),
+            "observedGeneration=1, replicas=3, updatedReplicas=1 (generation 2)"
+        );
+        assert_eq!(
+            describe_value(&serde_json::json!({"metadata": {}})),
+            "no status reported yet"
+        );
+    }
+}
