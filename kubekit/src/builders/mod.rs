@@ -18,6 +18,16 @@
 //! | [`service_for(&target)`](service_for()) | [`Service`](k8s_openapi::api::core::v1::Service) | `name`, `port` |
 //! | [`namespace()`](namespace()) | [`Namespace`](k8s_openapi::api::core::v1::Namespace) | `name` |
 //!
+//! Leaving out a required member is a compile error on `build()` that names the member, e.g.
+//! for `container().name("web").build()`:
+//!
+//! ```text
+//! error[E0277]: the member `Unset<...::container_builder::members::image>` was not set, but
+//!               this method requires it to be set
+//! ```
+//!
+//! (set it with `.image(...)`); setting a member twice is an error naming it as well.
+//!
 //! The output holds only what you set plus what Kubernetes requires: no empty maps, lists or
 //! strings that would take over fields under server-side apply.
 //!
