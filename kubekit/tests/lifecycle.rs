@@ -60,10 +60,13 @@ fn pending_pod(name: &str, app: &str) -> Pod {
     pod
 }
 
+/// A Pod template whose Pods no node takes: they exist and stay Pending, so the owners'
+/// status settles whether or not the cluster has a node.
 fn pod_template(app: &str) -> serde_json::Value {
     json!({
         "metadata": {"labels": {"app": app}},
-        "spec": {"containers": [{"name": "main", "image": IMAGE}]}
+        "spec": {"containers": [{"name": "main", "image": IMAGE}],
+                 "nodeSelector": {"kubekit.dev/no-such-node": "true"}}
     })
 }
 
@@ -199,7 +202,7 @@ async fn namespace_round_trip() -> TestResult {
 async fn pod_round_trip() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
     let client = Client::new(ns.client()).in_namespace(ns.name());
-    round_trip(&client, pod("web", "web")).await?;
+    round_trip(&client, pending_pod("web", "web")).await?;
 
     // The walkthrough's round trip, timed: apply, get, delete.
     let started = Instant::now();
@@ -945,5 +948,92 @@ async fn waiting_for_a_pod_that_cannot_run_times_out_with_its_state() -> TestRes
     client
         .wait_deleted::<Pod>("stuck", Duration::from_secs(30))
         .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn pods_on_a_node_run_or_say_why_not() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let nodes: Vec<k8s_openapi::api::core::v1::Node> = client.list(()).await?;
+    if nodes.is_empty() {
+        eprintln!("no node in this cluster: nothing can run, skipping");
+        return Ok(());
+    }
+    let node_pod = |name: &str, image: &str| -> Pod {
+        from_json(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"containers": [{"name": "main", "image": image, "imagePullPolicy": "Never"}],
+                     "terminationGracePeriodSeconds": 1}
+        }))
+    };
+
+    let started = Instant::now();
+    client
+        .apply(&node_pod("web", "kubekit.local/pause:kubekit-1"))
+        .await?;
+    let running = client.wait_pod_running("web", LONG).await?;
+    let ready = client.wait_pod_ready("web", LONG).await?;
+    eprintln!("pod apply -> running {:?}", started.elapsed());
+    assert_eq!(table::pod_status(&running), "Running");
+    assert_eq!(table::pod_ready(&ready), "1/1");
+    let wide = table::pods_wide(std::slice::from_ref(&ready));
+    let row = wide.lines().nth(1).unwrap_or_default();
+    let node = ready
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .expect("scheduled");
+    let ip = ready
+        .status
+        .as_ref()
+        .and_then(|s| s.pod_ip.clone())
+        .expect("an IP");
+    assert!(
+        row.contains(&node) && row.contains(&ip) && row.contains("Running"),
+        "{wide}"
+    );
+
+    // The walkthrough's ErrImageNeverPull: the timeout says why.
+    let image = "kubekit.local/not-there:1";
+    client.apply(&node_pod("never", image)).await?;
+    let waiting: Pod = client
+        .wait_until("never", LONG, |p: &Pod| {
+            table::pod_status(p) == "ErrImageNeverPull"
+        })
+        .await?;
+    assert_eq!(table::pod_ready(&waiting), "0/1");
+    let err = client
+        .wait_pod_running("never", Duration::from_secs(1))
+        .await
+        .expect_err("it cannot run");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "ErrImageNeverPull: Container image \"{image}\" is not present with pull policy of Never"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("phase Pending"), "{text}");
+    eprintln!("{text}");
+
+    // A Deployment of runnable Pods becomes available.
+    let mut d = deployment("avail", "avail");
+    if let Some(spec) = d.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
+        spec.containers[0].image = Some("kubekit.local/pause:kubekit-1".into());
+        spec.containers[0].image_pull_policy = Some("Never".into());
+        spec.node_selector = None;
+    }
+    let started = Instant::now();
+    client.apply(&d).await?;
+    client.wait_deployment_available("avail", LONG).await?;
+    eprintln!("deployment apply -> available {:?}", started.elapsed());
+
+    let started = Instant::now();
+    client
+        .delete::<Pod>("web", DeleteOptions::wait(LONG))
+        .await?;
+    eprintln!("running pod delete (waited) {:?}", started.elapsed());
     Ok(())
 }
