@@ -412,6 +412,20 @@ fn tabs_inside_block_scalars_are_text() {
 }
 
 #[test]
+fn tabs_inside_block_scalars_with_comments_or_quoted_keys_are_text() {
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: script\ndata:\n  \"a #b\": |-\n    \tx\n  c: > # folded # really\n    \ty\n";
+    let objects = manifest::from_yaml(yaml).unwrap();
+    let Object::ConfigMap(config) = &objects[0] else {
+        panic!("expected a ConfigMap")
+    };
+    let data = config.data.as_ref().unwrap();
+    assert_eq!(
+        (data["a #b"].as_str(), data["c"].as_str()),
+        ("\tx", "\ty\n")
+    );
+}
+
+#[test]
 fn yaml_scalars_are_read_for_the_field_type() {
     // A plain `8080` for a string field and a quoted "3" for a number, as YAML allows.
     let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: \"3\"\n  selector: {}\n  template:\n    spec:\n      containers:\n        - name: web\n          env:\n            - name: PORT\n              value: 8080\n";

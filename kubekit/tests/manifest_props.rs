@@ -58,6 +58,14 @@ spec: &spec
 copy: *spec
 ";
 
+/// The number of cases: `default`, or `PROPTEST_CASES` from the environment for a longer run.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|cases| cases.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Feeds `input` to every entry point; they may fail, never panic.
 fn parse_everything(input: &str) {
     let _ = manifest::from_yaml(input);
@@ -287,7 +295,7 @@ fn object() -> impl Strategy<Value = Object> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
 
     #[test]
     fn any_string_is_ok_or_err(input in any::<String>()) {
@@ -312,7 +320,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn render_then_parse_gives_the_same_objects(objects in prop::collection::vec(object(), 0..5)) {

@@ -107,16 +107,23 @@ impl Doc<'_> {
 
 /// Whether a line ends with a block scalar header (`|`, `>-`, `|+2`, ...), comments aside.
 fn opens_block_scalar(line: &str) -> bool {
-    let code = match line.find(" #") {
-        Some(comment) => &line[..comment],
-        None => line,
-    };
-    let code = code.trim_end();
-    let header = code.trim_end_matches(|c: char| c == '+' || c == '-' || c.is_ascii_digit());
-    let Some(before) = header.strip_suffix(['|', '>']) else {
-        return false;
-    };
-    before.is_empty() || before.ends_with([' ', ':', '-'])
+    fn is_header(code: &str) -> bool {
+        let header = code
+            .trim_end()
+            .trim_end_matches(|c: char| c == '+' || c == '-' || c.is_ascii_digit());
+        header
+            .strip_suffix(['|', '>'])
+            .is_some_and(|before| before.is_empty() || before.ends_with([' ', '\t', ':', '-']))
+    }
+    // Any ` #` may start the comment (or be inside a quoted key): try each.
+    is_header(line)
+        || line
+            .match_indices([' ', '\t'])
+            .filter(|(blank, _)| {
+                line.get(blank + 1..)
+                    .is_some_and(|rest| rest.starts_with('#'))
+            })
+            .any(|(blank, _)| is_header(&line[..blank]))
 }
 
 /// Whether `line` is a document marker (`---` or `...` at column 1, then a blank or the end).
