@@ -285,7 +285,9 @@ impl LogOptions {
     }
 
     /// Follows: ends each request to the API server after about `bytes` bytes and resumes
-    /// from the cursor (bounds how long one connection lives; exercises resumption).
+    /// from the cursor (bounds how long one connection lives; exercises resumption). Should
+    /// exceed what a container writes in one second (the resolution of `sinceTime`); a
+    /// connection that brings nothing new is followed by one without the limit.
     #[must_use]
     pub fn reconnect_after_bytes(mut self, bytes: i64) -> Self {
         self.reconnect_after_bytes = Some(bytes);
@@ -493,13 +495,20 @@ impl Follower {
         };
         let mut skip = pos.map(|p| p.count_at_last).unwrap_or(0);
         let mut first = true;
+        // A limited connection that brought nothing new (more than the limit was written
+        // within one second of `sinceTime`): the next one goes without the limit.
+        let mut stalled = false;
         let mut tx = self.tx.clone();
         loop {
             let mut lp = LogParams {
                 container: Some(self.container.clone()),
                 follow: true,
                 timestamps: true,
-                limit_bytes: self.options.reconnect_after_bytes,
+                limit_bytes: if stalled {
+                    None
+                } else {
+                    self.options.reconnect_after_bytes
+                },
                 ..LogParams::default()
             };
             match (&pos, &start) {
@@ -518,6 +527,7 @@ impl Follower {
             }
             let stream = self.api.log_stream(&self.pod, &lp).await;
             let mut delivered = false;
+            let mut progressed = false;
             match stream {
                 Ok(reader) => {
                     first = false;
@@ -548,10 +558,12 @@ impl Follower {
                             timestamp: ts,
                             text: text.to_string(),
                         };
+                        progressed = true;
                         if futures::SinkExt::send(&mut tx, Ok(line)).await.is_err() {
                             return;
                         }
                     }
+                    stalled = !progressed;
                 }
                 Err(source) => {
                     let gone = matches!(&source, kube::Error::Api(s) if s.code == 404);

@@ -352,3 +352,345 @@ async fn exec_with_tty_drives_an_interactive_shell() -> TestResult {
     assert!(errors.is_empty());
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// logs
+// ---------------------------------------------------------------------------------------
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::{
+    apps::v1::{Deployment, DeploymentSpec},
+    core::v1::{EmptyDirVolumeSource, PodTemplateSpec, Volume, VolumeMount},
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kubekit::logs::LogOptions;
+
+/// A shell loop printing `PREFIX1`, `PREFIX2`, ... every `pause` seconds.
+fn counter(prefix: &str, pause: &str) -> String {
+    format!("i=0; while true; do i=$((i+1)); echo {prefix}$i; sleep {pause}; done")
+}
+
+/// The numbers at the end of `lines` (after `prefix`).
+fn numbers(lines: &[String], prefix: &str) -> Vec<u64> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix(prefix)?.parse().ok())
+        .collect()
+}
+
+async fn take_lines(
+    follow: &mut kubekit::logs::LogFollow,
+    n: usize,
+) -> Result<Vec<String>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let line = tokio::time::timeout(Duration::from_secs(60), follow.try_next())
+            .await??
+            .ok_or("follow ended early")?;
+        out.push(line);
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+async fn logs_read_tail_since_timestamps_containers_and_previous() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let images = kubekit_testing::images()?;
+    let mut pod = pod_of(
+        "logs",
+        &[],
+        vec![
+            container(
+                "one",
+                &images.toolbox,
+                &[
+                    "sh",
+                    "-c",
+                    "for i in 1 2 3 4 5; do echo one-$i; done; echo oops >&2; sleep 3600",
+                ],
+            ),
+            container(
+                "two",
+                &images.toolbox,
+                &[
+                    "sh",
+                    "-c",
+                    "for i in 1 2 3; do echo two-$i; done; sleep 3600",
+                ],
+            ),
+            container(
+                "again",
+                &images.toolbox,
+                &[
+                    "sh",
+                    "-c",
+                    "if [ -f /state/ran ]; then echo second; sleep 3600; else touch /state/ran; echo first; exit 1; fi",
+                ],
+            ),
+        ],
+    );
+    if let Some(spec) = pod.spec.as_mut() {
+        spec.volumes = Some(vec![Volume {
+            name: "state".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Default::default()
+        }]);
+        spec.containers[2].volume_mounts = Some(vec![VolumeMount {
+            name: "state".into(),
+            mount_path: "/state".into(),
+            ..Default::default()
+        }]);
+    }
+    run_pod(&client, pod).await?;
+    // Wait until "again" ran twice and everyone printed.
+    client
+        .wait_until::<Pod>("logs", START, |p: &Pod| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .all(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+                        && cs.iter().any(|c| c.name == "again" && c.restart_count >= 1)
+                })
+        })
+        .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The default container is the first one; stderr is in the log too.
+    let all = client.logs("logs", &LogOptions::new()).await?;
+    assert_eq!(all, "one-1\none-2\none-3\none-4\none-5\noops\n");
+    let tail = client.logs("logs", &LogOptions::new().tail(2)).await?;
+    assert_eq!(tail, "one-5\noops\n");
+    let two = client
+        .logs("logs", &LogOptions::new().container("two"))
+        .await?;
+    assert_eq!(two, "two-1\ntwo-2\ntwo-3\n");
+
+    let stamped = client
+        .logs("logs", &LogOptions::new().container("two").timestamps(true))
+        .await?;
+    for line in stamped.lines() {
+        let (ts, text) = line.split_once(' ').ok_or("no timestamp")?;
+        ts.parse::<k8s_openapi::jiff::Timestamp>()?;
+        assert!(text.starts_with("two-"), "{line}");
+    }
+
+    let recent = client
+        .logs(
+            "logs",
+            &LogOptions::new()
+                .container("two")
+                .since(Duration::from_secs(3600)),
+        )
+        .await?;
+    assert_eq!(recent, two);
+    let future =
+        k8s_openapi::jiff::Timestamp::now() + k8s_openapi::jiff::SignedDuration::from_secs(3600);
+    let none = client
+        .logs(
+            "logs",
+            &LogOptions::new().container("two").since_time(future),
+        )
+        .await?;
+    assert_eq!(none, "");
+
+    let previous = client
+        .logs("logs", &LogOptions::new().container("again").previous(true))
+        .await?;
+    assert_eq!(previous, "first\n");
+    let current = client
+        .logs("logs", &LogOptions::new().container("again"))
+        .await?;
+    assert_eq!(current, "second\n");
+
+    let every = client
+        .logs("logs", &LogOptions::new().all_containers(true).tail(1))
+        .await?;
+    assert_eq!(
+        every,
+        "[pod/logs/one] oops\n[pod/logs/two] two-3\n[pod/logs/again] second\n"
+    );
+
+    let err = client
+        .logs("logs", &LogOptions::new().container("three"))
+        .await
+        .expect_err("no such container");
+    assert!(err.to_string().contains("three"), "{err}");
+    let err = client
+        .logs("ghost", &LogOptions::new())
+        .await
+        .expect_err("no such pod");
+    assert!(err.to_string().contains("ghost"), "{err}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn follow_resumes_without_losing_or_repeating_lines() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let images = kubekit_testing::images()?;
+    // Many lines per second: several share each second of `sinceTime`.
+    run_pod(
+        &client,
+        pod_of(
+            "seq",
+            &[],
+            vec![container(
+                "main",
+                &images.toolbox,
+                &["sh", "-c", &counter("", "0.01")],
+            )],
+        ),
+    )
+    .await?;
+
+    let mut follow = client.follow_logs("seq", &LogOptions::new()).await?;
+    let first = take_lines(&mut follow, 150).await?;
+    assert_eq!(numbers(&first, ""), (1..=150).collect::<Vec<_>>());
+    let cursor = follow.cursor();
+    drop(follow);
+    // The pod goes on printing while nobody follows.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut follow = client
+        .follow_logs("seq", &LogOptions::new().after(cursor))
+        .await?;
+    let next = take_lines(&mut follow, 300).await?;
+    assert_eq!(numbers(&next, ""), (151..=450).collect::<Vec<_>>());
+    drop(follow);
+
+    // Connections that end every ~4 KiB are resumed from the cursor on their own.
+    let mut follow = client
+        .follow_logs(
+            "seq",
+            &LogOptions::new()
+                .reconnect_after_bytes(4096)
+                .timestamps(true),
+        )
+        .await?;
+    let lines = take_lines(&mut follow, 1000).await?;
+    let texts: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            l.split_once(' ')
+                .map(|(_, t)| t.to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(numbers(&texts, ""), (1..=1000).collect::<Vec<_>>());
+    Ok(())
+}
+
+#[tokio::test]
+async fn follow_a_selector_and_a_deployment_with_prefixes_and_new_pods() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let images = kubekit_testing::images()?;
+    run_pod(
+        &client,
+        pod_of(
+            "chatty-a",
+            &[("app", "chatty")],
+            vec![container(
+                "main",
+                &images.toolbox,
+                &["sh", "-c", &counter("a-", "0.2")],
+            )],
+        ),
+    )
+    .await?;
+    let mut follow = client
+        .follow_logs_selector("app=chatty", &LogOptions::new())
+        .await?;
+    let first = take_lines(&mut follow, 3).await?;
+    assert!(
+        first
+            .iter()
+            .all(|l| l.starts_with("[pod/chatty-a/main] a-")),
+        "{first:?}"
+    );
+
+    // A pod appearing later is picked up from its first line.
+    run_pod(
+        &client,
+        pod_of(
+            "chatty-b",
+            &[("app", "chatty")],
+            vec![container(
+                "main",
+                &images.toolbox,
+                &["sh", "-c", &counter("b-", "0.2")],
+            )],
+        ),
+    )
+    .await?;
+    let mut b_lines = Vec::new();
+    while b_lines.len() < 3 {
+        let line = take_lines(&mut follow, 1).await?.remove(0);
+        if let Some(rest) = line.strip_prefix("[pod/chatty-b/main] ") {
+            b_lines.push(rest.to_string());
+        } else {
+            assert!(line.starts_with("[pod/chatty-a/main] a-"), "{line}");
+        }
+    }
+    assert_eq!(numbers(&b_lines, "b-"), vec![1, 2, 3]);
+    drop(follow);
+
+    // A Deployment: all its pods.
+    let labels: std::collections::BTreeMap<String, String> =
+        [("app".to_string(), "talker".to_string())].into();
+    let deployment = Deployment {
+        metadata: ObjectMeta {
+            name: Some("talker".into()),
+            ..Default::default()
+        },
+        spec: Some(DeploymentSpec {
+            replicas: Some(2),
+            selector: LabelSelector {
+                match_labels: Some(labels.clone()),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    ..Default::default()
+                }),
+                spec: pod_of(
+                    "x",
+                    &[],
+                    vec![container(
+                        "talk",
+                        &images.toolbox,
+                        &["sh", "-c", &counter("t-", "0.2")],
+                    )],
+                )
+                .spec,
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let deployments: Api<Deployment> = Api::namespaced(client.kube().clone(), client.namespace());
+    deployments
+        .create(&PostParams::default(), &deployment)
+        .await?;
+    let mut follow = client
+        .follow_logs_deployment("talker", &LogOptions::new())
+        .await?;
+    let mut pods = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while pods.len() < 2 && tokio::time::Instant::now() < deadline {
+        let line = take_lines(&mut follow, 1).await?.remove(0);
+        let (prefix, text) = line.split_once(' ').ok_or("no prefix")?;
+        assert!(
+            prefix.starts_with("[pod/talker-") && prefix.ends_with("/talk]"),
+            "{line}"
+        );
+        assert!(text.starts_with("t-"), "{line}");
+        pods.insert(prefix.to_string());
+    }
+    assert_eq!(pods.len(), 2, "{pods:?}");
+    let _ = follow.next().await;
+    Ok(())
+}
