@@ -694,3 +694,362 @@ async fn follow_a_selector_and_a_deployment_with_prefixes_and_new_pods() -> Test
     let _ = follow.next().await;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// port-forward
+// ---------------------------------------------------------------------------------------
+
+use k8s_openapi::api::core::v1::{
+    HTTPGetAction, Probe, Service, ServicePort, ServiceSpec, TCPSocketAction,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::api::DeleteParams;
+use kubekit::portforward::{PortForwardError, PortForwardOptions, PortForwardTarget};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+const BIG: usize = 40 * 1024 * 1024;
+
+/// A toolbox pod with servers: 9000 says hello first, 9001 answers a line, 9002 swallows
+/// everything, 9003 sends 40 MiB.
+fn servers(name: &str, toolbox_image: &str) -> Pod {
+    let script = "nc -ll -p 9000 -e echo hello & \
+                  nc -ll -p 9001 -e sh -c 'read x; echo got:$x' & \
+                  nc -ll -p 9002 -e sh -c 'cat > /dev/null' & \
+                  head -c 41943040 /dev/urandom > /big && \
+                  nc -ll -p 9003 -e cat /big & wait";
+    let mut main = container("main", toolbox_image, &["sh", "-c", script]);
+    main.ports = Some(vec![
+        ContainerPort {
+            name: Some("hello".into()),
+            container_port: 9000,
+            ..Default::default()
+        },
+        ContainerPort {
+            name: Some("big".into()),
+            container_port: 9003,
+            ..Default::default()
+        },
+    ]);
+    main.readiness_probe = Some(Probe {
+        tcp_socket: Some(TCPSocketAction {
+            port: IntOrString::Int(9003),
+            ..Default::default()
+        }),
+        period_seconds: Some(1),
+        ..Default::default()
+    });
+    pod_of(name, &[], vec![main])
+}
+
+async fn read_all(addr: std::net::SocketAddr) -> std::io::Result<Vec<u8>> {
+    let mut tcp = TcpStream::connect(addr).await?;
+    let mut out = Vec::new();
+    tcp.read_to_end(&mut out).await?;
+    Ok(out)
+}
+
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    let mut tcp = TcpStream::connect(addr).await?;
+    tcp.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+        .await?;
+    let mut out = Vec::new();
+    tcp.read_to_end(&mut out).await?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[tokio::test]
+async fn port_forward_to_a_pod() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let images = kubekit_testing::images()?;
+    run_pod(&client, servers("srv", &images.toolbox)).await?;
+    client.wait_pod_ready("srv", START).await?;
+    let t = Duration::from_secs(60);
+
+    // The server speaks first; a free local port on 127.0.0.1.
+    let hello = client.port_forward_pod("srv", 9000).await?;
+    assert!(hello.local_addr().ip().is_loopback());
+    assert_eq!(hello.local_addr().ip().to_string(), "127.0.0.1");
+    assert_ne!(hello.local_addr().port(), 0);
+    assert_eq!(
+        tokio::time::timeout(t, read_all(hello.local_addr())).await??,
+        b"hello\n"
+    );
+
+    // Many concurrent connections.
+    let addr = hello.local_addr();
+    let mut all = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        all.spawn(
+            async move { tokio::time::timeout(Duration::from_secs(60), read_all(addr)).await },
+        );
+    }
+    while let Some(r) = all.join_next().await {
+        assert_eq!(r???, b"hello\n");
+    }
+
+    // A port by name, on a given local port.
+    let named = client
+        .port_forward(
+            PortForwardTarget::pod("srv"),
+            "hello",
+            PortForwardOptions::new().local_port(0),
+        )
+        .await?;
+    assert_eq!(
+        tokio::time::timeout(t, read_all(named.local_addr())).await??,
+        b"hello\n"
+    );
+
+    // The client sends, half-closes, and still gets the reply.
+    let reply = client.port_forward_pod("srv", 9001).await?;
+    let mut tcp = TcpStream::connect(reply.local_addr()).await?;
+    tcp.write_all(b"abc\n").await?;
+    tcp.shutdown().await?;
+    let mut answer = Vec::new();
+    tokio::time::timeout(t, tcp.read_to_end(&mut answer)).await??;
+    assert_eq!(answer, b"got:abc\n");
+
+    // A client closing in the middle of a 40 MiB download does not disturb the next one.
+    let big = client.port_forward_pod("srv", "big").await?;
+    let mut tcp = TcpStream::connect(big.local_addr()).await?;
+    let mut part = vec![0u8; 5 * 1024 * 1024];
+    tokio::time::timeout(t, tcp.read_exact(&mut part)).await??;
+    drop(tcp);
+    let first = tokio::time::timeout(t, read_all(big.local_addr())).await??;
+    assert_eq!(first.len(), BIG);
+    let remote = client
+        .exec_ok("srv", ["sha256sum", "/big"], ExecOptions::new())
+        .await?;
+    assert_eq!(
+        remote.stdout_str().split_whitespace().next(),
+        Some(sha256_hex(&first).as_str())
+    );
+
+    // Nothing listens on 9999: the client's connection ends with an error, reported by the
+    // guard; the listener goes on.
+    let nothing = client.port_forward_pod("srv", 9999).await?;
+    let r = tokio::time::timeout(t, read_all(nothing.local_addr())).await?;
+    assert!(
+        r.is_err() || r.as_ref().is_ok_and(|d| d.is_empty()),
+        "{r:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let errors = nothing.take_errors();
+    assert!(
+        errors
+            .iter()
+            .any(|e| matches!(e, PortForwardError::Remote { port: 9999, .. })),
+        "{errors:?}"
+    );
+    assert!(errors[0].to_string().contains("srv"), "{}", errors[0]);
+    assert_eq!(
+        tokio::time::timeout(t, read_all(hello.local_addr())).await??,
+        b"hello\n"
+    );
+
+    // Missing targets fail up front, naming them.
+    let err = client
+        .port_forward_pod("ghost", 80)
+        .await
+        .expect_err("no pod");
+    assert!(err.to_string().contains("ghost"), "{err}");
+    let err = client
+        .port_forward_pod("srv", "nope")
+        .await
+        .expect_err("no port");
+    assert!(err.to_string().contains("nope"), "{err}");
+
+    // Another local address only when asked; dropping the guard stops the listener.
+    let other = client
+        .port_forward(
+            PortForwardTarget::pod("srv"),
+            9000,
+            PortForwardOptions::new().address("127.0.0.2".parse()?),
+        )
+        .await?;
+    assert_eq!(other.local_addr().ip().to_string(), "127.0.0.2");
+    assert_eq!(
+        tokio::time::timeout(t, read_all(other.local_addr())).await??,
+        b"hello\n"
+    );
+    let addr = hello.local_addr();
+    hello.stop().await;
+    assert!(TcpStream::connect(addr).await.is_err());
+    Ok(())
+}
+
+#[tokio::test]
+async fn port_forward_upload_to_a_deleted_pod_fails_without_hanging() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let images = kubekit_testing::images()?;
+    run_pod(&client, servers("sink", &images.toolbox)).await?;
+    client.wait_pod_ready("sink", START).await?;
+    let forward = client.port_forward_pod("sink", 9002).await?;
+    let mut tcp = TcpStream::connect(forward.local_addr()).await?;
+    let upload = tokio::spawn(async move {
+        let chunk = vec![7u8; 1024 * 1024];
+        let mut sent = 0usize;
+        loop {
+            if let Err(e) = tcp.write_all(&chunk).await {
+                return (sent, e);
+            }
+            sent += chunk.len();
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let pods: Api<Pod> = Api::namespaced(client.kube().clone(), client.namespace());
+    pods.delete("sink", &DeleteParams::default().grace_period(0))
+        .await?;
+    let (sent, error) = tokio::time::timeout(Duration::from_secs(60), upload).await??;
+    assert!(
+        sent > 1024 * 1024,
+        "the upload ran before the pod went away ({sent} bytes)"
+    );
+    eprintln!("upload of {sent} bytes ended with: {error}");
+    // New connections fail too, and the guard tells why.
+    let r = tokio::time::timeout(Duration::from_secs(60), read_all(forward.local_addr())).await?;
+    assert!(
+        r.is_err() || r.as_ref().is_ok_and(|d| d.is_empty()),
+        "{r:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn port_forward_to_a_service_and_a_deployment_follows_replaced_pods() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let images = kubekit_testing::images()?;
+    let labels: std::collections::BTreeMap<String, String> =
+        [("app".to_string(), "web".to_string())].into();
+    let mut web = container(
+        "web",
+        &images.nginx,
+        &[
+            "sh",
+            "-c",
+            "hostname > /var/www/html/name.txt; exec nginx -g 'daemon off;'",
+        ],
+    );
+    web.ports = Some(vec![ContainerPort {
+        name: Some("http".into()),
+        container_port: 80,
+        ..Default::default()
+    }]);
+    web.readiness_probe = Some(Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/name.txt".into()),
+            port: IntOrString::String("http".into()),
+            ..Default::default()
+        }),
+        period_seconds: Some(1),
+        ..Default::default()
+    });
+    let deployment = Deployment {
+        metadata: ObjectMeta {
+            name: Some("web".into()),
+            ..Default::default()
+        },
+        spec: Some(DeploymentSpec {
+            replicas: Some(1),
+            selector: LabelSelector {
+                match_labels: Some(labels.clone()),
+                ..Default::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    ..Default::default()
+                }),
+                spec: pod_of("x", &[], vec![web]).spec,
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let service = Service {
+        metadata: ObjectMeta {
+            name: Some("web".into()),
+            ..Default::default()
+        },
+        spec: Some(ServiceSpec {
+            selector: Some(labels),
+            ports: Some(vec![ServicePort {
+                name: Some("web".into()),
+                port: 8080,
+                target_port: Some(IntOrString::String("http".into())),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let deployments: Api<Deployment> = Api::namespaced(client.kube().clone(), client.namespace());
+    let services: Api<Service> = Api::namespaced(client.kube().clone(), client.namespace());
+    deployments
+        .create(&PostParams::default(), &deployment)
+        .await?;
+    services.create(&PostParams::default(), &service).await?;
+    client.wait_deployment_available("web", START).await?;
+
+    let t = Duration::from_secs(60);
+    let svc = client
+        .port_forward("svc/web".parse()?, 8080, PortForwardOptions::new())
+        .await?;
+    let deploy = client
+        .port_forward("deploy/web".parse()?, "http", PortForwardOptions::new())
+        .await?;
+    let by_svc = tokio::time::timeout(t, http_get(svc.local_addr(), "/name.txt")).await??;
+    let by_deploy = tokio::time::timeout(t, http_get(deploy.local_addr(), "/name.txt")).await??;
+    assert!(by_svc.starts_with("HTTP/1.1 200"), "{by_svc}");
+    let first_pod = by_svc.lines().last().unwrap_or_default().to_string();
+    assert!(first_pod.starts_with("web-"), "{by_svc}");
+    assert_eq!(by_deploy.lines().last(), Some(first_pod.as_str()));
+    // By Service port name too.
+    let named = client
+        .port_forward(
+            PortForwardTarget::service("web"),
+            "web",
+            PortForwardOptions::new(),
+        )
+        .await?;
+    let by_name = tokio::time::timeout(t, http_get(named.local_addr(), "/name.txt")).await??;
+    assert_eq!(by_name.lines().last(), Some(first_pod.as_str()));
+    let err = client
+        .port_forward(
+            PortForwardTarget::service("web"),
+            9999,
+            PortForwardOptions::new(),
+        )
+        .await
+        .expect_err("no such service port");
+    assert!(err.to_string().contains("9999"), "{err}");
+
+    // Replace the pod: both forwards move to the new one.
+    let pods: Api<Pod> = Api::namespaced(client.kube().clone(), client.namespace());
+    pods.delete(&first_pod, &DeleteParams::default().grace_period(0))
+        .await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let second_pod = loop {
+        if let Ok(Ok(r)) = tokio::time::timeout(t, http_get(svc.local_addr(), "/name.txt")).await
+            && r.starts_with("HTTP/1.1 200")
+            && let Some(name) = r.lines().last()
+            && name != first_pod
+        {
+            break name.to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no new pod behind the service"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let by_deploy = tokio::time::timeout(t, http_get(deploy.local_addr(), "/name.txt")).await??;
+    assert_eq!(by_deploy.lines().last(), Some(second_pod.as_str()));
+    Ok(())
+}
