@@ -515,3 +515,144 @@ async fn pause_holds_changes_resume_rolls_them_out_and_restart_replaces_pods() -
     );
     Ok(())
 }
+
+/// The time from an update to "rollout complete" as seen by `Rollout::wait` and by
+/// `kubectl rollout status`, on the same Deployment, alternating. Each round also records,
+/// from an independent watch, when the Deployment's status first became complete, so the
+/// detection lag (tool returned − status complete) is separated from the rollout itself.
+///
+/// `cargo test -p kubekit --test rollout -- --ignored --nocapture bench_`; kubectl from
+/// `$KUBECTL`, else `kubectl` on the PATH.
+#[tokio::test]
+#[ignore = "benchmark; run with --ignored --nocapture"]
+async fn bench_wait_against_kubectl_rollout_status() -> TestResult {
+    const ROUNDS: usize = 10;
+    let (ns, client, images) = setup().await?;
+    let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into());
+    let kubeconfig = ns
+        .cluster()
+        .kubeconfig()
+        .ok_or("the cluster has no kubeconfig file")?
+        .to_path_buf();
+    client.apply(&web("web", 3, &images.nginx)?).await?;
+    let web = client.rollout("web");
+    web.wait(WAIT).await?;
+
+    let kubectl_status = || {
+        let mut cmd = tokio::process::Command::new(&kubectl);
+        cmd.arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args([
+                "-n",
+                client.namespace(),
+                "rollout",
+                "status",
+                "deployment/web",
+            ])
+            .args(["--timeout=120s"]);
+        cmd
+    };
+
+    // Already complete: the fixed cost of asking.
+    let mut idle: Vec<(bool, Duration)> = Vec::new();
+    for round in 0..ROUNDS {
+        let kubekit = round % 2 == 0;
+        let t0 = Instant::now();
+        if kubekit {
+            web.wait(WAIT).await?;
+        } else {
+            let out = kubectl_status().output().await?;
+            assert!(out.status.success(), "{out:?}");
+        }
+        idle.push((kubekit, t0.elapsed()));
+    }
+
+    let mut rows: Vec<(bool, Duration, Duration)> = Vec::new();
+    for round in 0..ROUNDS {
+        let kubekit = round % 2 == 0;
+        // An independent watch records when the status first is complete for the update.
+        let completed: Arc<Mutex<Vec<(Instant, RolloutStatus)>>> = Arc::default();
+        let monitor = {
+            let completed = completed.clone();
+            let api: Api<Deployment> = Api::namespaced(client.kube().clone(), client.namespace());
+            tokio::spawn(async move {
+                let mut events =
+                    watcher(api, watcher::Config::default().fields("metadata.name=web"))
+                        .applied_objects()
+                        .boxed();
+                while let Some(Ok(d)) = events.next().await {
+                    let at = Instant::now();
+                    if let Ok(mut c) = completed.lock() {
+                        c.push((at, RolloutStatus::of(&d)));
+                    }
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let t0 = Instant::now();
+        let written = web
+            .update(Update::new().env("web", "ROUND", round.to_string()))
+            .await?;
+        let generation = written.metadata.generation.unwrap_or(0);
+        if kubekit {
+            web.wait(WAIT).await?;
+        } else {
+            let out = kubectl_status().output().await?;
+            assert!(out.status.success(), "{out:?}");
+        }
+        let done = Instant::now();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        monitor.abort();
+        let complete_at = completed
+            .lock()
+            .map_err(|e| e.to_string())?
+            .iter()
+            .find(|(_, s)| s.generation >= generation && s.is_complete())
+            .map(|(at, _)| *at)
+            .ok_or("the watch never saw the rollout complete")?;
+        rows.push((
+            kubekit,
+            done - t0,
+            done.saturating_duration_since(complete_at),
+        ));
+    }
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    println!("round  tool     update->done ms  lag after complete ms");
+    for (i, (kubekit, total, lag)) in rows.iter().enumerate() {
+        let tool = if *kubekit { "kubekit" } else { "kubectl" };
+        println!(
+            "{i:>5}  {tool:<7}  {:>15.0}  {:>21.1}",
+            ms(*total),
+            ms(*lag)
+        );
+    }
+    for (kubekit, tool) in [(true, "kubekit wait"), (false, "kubectl rollout status")] {
+        let pick = |f: fn(&(bool, Duration, Duration)) -> Duration| {
+            median(
+                rows.iter()
+                    .filter(|r| r.0 == kubekit)
+                    .map(|r| ms(f(r)))
+                    .collect(),
+            )
+        };
+        let idle_ms = median(
+            idle.iter()
+                .filter(|r| r.0 == kubekit)
+                .map(|r| ms(r.1))
+                .collect(),
+        );
+        println!(
+            "{tool}: median update->complete {:.0} ms, median lag after complete {:.1} ms, \
+             median on an already complete deployment {:.1} ms",
+            pick(|r| r.1),
+            pick(|r| r.2),
+            idle_ms
+        );
+    }
+    Ok(())
+}

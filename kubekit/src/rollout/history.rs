@@ -3,11 +3,17 @@
 use std::{collections::BTreeMap, fmt};
 
 use k8s_openapi::{
-    api::{apps::v1::ReplicaSet, core::v1::PodTemplateSpec},
+    api::{
+        apps::v1::{Deployment, ReplicaSet},
+        core::v1::PodTemplateSpec,
+    },
     apimachinery::pkg::apis::meta::v1::Time,
 };
 
-use super::{CHANGE_CAUSE_ANNOTATION, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, revision_of};
+use super::{
+    CHANGE_CAUSE_ANNOTATION, POD_TEMPLATE_HASH_LABEL, REVISION_ANNOTATION, controller_uid,
+    revision_of,
+};
 
 /// One revision of a Deployment: a ReplicaSet it owns, with the pod template it runs.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,13 +115,28 @@ pub struct History {
 }
 
 impl History {
-    /// Collects the history from the ReplicaSets the Deployment owns; ReplicaSets without a
-    /// revision are left out. When two carry the same number the newer one wins.
-    pub(crate) fn from_replica_sets<'a>(
-        deployment: &str,
-        current: Option<u64>,
-        owned: impl IntoIterator<Item = &'a ReplicaSet>,
+    /// The history of `deployment` from `replica_sets`: those it controls (by owner
+    /// reference) that carry a revision; others are left out. When two carry the same number
+    /// the newer one wins.
+    ///
+    /// ```
+    /// use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+    /// use kubekit::rollout::History;
+    ///
+    /// let mut web = Deployment::default();
+    /// web.metadata.name = Some("web".into());
+    /// let history = History::of(&web, &Vec::<ReplicaSet>::new());
+    /// assert!(history.is_empty());
+    /// ```
+    pub fn of<'a>(
+        deployment: &Deployment,
+        replica_sets: impl IntoIterator<Item = &'a ReplicaSet>,
     ) -> Self {
+        let uid = deployment.metadata.uid.as_deref();
+        let current = revision_of(&deployment.metadata);
+        let owned = replica_sets
+            .into_iter()
+            .filter(|rs| uid.is_some() && controller_uid(&rs.metadata) == uid);
         let mut by_number: BTreeMap<u64, Revision> = BTreeMap::new();
         for rs in owned {
             if let Some(rev) = Revision::from_replica_set(rs, current) {
@@ -128,7 +149,7 @@ impl History {
             }
         }
         History {
-            deployment: deployment.to_string(),
+            deployment: deployment.metadata.name.clone().unwrap_or_default(),
             revisions: by_number.into_values().collect(),
         }
     }
@@ -167,9 +188,10 @@ impl History {
     /// marked `(current)`.
     ///
     /// ```
+    /// use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
     /// use kubekit::rollout::History;
     ///
-    /// let empty = History { deployment: "web".into(), revisions: vec![] };
+    /// let empty = History::of(&Deployment::default(), &Vec::<ReplicaSet>::new());
     /// assert_eq!(empty.table(), "REVISION   REPLICASET   READY   IMAGES   CHANGE-CAUSE\n");
     /// ```
     pub fn table(&self) -> String {

@@ -887,11 +887,7 @@ impl Rollout {
     pub async fn history(&self) -> Result<History> {
         let deployment = self.get().await?;
         let owned = self.owned_replica_sets(&deployment).await?;
-        Ok(History::from_replica_sets(
-            &self.name,
-            revision_of(&deployment.metadata),
-            &owned,
-        ))
+        Ok(History::of(&deployment, &owned))
     }
 
     /// Rolls back to the revision before the current one, like `kubectl rollout undo`.
@@ -946,7 +942,7 @@ impl Rollout {
             let mut deployment = self.get().await?;
             let current = revision_of(&deployment.metadata);
             let owned = self.owned_replica_sets(&deployment).await?;
-            let history = History::from_replica_sets(&self.name, current, &owned);
+            let history = History::of(&deployment, &owned);
             let target = match to {
                 Some(n) => history.get(n).ok_or_else(|| RolloutError::NoSuchRevision {
                     deployment: self.qualified_name(),

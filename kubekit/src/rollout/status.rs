@@ -63,7 +63,9 @@ impl fmt::Display for PodProblem {
 /// `Progressing` condition, and why new pods are not ready.
 ///
 /// Displays as kubectl's message, e.g. `Waiting for deployment "web" rollout to finish: 1 of 3
-/// updated replicas are available...` or `deployment "web" successfully rolled out`.
+/// updated replicas are available...` or `deployment "web" successfully rolled out`, followed
+/// by the new pods' problems while there are any. The alternate form (`{:#}`) adds every count:
+/// `... (desired 3, updated 1, ready 3, available 3, old 3)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RolloutStatus {
@@ -215,6 +217,17 @@ impl fmt::Display for RolloutStatus {
         }
         if self.paused {
             f.write_str(" (paused)")?;
+        }
+        if f.alternate() {
+            write!(
+                f,
+                " (desired {}, updated {}, ready {}, available {}, old {})",
+                self.desired,
+                self.updated,
+                self.ready,
+                self.available,
+                self.old()
+            )?;
         }
         for (i, p) in self.pod_problems.iter().enumerate() {
             f.write_str(if i == 0 { " [" } else { "; " })?;
@@ -640,6 +653,22 @@ mod tests {
             "Waiting for deployment \"web\" rollout to finish: 1 of 3 updated replicas are available..."
         );
         assert_eq!(s(2, 3, 3, 3), "deployment \"web\" successfully rolled out");
+        let mid = RolloutStatus::of(&deployment(
+            2,
+            DeploymentStatus {
+                observed_generation: Some(2),
+                replicas: Some(4),
+                updated_replicas: Some(1),
+                ready_replicas: Some(4),
+                available_replicas: Some(3),
+                ..Default::default()
+            },
+        ));
+        assert_eq!(
+            format!("{mid:#}"),
+            "Waiting for deployment \"web\" rollout to finish: 1 out of 3 new replicas have been \
+             updated... (desired 3, updated 1, ready 4, available 3, old 3)"
+        );
     }
 
     #[test]
