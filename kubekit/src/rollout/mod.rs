@@ -422,7 +422,7 @@ impl Rollout {
             .map_err(|e| self.kube_error(e))
     }
 
-    fn selector_of(&self, deployment: &Deployment) -> Result<Selector> {
+    fn selector_of(deployment: &Deployment) -> Selector {
         let selector = deployment
             .spec
             .as_ref()
@@ -430,11 +430,11 @@ impl Rollout {
             .unwrap_or_default();
         // A selector the server accepted parses; should it not, every object of the namespace
         // is looked at and the owner references still decide.
-        Ok(Selector::try_from(selector).unwrap_or_default())
+        Selector::try_from(selector).unwrap_or_default()
     }
 
     async fn owned_replica_sets(&self, deployment: &Deployment) -> Result<Vec<ReplicaSet>> {
-        let selector = self.selector_of(deployment)?;
+        let selector = Self::selector_of(deployment);
         let uid = deployment.metadata.uid.as_deref();
         let list = self
             .api::<ReplicaSet>()
@@ -474,7 +474,7 @@ impl Rollout {
         deployment: &Deployment,
         replica_sets: &[ReplicaSet],
     ) -> Result<Vec<Pod>> {
-        let selector = self.selector_of(deployment)?;
+        let selector = Self::selector_of(deployment);
         let uids: Vec<&str> = replica_sets
             .iter()
             .filter_map(|rs| rs.metadata.uid.as_deref())
@@ -492,7 +492,8 @@ impl Rollout {
     }
 
     /// The Deployment's pods, old and new: the pods whose controller is one of its
-    /// ReplicaSets. Pods that merely carry matching labels are not included.
+    /// ReplicaSets. Pods that merely carry matching labels are not included; pods being
+    /// deleted (`metadata.deletionTimestamp` set) are, as `kubectl get pods` shows them.
     ///
     /// ```no_run
     /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {

@@ -419,7 +419,7 @@ impl Follow {
 
     async fn start(&mut self) -> Result<RolloutStatus> {
         let deployment = self.rollout.get().await?;
-        let selector = self.rollout.selector_of(&deployment)?;
+        let selector = Rollout::selector_of(&deployment);
         let client = self.rollout.client.kube().clone();
         let ns = self.rollout.client.namespace().to_string();
         let by_name =
