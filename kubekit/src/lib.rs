@@ -5,6 +5,8 @@
 //! - [`manifest`]: multi-document YAML in and out, typed for the kinds kubekit knows.
 //! - [`client`] (feature `client`, on by default): apply / get / list / delete, waits, exec,
 //!   logs and port-forward on top of [`kube`].
+//! - `testing` (feature `testing`): `#[kubekit::test]`, async tests against a real cluster
+//!   that get a client and a namespace of their own, with YAML fixtures applied.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod builders;
@@ -13,6 +15,14 @@ pub mod manifest;
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]
 pub mod client;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub use kubekit_macros::test;
 
 pub use k8s_openapi;
 #[cfg(feature = "client")]

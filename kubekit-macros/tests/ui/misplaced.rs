@@ -1,0 +1,8 @@
+#[kubekit::test]
+struct NotAFunction;
+
+#[kubekit::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

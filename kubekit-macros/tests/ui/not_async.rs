@@ -1,0 +1,6 @@
+#[kubekit::test]
+fn not_async(client: kubekit::Client) {
+    let _ = client;
+}
+
+fn main() {}

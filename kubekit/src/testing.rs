@@ -1,0 +1,245 @@
+//! Integration tests against a real cluster (feature `testing`): [`#[kubekit::test]`](crate::test)
+//! and everything of [`kubekit_testing`] (the run's shared cluster, a namespace per test).
+//!
+//! ```no_run
+//! use k8s_openapi::api::core::v1::Pod;
+//! use kubekit::testing::NamespaceName;
+//!
+//! #[kubekit::test(fixtures("tests/fixtures/macro-test.yaml"))]
+//! async fn web_pod_is_there(client: kubekit::Client, ns: NamespaceName) -> Result<(), kubekit::client::Error> {
+//!     let pod: Pod = client.get("web").await?;
+//!     assert_eq!(pod.metadata.namespace.as_deref(), Some(&*ns));
+//!     Ok(())
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! What a test's parameters can be is the set of types implementing [`TestArg`].
+
+use std::{fmt, ops::Deref};
+
+pub use kubekit_testing::*;
+
+/// A value `#[kubekit::test]` can pass to a test, made from the test's namespace: the type of
+/// each parameter of the test picks the implementation.
+///
+/// | type | what it is |
+/// | --- | --- |
+/// | [`crate::Client`] | a client whose default namespace is the test's |
+/// | [`kube::Client`] | a kube client whose default namespace is the test's |
+/// | [`&TestNamespace`](TestNamespace) | the namespace guard: name, cluster, client |
+/// | [`NamespaceName`] | the namespace's name |
+/// | [`&'static Cluster`](Cluster) | the run's shared cluster |
+///
+/// ```no_run
+/// use kubekit::testing::{NamespaceName, TestNamespace};
+///
+/// #[kubekit::test]
+/// async fn both(client: kubekit::Client, ns: &TestNamespace, name: NamespaceName) {
+///     assert_eq!(client.namespace(), ns.name());
+///     assert_eq!(&*name, ns.name());
+/// }
+/// # fn main() {}
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`#[kubekit::test]` cannot pass a `{Self}` to a test",
+    label = "not a type a `#[kubekit::test]` parameter can have",
+    note = "a test's parameters can be `kubekit::Client`, `kube::Client`, \
+            `&kubekit::testing::TestNamespace`, `kubekit::testing::NamespaceName` or \
+            `&'static kubekit::testing::Cluster` (the types implementing `kubekit::testing::TestArg`)"
+)]
+pub trait TestArg<'ns>: Sized {
+    /// The value for the test running in `namespace`.
+    fn from_namespace(namespace: &'ns TestNamespace) -> Self;
+}
+
+impl TestArg<'_> for crate::Client {
+    fn from_namespace(namespace: &TestNamespace) -> Self {
+        crate::Client::new(namespace.client()).in_namespace(namespace.name())
+    }
+}
+
+impl TestArg<'_> for kube::Client {
+    /// A client of its own with the test's namespace as its default namespace.
+    ///
+    /// # Panics
+    ///
+    /// When the cluster's configuration cannot make a client (it made the namespace's).
+    fn from_namespace(namespace: &TestNamespace) -> Self {
+        let mut config = namespace.cluster().config().clone();
+        config.default_namespace = namespace.name().to_string();
+        match kube::Client::try_from(config) {
+            Ok(client) => client,
+            Err(error) => panic!("kubekit::test: cannot make a kube::Client: {error}"),
+        }
+    }
+}
+
+impl<'ns> TestArg<'ns> for &'ns TestNamespace {
+    fn from_namespace(namespace: &'ns TestNamespace) -> Self {
+        namespace
+    }
+}
+
+impl TestArg<'_> for &'static Cluster {
+    fn from_namespace(namespace: &TestNamespace) -> Self {
+        namespace.cluster()
+    }
+}
+
+impl TestArg<'_> for NamespaceName {
+    fn from_namespace(namespace: &TestNamespace) -> Self {
+        NamespaceName(namespace.name().to_string())
+    }
+}
+
+/// The name of the test's namespace, as a `#[kubekit::test]` parameter; derefs to `str`.
+///
+/// ```no_run
+/// use kubekit::testing::NamespaceName;
+///
+/// #[kubekit::test]
+/// async fn named(ns: NamespaceName) {
+///     assert!(ns.starts_with("named-"));
+///     println!("testing in {ns}");
+/// }
+/// # fn main() {}
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NamespaceName(String);
+
+impl NamespaceName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for NamespaceName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for NamespaceName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NamespaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<NamespaceName> for String {
+    fn from(name: NamespaceName) -> Self {
+        name.0
+    }
+}
+
+impl PartialEq<str> for NamespaceName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for NamespaceName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+/// Runtime support for the code `#[kubekit::test]` generates; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    use std::fmt::Debug;
+
+    use super::TestNamespace;
+
+    /// A fixture embedded in the test binary.
+    #[derive(Debug, Clone, Copy)]
+    pub struct Fixture {
+        /// The path written in the attribute.
+        pub path: &'static str,
+        /// The file's text.
+        pub yaml: &'static str,
+    }
+
+    /// The runtime a test runs on.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Flavor {
+        /// `tokio::runtime::Builder::new_current_thread`.
+        CurrentThread,
+        /// `tokio::runtime::Builder::new_multi_thread`, with this many workers.
+        MultiThread(Option<usize>),
+    }
+
+    /// Builds the test's runtime.
+    pub fn runtime(flavor: Flavor) -> tokio::runtime::Runtime {
+        let mut builder = match flavor {
+            Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+            Flavor::MultiThread(workers) => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
+                if let Some(workers) = workers {
+                    builder.worker_threads(workers);
+                }
+                builder
+            }
+        };
+        match builder.enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(error) => panic!("kubekit::test: cannot build the Tokio runtime: {error}"),
+        }
+    }
+
+    /// Creates the test's namespace and applies the fixtures into it, in order.
+    pub async fn setup(test_path: &str, fixtures: &[Fixture]) -> TestNamespace {
+        let namespace = match TestNamespace::create(test_path).await {
+            Ok(namespace) => namespace,
+            Err(error) => {
+                panic!("kubekit::test: cannot create the namespace of test {test_path}: {error}")
+            }
+        };
+        if !fixtures.is_empty() {
+            let client = crate::Client::new(namespace.client()).in_namespace(namespace.name());
+            for fixture in fixtures {
+                if let Err(error) = client.apply_manifest(fixture.yaml).await {
+                    // Panics with the namespace alive: it is kept for inspection.
+                    panic!(
+                        "kubekit::test: fixture `{}` could not be applied in namespace {}: {error}",
+                        fixture.path,
+                        namespace.name()
+                    );
+                }
+            }
+        }
+        namespace
+    }
+
+    /// What a test function may return: `()`, or a `Result` whose `Err` fails the test.
+    #[diagnostic::on_unimplemented(
+        message = "a `#[kubekit::test]` function cannot return `{Self}`",
+        label = "return `()` or `Result<(), E>` where `E: Debug`"
+    )]
+    pub trait TestResult {
+        /// Panics (fails the test) on an error.
+        fn check(self);
+    }
+
+    impl TestResult for () {
+        fn check(self) {}
+    }
+
+    impl<E: Debug> TestResult for Result<(), E> {
+        #[track_caller]
+        fn check(self) {
+            if let Err(error) = self {
+                panic!("the test returned an error: {error:?}");
+            }
+        }
+    }
+}

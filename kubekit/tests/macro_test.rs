@@ -1,0 +1,139 @@
+//! `#[kubekit::test]` against the run's shared cluster: what each parameter type receives,
+//! fixtures, runtime flavors, and the namespace's fate after a pass and after a failure.
+
+use std::{cell::RefCell, error::Error};
+
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
+use kube::{Api, api::DeleteParams};
+use kubekit::testing::{Cluster, NamespaceName, TestNamespace};
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+#[kubekit::test]
+async fn client_creates_in_its_namespace(client: kubekit::Client) -> TestResult {
+    let report = client
+        .apply_manifest("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: made}\ndata: {a: b}\n")
+        .await?;
+    assert_eq!(report.to_string(), "configmap/made created\n");
+    let made: ConfigMap = client.get("made").await?;
+    assert_eq!(made.metadata.namespace.as_deref(), Some(client.namespace()));
+    assert!(
+        client
+            .namespace()
+            .starts_with("macro-test-client-creates-in-its-namespace-")
+    );
+    Ok(())
+}
+
+#[kubekit::test(fixtures("tests/fixtures/macro-test.yaml"))]
+async fn fixture_objects_are_there(client: kubekit::Client, ns: NamespaceName) -> TestResult {
+    let settings: ConfigMap = client.get("settings").await?;
+    assert_eq!(settings.metadata.namespace.as_deref(), Some(&*ns));
+    assert_eq!(
+        settings
+            .data
+            .and_then(|d| d.get("greeting").cloned())
+            .as_deref(),
+        Some("hello")
+    );
+    let pods: Vec<Pod> = client.list(("app", "web")).await?;
+    let names: Vec<_> = pods
+        .iter()
+        .filter_map(|p| p.metadata.name.as_deref())
+        .collect();
+    assert_eq!(names, ["web"]);
+    Ok(())
+}
+
+#[kubekit::test]
+async fn every_argument_names_the_same_namespace(
+    client: kubekit::Client,
+    ns: &TestNamespace,
+    name: NamespaceName,
+    kube: kube::Client,
+    cluster: &'static Cluster,
+) {
+    assert_eq!(client.namespace(), ns.name());
+    assert_eq!(name, ns.name());
+    assert_eq!(kube.default_namespace(), ns.name());
+    assert!(std::ptr::eq(cluster, ns.cluster()));
+    // The kube client works and its default namespace is the test's.
+    let config_maps: Api<ConfigMap> = Api::default_namespaced(kube);
+    assert!(config_maps.get_opt("kube-root-ca.crt").await.is_ok());
+}
+
+#[kubekit::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_thread_runtime(client: kubekit::Client) -> TestResult {
+    let handle = tokio::runtime::Handle::current();
+    assert_eq!(
+        handle.runtime_flavor(),
+        tokio::runtime::RuntimeFlavor::MultiThread
+    );
+    // The client works from spawned tasks too.
+    let task = tokio::spawn(async move { client.get_opt::<ConfigMap>("nothing").await });
+    assert!(task.await??.is_none());
+    Ok(())
+}
+
+#[kubekit::test]
+async fn no_arguments() {}
+
+thread_local! {
+    /// The namespace of the last `#[kubekit::test]` run on this thread by the test below.
+    static LAST_NAMESPACE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Passes; run only by the test below (a test of the same path sweeps its namespace).
+#[kubekit::test]
+#[ignore = "run by namespace_deleted_after_a_pass_kept_after_a_failure"]
+async fn passes(ns: NamespaceName) {
+    LAST_NAMESPACE.set(Some(ns.into()));
+}
+
+/// Fails by returning an error; run only by the test below.
+#[kubekit::test]
+#[ignore = "fails on purpose; run by namespace_deleted_after_a_pass_kept_after_a_failure"]
+async fn returns_an_error(ns: NamespaceName) -> Result<(), String> {
+    LAST_NAMESPACE.set(Some(ns.into()));
+    Err("this test fails on purpose".into())
+}
+
+#[test]
+fn namespace_deleted_after_a_pass_kept_after_a_failure() -> TestResult {
+    passes();
+    let passed = LAST_NAMESPACE.take().ok_or("passes did not run")?;
+
+    let failure = std::panic::catch_unwind(returns_an_error).expect_err("the test must fail");
+    let message = failure
+        .downcast_ref::<String>()
+        .ok_or("the panic is a String")?;
+    assert_eq!(
+        message,
+        "the test returned an error: \"this test fails on purpose\""
+    );
+    let failed = LAST_NAMESPACE
+        .take()
+        .ok_or("returns_an_error did not run")?;
+
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let client = Cluster::shared().await?.client()?;
+            let namespaces: Api<Namespace> = Api::all(client);
+            let gone = namespaces.get_opt(&passed).await?;
+            assert!(
+                gone.is_none_or(|n| n.metadata.deletion_timestamp.is_some()),
+                "the passed test's namespace {passed} is not being deleted"
+            );
+            let kept = namespaces.get_opt(&failed).await?.ok_or("kept namespace")?;
+            assert!(
+                kept.metadata.deletion_timestamp.is_none(),
+                "the failed test's namespace {failed} must be kept"
+            );
+            namespaces
+                .delete(&failed, &DeleteParams::background())
+                .await?;
+            Ok(())
+        })
+}
