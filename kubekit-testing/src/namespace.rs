@@ -143,10 +143,10 @@ impl TestNamespace {
             .await?
             .items
         {
-            if let Some(old_name) = old.metadata.name.filter(|n| *n != name) {
-                if old.metadata.deletion_timestamp.is_none() {
-                    let _ = api.delete(&old_name, &DeleteParams::background()).await;
-                }
+            if let Some(old_name) = old.metadata.name.filter(|n| *n != name)
+                && old.metadata.deletion_timestamp.is_none()
+            {
+                let _ = api.delete(&old_name, &DeleteParams::background()).await;
             }
         }
 

@@ -229,11 +229,9 @@ async fn shared_local() -> Result<State> {
             let cluster_dir = dir.join("cluster");
             let (mut state, mut started) =
                 local::start_control_plane(&cluster_dir, &bins, &run_id).await?;
-            if with_node {
-                if let Err(e) = crate::node::start(&mut state, &mut started, &bins).await {
-                    let _ = local::run_teardown(&cluster_dir);
-                    return Err(e);
-                }
+            if with_node && let Err(e) = crate::node::start(&mut state, &mut started, &bins).await {
+                let _ = local::run_teardown(&cluster_dir);
+                return Err(e);
             }
             let json = serde_json::to_vec_pretty(&state).map_err(|source| Error::State {
                 path: state_path.clone(),
