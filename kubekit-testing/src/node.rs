@@ -75,15 +75,20 @@ pub fn images() -> Result<Images> {
         }
     }
     let script = script_dir.join("build-images.sh");
-    let status = Command::new("bash")
+    // Quiet when everything is cached; the build's progress is shown when it does work.
+    let out = Command::new("bash")
         .arg(&script)
         .arg(&dir)
-        .status()
+        .output()
         .io("running", &script)?;
-    if !status.success() {
+    let log = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || log.contains(": built") {
+        eprint!("{log}");
+    }
+    if !out.status.success() {
         return Err(Error::Build {
             script,
-            status: status.to_string(),
+            status: out.status.to_string(),
         });
     }
     let read = |n: &str| -> Result<String> {
