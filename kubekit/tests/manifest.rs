@@ -681,3 +681,29 @@ fn errors_are_small_and_cloneable() {
     let error = error_of("kind: Pod\n");
     assert_eq!(error.clone(), error);
 }
+
+#[test]
+fn long_streams_read_in_parallel_keep_document_order_and_the_first_error() {
+    let doc = |i: usize| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n");
+    let good: Vec<String> = (0..300).map(doc).collect();
+    let objects = manifest::from_yaml(&good.join("---\n")).expect("valid stream");
+    let names: Vec<String> = objects
+        .iter()
+        .map(|o| o.name().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        (0..300).map(|i| format!("cm-{i}")).collect::<Vec<_>>()
+    );
+
+    let mut bad = good.clone();
+    bad[149] = "apiVersion: v1\nmetadata:\n  name: no-kind\n".into();
+    bad[279] = "kind: ConfigMap\nmetadata:\n  name: no-version\n".into();
+    let error = manifest::from_yaml(&bad.join("---\n")).expect_err("two bad documents");
+    assert_eq!(error.document(), Some(150), "{error}");
+    assert_eq!(
+        error.kind(),
+        &manifest::ManifestErrorKind::MissingKind,
+        "{error}"
+    );
+}

@@ -109,10 +109,42 @@ pub use render::{LAST_APPLIED_ANNOTATION, RenderOptions, clean_for_reapply};
 ///
 /// The first problem found, in document order: see [`ManifestErrorKind`].
 pub fn from_yaml(input: &str) -> Result<Vec<Object>, ManifestError> {
-    let mut objects = Vec::new();
-    for doc in parse::split(input) {
+    let docs = parse::split(input);
+    // Documents are independent: a long stream is read on every core, in document order.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || docs.len() < PARALLEL_MIN_DOCUMENTS {
+        return read_documents(&docs);
+    }
+    let chunk = docs.len().div_ceil(threads);
+    let results: Vec<Result<Vec<Object>, ManifestError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = docs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || read_documents(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut objects = Vec::with_capacity(docs.len());
+    for part in results {
+        // Chunks are in document order, so the first error is the first in the input.
+        objects.extend(part?);
+    }
+    Ok(objects)
+}
+
+/// Streams with at least this many documents are read in parallel.
+const PARALLEL_MIN_DOCUMENTS: usize = 64;
+
+fn read_documents(docs: &[parse::Doc<'_>]) -> Result<Vec<Object>, ManifestError> {
+    let mut objects = Vec::with_capacity(docs.len());
+    for doc in docs {
         if let Some(value) = doc.value()? {
-            objects.push(object::object_from_value(value, &parse::Ctx::of(&doc))?);
+            objects.push(object::object_from_value(value, &parse::Ctx::of(doc))?);
         }
     }
     Ok(objects)
