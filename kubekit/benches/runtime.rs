@@ -21,7 +21,7 @@ use kube::{
 };
 use kubekit::{exec::ExecOptions, logs::LogOptions};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, BufReader},
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
     net::TcpStream,
     process::Command,
 };
@@ -31,6 +31,7 @@ type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 const STREAMS: usize = 8;
 const PER_STREAM: usize = 128 * 1024 * 1024;
 const LOG_LINES: usize = 200_000;
+const GIB: usize = 1024 * 1024 * 1024;
 
 fn kubectl() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("KUBECTL") {
@@ -99,6 +100,30 @@ async fn throughput(addr: std::net::SocketAddr) -> R<(f64, usize)> {
     ))
 }
 
+/// One 1 GiB stream each way: (download MiB/s, upload MiB/s). The upload ends when the pod's
+/// server has read all of it and answers `done`.
+async fn one_stream_each_way(
+    down: std::net::SocketAddr,
+    up: std::net::SocketAddr,
+) -> R<(f64, f64)> {
+    let start = Instant::now();
+    let (total, _) = download(down).await?;
+    assert_eq!(total, GIB);
+    let down_rate = GIB as f64 / 1048576.0 / start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let mut tcp = TcpStream::connect(up).await?;
+    let chunk = vec![0u8; 256 * 1024];
+    for _ in 0..GIB / chunk.len() {
+        tcp.write_all(&chunk).await?;
+    }
+    let mut answer = Vec::new();
+    tcp.read_to_end(&mut answer).await?;
+    assert_eq!(answer, b"done\n");
+    let up_rate = GIB as f64 / 1048576.0 / start.elapsed().as_secs_f64();
+    Ok((down_rate, up_rate))
+}
+
 /// Median time to first byte over 10 connections to a server that speaks first.
 async fn ttfb(addr: std::net::SocketAddr) -> R<f64> {
     let mut v = Vec::new();
@@ -149,7 +174,9 @@ async fn main() -> R<()> {
     let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
     let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
     let script = format!(
-        "nc -ll -p 9000 -e echo hello & nc -ll -p 9003 -e head -c {PER_STREAM} /dev/zero & wait"
+        "printf 'head -c {GIB} >/dev/null; echo done\\n' > /tmp/up.sh; \
+         nc -ll -p 9000 -e echo hello & nc -ll -p 9003 -e head -c {PER_STREAM} /dev/zero & \
+         nc -ll -p 9004 -e head -c {GIB} /dev/zero & nc -ll -p 9005 -e sh /tmp/up.sh & wait"
     );
     pods.create(
         &PostParams::default(),
@@ -229,7 +256,25 @@ async fn main() -> R<()> {
     println!(
         "port-forward: kubekit {kk_tp:.0} MiB/s (1 GiB, {STREAMS} streams), time to first byte {kk_ttfb:.1} ms (median of 10)"
     );
-    drop((hello, big));
+    let (down, up) = (
+        client.port_forward_pod("bench", 9004).await?,
+        client.port_forward_pod("bench", 9005).await?,
+    );
+    let (kk_down, kk_up) = one_stream_each_way(down.local_addr(), up.local_addr()).await?;
+    println!(
+        "port-forward: kubekit one 1 GiB stream: down {kk_down:.0} MiB/s, up {kk_up:.0} MiB/s"
+    );
+    drop((hello, big, down, up));
+    if let Some(k) = &kubectl {
+        let (down, _d) = kubectl_forward(k, &kubeconfig, ns.name(), 9004).await?;
+        let (up, _u) = kubectl_forward(k, &kubeconfig, ns.name(), 9005).await?;
+        let (kc_down, kc_up) = one_stream_each_way(down, up).await?;
+        println!(
+            "port-forward: kubectl one 1 GiB stream: down {kc_down:.0} MiB/s, up {kc_up:.0} MiB/s; kubekit/kubectl down {:.2}x, up {:.2}x",
+            kk_down / kc_down,
+            kk_up / kc_up
+        );
+    }
     if let Some(k) = &kubectl {
         let (hello, _h) = kubectl_forward(k, &kubeconfig, ns.name(), 9000).await?;
         let (big, _b) = kubectl_forward(k, &kubeconfig, ns.name(), 9003).await?;
