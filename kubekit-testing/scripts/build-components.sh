@@ -76,7 +76,7 @@ say "compiling ${COMPONENTS[*]} (a cold build takes 15-20 minutes on 2 cores; la
   while sleep 60; do say "still compiling ($(find "${GOCACHE:-$(go env GOCACHE)}" -type f 2>/dev/null | wc -l) cache files)"; done
 ) &
 ticker=$!
-trap 'kill $ticker 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill $ticker 2>/dev/null || true; rm -rf "$work"' EXIT
 go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}"
 kill $ticker 2>/dev/null || true
 say "kubernetes components built"
