@@ -235,7 +235,8 @@ impl ExecOptions {
         Self::default()
     }
 
-    /// Runs in container `name` (default: the pod's default container).
+    /// Runs in container `name` (default: the pod's default container, as kubectl picks it:
+    /// its `kubectl.kubernetes.io/default-container` annotation, else the first container).
     #[must_use]
     pub fn container(mut self, name: impl Into<String>) -> Self {
         self.container = Some(name.into());
@@ -272,6 +273,10 @@ impl ExecOptions {
     }
 
     /// With a TTY: the initial terminal size (columns, rows).
+    ///
+    /// It is sent before any input, but the container runtime applies it asynchronously
+    /// (CRI has no acknowledgement), so a program started by input written at once may
+    /// still see a 0x0 terminal, as it would under `kubectl exec -it` with typed-ahead input.
     #[must_use]
     pub fn terminal_size(mut self, width: u16, height: u16) -> Self {
         self.terminal_size = Some((width, height));
@@ -522,13 +527,33 @@ impl crate::Client {
             params = params.container(c.clone());
         }
         let api: Api<Pod> = Api::namespaced(self.kube().clone(), self.namespace());
-        let mut process = api
-            .exec(&target.pod, target.command.clone(), &params)
-            .await
-            .map_err(|source| ExecError::Start {
-                target: target.clone(),
-                source,
-            })?;
+        let start_error = |source| ExecError::Start {
+            target: target.clone(),
+            source,
+        };
+        let mut process = match api.exec(&target.pod, target.command.clone(), &params).await {
+            Ok(process) => process,
+            // The API server wants a container for a pod with several; like kubectl, use
+            // the pod's default one (its `kubectl.kubernetes.io/default-container`, else the
+            // first). Asked only then, so the common case costs no extra round trip.
+            Err(kube::Error::Api(status))
+                if container.is_none()
+                    && status.code == 400
+                    && status
+                        .message
+                        .contains("a container name must be specified") =>
+            {
+                let pod = api.get(&target.pod).await.map_err(start_error)?;
+                let Some(default) = crate::logs::default_container(&pod) else {
+                    return Err(start_error(kube::Error::Api(status)));
+                };
+                params = params.container(default);
+                api.exec(&target.pod, target.command.clone(), &params)
+                    .await
+                    .map_err(start_error)?
+            }
+            Err(source) => return Err(start_error(source)),
+        };
         let status = process.take_status();
         let out = process.stdout();
         let err = process.stderr();

@@ -416,7 +416,7 @@ impl Stream for LogFollow {
 }
 
 /// The container `kubectl logs` reads by default.
-fn default_container(pod: &Pod) -> Option<String> {
+pub(crate) fn default_container(pod: &Pod) -> Option<String> {
     pod.metadata
         .annotations
         .as_ref()

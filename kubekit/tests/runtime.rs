@@ -318,7 +318,11 @@ async fn exec_with_tty_drives_an_interactive_shell() -> TestResult {
         use futures::SinkExt;
         use tokio::io::AsyncWriteExt;
         let mut sizes_tx = sizes_tx;
-        keys.write_all(b"stty size; echo tty=$(tty)\n").await?;
+        // The runtime applies the initial size asynchronously (CRI has no acknowledgement),
+        // so the first command gives it a moment, as a person at the keyboard would.
+        keys.write_all(b"sleep 1; stty size; echo tty=$(tty)\n")
+            .await?;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let _ = sizes_tx.send((120, 40)).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -716,7 +720,7 @@ const BIG: usize = 40 * 1024 * 1024;
 
 /// A toolbox pod with servers: 9000 says hello first, 9001 answers a line, 9002 swallows
 /// everything, 9003 sends 40 MiB.
-fn servers(name: &str, toolbox_image: &str) -> Pod {
+fn servers(name: &str, toolbox_image: &str, nginx_image: &str) -> Pod {
     let script = "nc -ll -p 9000 -e echo hello & \
                   nc -ll -p 9001 -e sh -c 'read x; echo got:$x' & \
                   nc -ll -p 9002 -e sh -c 'cat > /dev/null' & \
@@ -743,7 +747,8 @@ fn servers(name: &str, toolbox_image: &str) -> Pod {
         period_seconds: Some(1),
         ..Default::default()
     });
-    pod_of(name, &[], vec![main])
+    let web = container("web", nginx_image, &[]);
+    pod_of(name, &[], vec![main, web])
 }
 
 async fn read_all(addr: std::net::SocketAddr) -> std::io::Result<Vec<u8>> {
@@ -751,6 +756,19 @@ async fn read_all(addr: std::net::SocketAddr) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     tcp.read_to_end(&mut out).await?;
     Ok(out)
+}
+
+/// Reads everything `forward` delivers on a new connection; a failure carries the errors
+/// the forwarder recorded, so a broken run says what broke on the pod side.
+async fn fetch(forward: &kubekit::portforward::PortForward) -> Result<Vec<u8>, String> {
+    match tokio::time::timeout(Duration::from_secs(60), read_all(forward.local_addr())).await {
+        Ok(Ok(data)) => Ok(data),
+        other => Err(format!(
+            "reading from {}: {other:?}; the forwarder's errors: {:?}",
+            forward.local_addr(),
+            forward.take_errors()
+        )),
+    }
 }
 
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
@@ -767,7 +785,7 @@ async fn port_forward_to_a_pod() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
     let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
     let images = kubekit_testing::images()?;
-    run_pod(&client, servers("srv", &images.toolbox)).await?;
+    run_pod(&client, servers("srv", &images.toolbox, &images.nginx)).await?;
     client.wait_pod_ready("srv", START).await?;
     let t = Duration::from_secs(60);
 
@@ -776,22 +794,27 @@ async fn port_forward_to_a_pod() -> TestResult {
     assert!(hello.local_addr().ip().is_loopback());
     assert_eq!(hello.local_addr().ip().to_string(), "127.0.0.1");
     assert_ne!(hello.local_addr().port(), 0);
-    assert_eq!(
-        tokio::time::timeout(t, read_all(hello.local_addr())).await??,
-        b"hello\n"
-    );
+    assert_eq!(fetch(&hello).await?, b"hello\n");
 
-    // Many concurrent connections.
-    let addr = hello.local_addr();
+    // Many concurrent connections, to a server that takes them concurrently (busybox's
+    // `nc -ll` takes one at a time and resets those queued behind it): nginx.
+    let web = client.port_forward_pod("srv", 80).await?;
+    let addr = web.local_addr();
     let mut all = tokio::task::JoinSet::new();
     for _ in 0..16 {
-        all.spawn(
-            async move { tokio::time::timeout(Duration::from_secs(60), read_all(addr)).await },
-        );
+        all.spawn(async move {
+            tokio::time::timeout(Duration::from_secs(60), http_get(addr, "/")).await
+        });
     }
     while let Some(r) = all.join_next().await {
-        assert_eq!(r???, b"hello\n");
+        let r = r?;
+        assert!(
+            matches!(&r, Ok(Ok(page)) if page.starts_with("HTTP/1.1 200 OK")),
+            "{r:?}; the forwarder's errors: {:?}",
+            web.take_errors()
+        );
     }
+    assert!(web.take_errors().is_empty());
 
     // A port by name, on a given local port.
     let named = client
@@ -801,10 +824,7 @@ async fn port_forward_to_a_pod() -> TestResult {
             PortForwardOptions::new().local_port(0),
         )
         .await?;
-    assert_eq!(
-        tokio::time::timeout(t, read_all(named.local_addr())).await??,
-        b"hello\n"
-    );
+    assert_eq!(fetch(&named).await?, b"hello\n");
 
     // The client sends, half-closes, and still gets the reply.
     let reply = client.port_forward_pod("srv", 9001).await?;
@@ -821,8 +841,9 @@ async fn port_forward_to_a_pod() -> TestResult {
     let mut part = vec![0u8; 5 * 1024 * 1024];
     tokio::time::timeout(t, tcp.read_exact(&mut part)).await??;
     drop(tcp);
-    let first = tokio::time::timeout(t, read_all(big.local_addr())).await??;
+    let first = fetch(&big).await?;
     assert_eq!(first.len(), BIG);
+    // The pod has two containers and none is named: exec uses the default (first) one.
     let remote = client
         .exec_ok("srv", ["sha256sum", "/big"], ExecOptions::new())
         .await?;
@@ -848,10 +869,7 @@ async fn port_forward_to_a_pod() -> TestResult {
         "{errors:?}"
     );
     assert!(errors[0].to_string().contains("srv"), "{}", errors[0]);
-    assert_eq!(
-        tokio::time::timeout(t, read_all(hello.local_addr())).await??,
-        b"hello\n"
-    );
+    assert_eq!(fetch(&hello).await?, b"hello\n");
 
     // Missing targets fail up front, naming them.
     let err = client
@@ -889,7 +907,7 @@ async fn port_forward_upload_to_a_deleted_pod_fails_without_hanging() -> TestRes
     let ns = kubekit_testing::test_namespace!().await?;
     let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
     let images = kubekit_testing::images()?;
-    run_pod(&client, servers("sink", &images.toolbox)).await?;
+    run_pod(&client, servers("sink", &images.toolbox, &images.nginx)).await?;
     client.wait_pod_ready("sink", START).await?;
     let forward = client.port_forward_pod("sink", 9002).await?;
     let mut tcp = TcpStream::connect(forward.local_addr()).await?;
