@@ -133,7 +133,14 @@ pub(crate) fn spawn(dir: &Path, name: &str, exe: &Path, args: &[String]) -> Resu
 
 /// Writes a kubeconfig for the admin user of the cluster at `server`.
 pub(crate) fn write_kubeconfig(path: &Path, pki: &Path, server: &str) -> Result<()> {
-    let p = |f: &str| pki.join(f).display().to_string();
+    use base64::Engine as _;
+    // The certificates are embedded (as k3s does), so the file works copied anywhere, e.g.
+    // out of a container.
+    let data = |f: &str| -> Result<String> {
+        let file = pki.join(f);
+        let bytes = std::fs::read(&file).io("reading", &file)?;
+        Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
+    };
     let text = format!(
         "apiVersion: v1
 kind: Config
@@ -141,12 +148,12 @@ clusters:
 - name: kubekit
   cluster:
     server: {server}
-    certificate-authority: {ca}
+    certificate-authority-data: {ca}
 users:
 - name: kubekit-admin
   user:
-    client-certificate: {cert}
-    client-key: {key}
+    client-certificate-data: {cert}
+    client-key-data: {key}
 contexts:
 - name: kubekit
   context:
@@ -155,9 +162,9 @@ contexts:
     namespace: default
 current-context: kubekit
 ",
-        ca = p(files::CA_CERT),
-        cert = p(files::ADMIN_CERT),
-        key = p(files::ADMIN_KEY),
+        ca = data(files::CA_CERT)?,
+        cert = data(files::ADMIN_CERT)?,
+        key = data(files::ADMIN_KEY)?,
     );
     std::fs::write(path, text).io("writing", path)
 }
@@ -178,6 +185,23 @@ pub(crate) async fn config_from(path: &Path) -> Result<kube::Config> {
 
 fn args(list: &[(&str, String)]) -> Vec<String> {
     list.iter().map(|(k, v)| format!("--{k}={v}")).collect()
+}
+
+/// The API server's listening address: `KUBEKIT_API_ADDRESS` (`IP:PORT`, e.g. `0.0.0.0:6443`
+/// in a container whose port is published), else a free port on 127.0.0.1. Clients always
+/// use 127.0.0.1.
+fn api_address() -> Result<(String, u16)> {
+    match std::env::var("KUBEKIT_API_ADDRESS") {
+        Ok(v) if !v.is_empty() => {
+            let addr: std::net::SocketAddr = v.parse().map_err(|_| {
+                Error::Node(format!(
+                    "KUBEKIT_API_ADDRESS={v} is not an IP:PORT address such as 0.0.0.0:6443"
+                ))
+            })?;
+            Ok((addr.ip().to_string(), addr.port()))
+        }
+        _ => Ok(("127.0.0.1".into(), free_port()?)),
+    }
 }
 
 /// Starts a control plane in `dir` (created fresh) from the binaries in `bins` and waits
@@ -208,7 +232,8 @@ pub(crate) async fn start_control_plane(
             "kubernetes.default.svc.cluster.local",
         ],
     )?;
-    let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
+    let (api_bind, api_port) = api_address()?;
+    let (etcd_port, peer_port) = (free_port()?, free_port()?);
     let (kcm_port, sched_port) = (free_port()?, free_port()?);
     let kubeconfig = dir.join("kubeconfig");
     let server = format!("https://127.0.0.1:{api_port}");
@@ -245,7 +270,7 @@ pub(crate) async fn start_control_plane(
         &bins.join("kube-apiserver"),
         &args(&[
             ("etcd-servers", etcd_url),
-            ("bind-address", "127.0.0.1".into()),
+            ("bind-address", api_bind),
             ("advertise-address", "127.0.0.1".into()),
             ("secure-port", api_port.to_string()),
             ("cert-dir", dir.join("pki").display().to_string()),

@@ -51,17 +51,24 @@ pub struct Images {
 }
 
 fn images_dir() -> PathBuf {
-    assets::cache_dir().join("images")
+    std::env::var_os("KUBEKIT_IMAGES")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| assets::cache_dir().join("images"))
 }
 
 /// The locally built images, building them first if needed (about 30 s the first time,
-/// instant once cached).
+/// instant once cached). `KUBEKIT_IMAGES` names a directory of images built before (the
+/// build script's output: `<name>.ref` and `<name>.tar`) to use instead.
 ///
 /// # Errors
 ///
 /// When the build fails (its output is on stderr) or a tool it needs is missing.
 pub fn images() -> Result<Images> {
     let dir = images_dir();
+    if std::env::var_os("KUBEKIT_IMAGES").is_some_and(|d| !d.is_empty()) {
+        return read_images(&dir);
+    }
     let script_dir = assets::cache_dir().join("image-sources");
     std::fs::create_dir_all(&script_dir).io("creating", &script_dir)?;
     for (name, text) in [
@@ -91,6 +98,11 @@ pub fn images() -> Result<Images> {
             status: out.status.to_string(),
         });
     }
+    read_images(&dir)
+}
+
+/// The images of a directory the build script wrote (`<name>.ref` and `<name>.tar`).
+fn read_images(dir: &Path) -> Result<Images> {
     let read = |n: &str| -> Result<String> {
         let p = dir.join(format!("{n}.ref"));
         Ok(std::fs::read_to_string(&p)
@@ -411,14 +423,16 @@ maxPods: 110
 }
 
 /// The PID of a running containerd of a kubekit node, if any.
+/// The containerd of a node running in this mount namespace (a node inside a container,
+/// e.g. the k3s provider's, has a [`RUN_DIR`] of its own).
 fn running_node() -> Option<u32> {
     let config = format!("{RUN_DIR}/containerd/config.toml");
+    let own_mounts = std::fs::read_link("/proc/self/ns/mnt").ok();
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
         let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
-        String::from_utf8_lossy(&cmdline)
-            .contains(&config)
-            .then_some(pid)
+        let same_mounts = std::fs::read_link(e.path().join("ns/mnt")).ok() == own_mounts;
+        (same_mounts && String::from_utf8_lossy(&cmdline).contains(&config)).then_some(pid)
     })
 }
 

@@ -4,7 +4,12 @@
 //! cargo run -p kubekit-examples --bin kubekit-cluster            # control plane + node (root)
 //! cargo run -p kubekit-examples --bin kubekit-cluster -- --no-node
 //! cargo run -p kubekit-examples --bin kubekit-cluster -- build   # only build/cache the binaries and images
+//! kubekit-cluster serve [KUBECONFIG]   # as a container's entrypoint (kubekit-testing's node image)
 //! ```
+//! `serve` runs the cluster with a node until SIGTERM or SIGINT, writing its kubeconfig to
+//! `KUBECONFIG` (default `/etc/rancher/k3s/k3s.yaml`, where k3s writes it), so the k3s
+//! provider of kubekit-testing drives this image and rancher/k3s the same way. Set
+//! `KUBEKIT_API_ADDRESS=0.0.0.0:6443` to publish the API server.
 //! Ctrl-C stops the cluster and removes everything it made.
 
 use kubekit_testing::{LocalCluster, assets};
@@ -27,7 +32,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         Some("--help") | Some("-h") | Some("help") => {
-            println!("usage: kubekit-cluster [--no-node | build]");
+            println!("usage: kubekit-cluster [--no-node | build | serve [KUBECONFIG]]");
+        }
+        Some("serve") => {
+            let target = std::path::PathBuf::from(
+                args.get(1)
+                    .map(String::as_str)
+                    .unwrap_or("/etc/rancher/k3s/k3s.yaml"),
+            );
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            let cluster = LocalCluster::start_with_node().await?;
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            // Written whole, then renamed: a reader never sees half a kubeconfig.
+            let partial = target.with_extension("partial");
+            std::fs::copy(cluster.kubeconfig(), &partial)?;
+            std::fs::rename(&partial, &target)?;
+            println!("kubekit-cluster: ready, kubeconfig in {}", target.display());
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            let _ = std::fs::remove_file(&target);
+            drop(cluster);
+            println!("kubekit-cluster: stopped");
         }
         other => {
             let cluster = if other == Some("--no-node") {
