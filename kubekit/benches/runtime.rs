@@ -174,9 +174,9 @@ async fn main() -> R<()> {
     let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
     let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
     let script = format!(
-        "printf 'head -c {GIB} >/dev/null; echo done\\n' > /tmp/up.sh; \
-         nc -ll -p 9000 -e echo hello & nc -ll -p 9003 -e head -c {PER_STREAM} /dev/zero & \
-         nc -ll -p 9004 -e head -c {GIB} /dev/zero & nc -ll -p 9005 -e sh /tmp/up.sh & wait"
+        "nc -ll -p 9000 -e echo hello & nc -ll -p 9003 -e head -c {PER_STREAM} /dev/zero & \
+         nc -ll -p 9004 -e head -c {GIB} /dev/zero & \
+         nc -ll -p 9005 -e sh -c 'head -c {GIB} >/dev/null; echo done' & wait"
     );
     pods.create(
         &PostParams::default(),
@@ -260,7 +260,17 @@ async fn main() -> R<()> {
         client.port_forward_pod("bench", 9004).await?,
         client.port_forward_pod("bench", 9005).await?,
     );
-    let (kk_down, kk_up) = one_stream_each_way(down.local_addr(), up.local_addr()).await?;
+    let (kk_down, kk_up) = match one_stream_each_way(down.local_addr(), up.local_addr()).await {
+        Ok(rates) => rates,
+        Err(e) => {
+            return Err(format!(
+                "one stream each way: {e}; forwarder errors: down {:?}, up {:?}",
+                down.take_errors(),
+                up.take_errors()
+            )
+            .into());
+        }
+    };
     println!(
         "port-forward: kubekit one 1 GiB stream: down {kk_down:.0} MiB/s, up {kk_up:.0} MiB/s"
     );
