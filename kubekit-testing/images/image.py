@@ -3,7 +3,8 @@
 image import read) from a root filesystem tarball or a list of files.
 
   image.py --out OUT.tar --ref NAME:TAG [--layer ROOTFS.tar] [--file SRC:DEST[:MODE]]...
-           [--symlink TARGET:DEST]... --cmd JSON [--env K=V]... [--workdir DIR]
+           [--symlink TARGET:DEST]... --cmd JSON [--entrypoint JSON] [--env K=V]...
+           [--workdir DIR] [--volume PATH]... [--expose PORT/tcp]... [--stop-signal SIG]
 """
 import argparse, hashlib, io, json, os, tarfile, tempfile, shutil
 
@@ -19,6 +20,8 @@ def main():
     p.add_argument("--env", action="append", default=["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
     p.add_argument("--workdir", default="/")
     p.add_argument("--stop-signal")
+    p.add_argument("--volume", action="append", default=[])
+    p.add_argument("--expose", action="append", default=[])
     a = p.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,6 +66,10 @@ def main():
         }
         if a.entrypoint:
             config["config"]["Entrypoint"] = json.loads(a.entrypoint)
+        if a.volume:
+            config["config"]["Volumes"] = {v: {} for v in a.volume}
+        if a.expose:
+            config["config"]["ExposedPorts"] = {e: {} for e in a.expose}
         if a.stop_signal:
             config["config"]["StopSignal"] = a.stop_signal
         cfg = json.dumps(config, sort_keys=True).encode()

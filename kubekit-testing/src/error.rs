@@ -81,9 +81,17 @@ pub enum Error {
 
     /// `KUBEKIT_PROVIDER` names no known provider.
     #[error(
-        "KUBEKIT_PROVIDER={0:?} is not a provider kubekit-testing knows; use `local` (a cluster of local processes) or `kubeconfig` (the cluster of $KUBECONFIG)"
+        "KUBEKIT_PROVIDER={0:?} is not a provider kubekit-testing knows; use `k3s` (k3s in a Docker container), `local` (a cluster of local processes) or `kubeconfig` (the cluster of $KUBECONFIG)"
     )]
     UnknownProvider(String),
+
+    /// The k3s provider could not start or use its container: Docker is missing or not
+    /// answering, the image cannot be pulled, or the container failed.
+    #[error("k3s provider: {message}")]
+    K3s {
+        /// What failed and the alternatives.
+        message: String,
+    },
 
     /// The cluster's state file could not be parsed.
     #[error("cluster state {}: {source}", path.display())]

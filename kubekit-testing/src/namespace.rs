@@ -117,7 +117,16 @@ impl TestNamespace {
     ///
     /// When the cluster cannot be started or reached, or the namespace is not ready in 30 s.
     pub async fn create(test_path: &str) -> Result<Self> {
-        let cluster = Cluster::shared().await?;
+        Self::create_in(Cluster::shared().await?, test_path).await
+    }
+
+    /// As [`TestNamespace::create`], on `cluster` (e.g. one of
+    /// [`Cluster::shared_k3s`](crate::Cluster::shared_k3s)).
+    ///
+    /// # Errors
+    ///
+    /// When the cluster cannot be reached, or the namespace is not ready in 30 s.
+    pub async fn create_in(cluster: &'static Cluster, test_path: &str) -> Result<Self> {
         let client = cluster.client()?;
         let name = namespace_name(test_path);
         let path_hash = base36(fnv1a(test_path), 8);

@@ -50,7 +50,7 @@ pub struct Images {
     pub toolbox: String,
 }
 
-fn images_dir() -> PathBuf {
+pub(crate) fn images_dir() -> PathBuf {
     std::env::var_os("KUBEKIT_IMAGES")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
@@ -501,12 +501,15 @@ fn write_node_teardown(path: &Path) -> Result<()> {
     );
     let _ = writeln!(s, "run='{RUN_DIR}' bridge='{BRIDGE}'");
     s.push_str(
-        r#"in_run() { tr '\0' ' ' </proc/$1/cmdline 2>/dev/null | grep -qF -- "$run"; }
+        r#"# Only processes of this mount namespace: a node in a container has a RUN_DIR of its own.
+own_mnt=$(readlink /proc/$$/ns/mnt)
+in_run() { [[ $(readlink /proc/$1/ns/mnt 2>/dev/null) == "$own_mnt" ]] && tr '\0' ' ' </proc/$1/cmdline 2>/dev/null | grep -qF -- "$run"; }
+mine() { [[ $(readlink /proc/$1/ns/mnt 2>/dev/null) == "$own_mnt" ]]; }
 # 1. kubelet and kube-proxy first, so nothing restarts containers.
 for p in /proc/[0-9]*; do
   pid=${p#/proc/}
   exe=$(readlink "$p/exe" 2>/dev/null) || continue
-  case $exe in */kubelet|*/kube-proxy) in_run "$pid" || [[ $(tr '\0' ' ' <"$p/cmdline") == *kubekit-node* ]] && kill -KILL "$pid" 2>/dev/null;; esac
+  case $exe in */kubelet|*/kube-proxy) mine "$pid" && { in_run "$pid" || [[ $(tr '\0' ' ' <"$p/cmdline") == *kubekit-node* ]]; } && kill -KILL "$pid" 2>/dev/null;; esac
 done
 # 2. Every container process (cgroups under kubepods), then the shims and containerd.
 for c in /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/memory/kubepods /sys/fs/cgroup/unified/kubepods; do
@@ -519,7 +522,7 @@ for p in /proc/[0-9]*; do
 done
 sleep 0.3
 # 3. Mounts, network namespaces and interfaces.
-grep -F " $run" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+grep -F " $run/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 for ns in /run/netns/cni-*; do
   [[ -e $ns ]] || continue
   ip netns pids "$(basename "$ns")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
@@ -537,7 +540,11 @@ done
 for ctl in /sys/fs/cgroup/*/; do
   [[ -d ${ctl}kubepods ]] && find "${ctl}kubepods" -depth -type d -exec rmdir {} + 2>/dev/null
 done
-[[ -d $run ]] && rm -rf --one-file-system "$run"
+# (The directory itself may be a mount point, e.g. a volume of a container: keep it then.)
+if [[ -d $run ]]; then
+  if mountpoint -q "$run"; then find "$run" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} + 2>/dev/null
+  else rm -rf --one-file-system "$run"; fi
+fi
 exit 0
 "#,
     );

@@ -13,7 +13,7 @@ use std::{
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
     process::{Command, Stdio},
-    sync::OnceLock,
+    sync::Mutex,
 };
 
 use tokio::sync::OnceCell;
@@ -21,6 +21,7 @@ use tokio::sync::OnceCell;
 use crate::{
     assets,
     error::{Error, IoContext, Result},
+    k3s::{self, K3s, K3sState},
     local::{self, State},
 };
 
@@ -34,10 +35,15 @@ pub enum Provider {
     /// The existing cluster `KUBECONFIG` (or `~/.kube/config`) points at, left as it is
     /// (`KUBEKIT_PROVIDER=kubeconfig`).
     Kubeconfig,
+    /// k3s in a Docker container, through testcontainers (`KUBEKIT_PROVIDER=k3s`); the
+    /// image is chosen with `KUBEKIT_K3S_IMAGE` (see [`K3s::from_env`]).
+    K3s,
 }
 
 impl Provider {
-    /// The provider `KUBEKIT_PROVIDER` selects.
+    /// The provider `KUBEKIT_PROVIDER` selects: `k3s`, `local` or `kubeconfig`. Unset, it is
+    /// `k3s` where a Docker engine answers and `local` otherwise (and [`Cluster::shared`]
+    /// falls back to `local` when the k3s image can be neither found nor pulled).
     ///
     /// # Errors
     ///
@@ -47,8 +53,10 @@ impl Provider {
             .unwrap_or_default()
             .as_str()
         {
+            "" if k3s::docker_answers() => Ok(Self::K3s),
             "" | "local" => Ok(Self::Local),
             "kubeconfig" => Ok(Self::Kubeconfig),
+            "k3s" => Ok(Self::K3s),
             other => Err(Error::UnknownProvider(other.into())),
         }
     }
@@ -65,10 +73,13 @@ pub struct Cluster {
     kubeconfig: Option<PathBuf>,
     run_id: String,
     node: bool,
+    k3s: Option<K3sState>,
 }
 
 static SHARED: OnceCell<Cluster> = OnceCell::const_new();
-static CLIENT_LOCK: OnceLock<File> = OnceLock::new();
+/// The shared locks on `clients.lock` this process holds (one per shared cluster it uses),
+/// released when it exits.
+static CLIENT_LOCKS: Mutex<Vec<File>> = Mutex::new(Vec::new());
 
 /// The directory holding the shared local cluster's state.
 pub fn state_dir() -> PathBuf {
@@ -114,6 +125,45 @@ impl Cluster {
         SHARED.get_or_try_init(Self::connect).await
     }
 
+    /// The test run's shared k3s cluster of `image`, whatever `KUBEKIT_PROVIDER` says: started
+    /// by the first caller in the run, reused by later ones in this and other processes,
+    /// removed when the run is over. Several images may run side by side.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::K3s`] when Docker is missing or not answering, the image cannot be pulled,
+    /// or the container fails to start (with its last log lines).
+    pub async fn shared_k3s(image: K3s) -> Result<&'static Cluster> {
+        static K3S: tokio::sync::Mutex<Vec<(String, &'static Cluster)>> =
+            tokio::sync::Mutex::const_new(Vec::new());
+        let mut known = K3S.lock().await;
+        if let Some((_, cluster)) = known.iter().find(|(r, _)| *r == image.reference()) {
+            return Ok(cluster);
+        }
+        let cluster: &'static Cluster = Box::leak(Box::new(Self::connect_k3s(&image).await?));
+        known.push((image.reference(), cluster));
+        Ok(cluster)
+    }
+
+    async fn connect_k3s(image: &K3s) -> Result<Cluster> {
+        let dir = k3s::state_dir(image);
+        let state: K3sState = shared_in(
+            &dir,
+            async |state: &K3sState| k3s::alive(state).await,
+            async |run_id: String| k3s::start(image, &dir, &run_id).await,
+        )
+        .await?;
+        let config = local::config_from(&state.kubeconfig).await?;
+        Ok(Cluster {
+            provider: Provider::K3s,
+            config,
+            kubeconfig: Some(state.kubeconfig.clone()),
+            run_id: state.run_id.clone(),
+            node: true,
+            k3s: Some(state),
+        })
+    }
+
     async fn connect() -> Result<Cluster> {
         match Provider::from_env()? {
             Provider::Kubeconfig => {
@@ -128,19 +178,62 @@ impl Cluster {
                     kubeconfig: std::env::var_os("KUBECONFIG").map(PathBuf::from),
                     run_id: crate::namespace::random_suffix(),
                     node: true,
+                    k3s: None,
                 })
             }
-            Provider::Local => {
-                let state = shared_local().await?;
-                let config = local::config_from(&state.kubeconfig).await?;
-                Ok(Cluster {
-                    provider: Provider::Local,
-                    config,
-                    kubeconfig: Some(state.kubeconfig),
-                    run_id: state.run_id,
-                    node: state.node,
-                })
+            Provider::K3s => {
+                let image = K3s::from_env()?;
+                let chosen = std::env::var("KUBEKIT_PROVIDER").is_ok_and(|p| p == "k3s");
+                if !chosen && let Err(e) = k3s::image_available(&image).await {
+                    eprintln!(
+                        "kubekit-testing: a Docker engine answers, but {e}\n\
+                         kubekit-testing: using the local cluster (KUBEKIT_PROVIDER chooses)"
+                    );
+                    return Self::connect_local().await;
+                }
+                Self::connect_k3s(&image).await
             }
+            Provider::Local => Self::connect_local().await,
+        }
+    }
+
+    async fn connect_local() -> Result<Cluster> {
+        let dir = state_dir();
+        let state: State = shared_in(
+            &dir,
+            async |state: &State| alive(state),
+            async |run_id: String| start_local(&dir, run_id).await,
+        )
+        .await?;
+        let config = local::config_from(&state.kubeconfig).await?;
+        Ok(Cluster {
+            provider: Provider::Local,
+            config,
+            kubeconfig: Some(state.kubeconfig),
+            run_id: state.run_id,
+            node: state.node,
+            k3s: None,
+        })
+    }
+
+    /// Loads an image archive (`docker save` / OCI format) onto this cluster's node: into
+    /// the local node's containerd, or with `ctr images import` inside the k3s container.
+    ///
+    /// # Errors
+    ///
+    /// When the file does not exist, the provider has no node kubekit-testing manages
+    /// (`kubeconfig`), or the import fails.
+    pub async fn load_image(&self, archive: &Path) -> Result<()> {
+        match (&self.provider, &self.k3s) {
+            (Provider::K3s, Some(state)) => {
+                k3s::import(&state.container_id, &state.import_dir, archive).await
+            }
+            (Provider::Local, _) => crate::node::load_image(archive),
+            _ => Err(Error::Node(
+                "the kubeconfig provider's cluster is not managed by kubekit-testing; load \
+                 images with its own tools"
+                    .into(),
+            )),
         }
     }
 
@@ -180,7 +273,7 @@ impl Cluster {
     }
 }
 
-fn read_state(path: &Path) -> Result<Option<State>> {
+fn read_state<S: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<S>> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
@@ -201,38 +294,53 @@ fn alive(state: &State) -> bool {
     })
 }
 
-/// Finds or starts the shared local cluster and registers this process as its client.
-async fn shared_local() -> Result<State> {
-    let dir = state_dir();
-    std::fs::create_dir_all(&dir).io("creating", &dir)?;
+/// Starts the local cluster (a control plane and, as root, a node) for the shared state in
+/// `dir`.
+async fn start_local(dir: &Path, run_id: String) -> Result<State> {
+    let with_node = crate::node::wanted();
+    let mut needed = assets::CONTROL_PLANE_BINARIES.to_vec();
+    if with_node {
+        needed.extend_from_slice(assets::NODE_BINARIES);
+    }
+    let bins = assets::binaries(&needed)?;
+    let cluster_dir = dir.join("cluster");
+    let (mut state, mut started) = local::start_control_plane(&cluster_dir, &bins, &run_id).await?;
+    if with_node && let Err(e) = crate::node::start(&mut state, &mut started, &bins).await {
+        let _ = local::run_teardown(&cluster_dir);
+        return Err(e);
+    }
+    Ok(state)
+}
+
+/// Finds the shared cluster recorded in `dir` or starts one with `start`, and registers this
+/// process as its client. A recorded cluster that is not `alive` is torn down first (its
+/// `cluster/teardown.sh`).
+async fn shared_in<S>(
+    dir: &Path,
+    alive: impl AsyncFn(&S) -> bool,
+    start: impl AsyncFnOnce(String) -> Result<S>,
+) -> Result<S>
+where
+    S: serde::Serialize + serde::de::DeserializeOwned,
+{
+    std::fs::create_dir_all(dir).io("creating", dir)?;
     let state_lock = open_lock(&dir.join("state.lock"))?;
     state_lock.lock().io("locking", dir.join("state.lock"))?;
     let state_path = dir.join("state.json");
 
-    let state = match read_state(&state_path)? {
-        Some(state) if alive(&state) => state,
+    let recorded = read_state::<S>(&state_path)?;
+    let state = match recorded {
+        Some(state) if alive(&state).await => state,
         stale => {
-            if let Some(stale) = stale {
+            if stale.is_some() {
                 eprintln!(
                     "kubekit-testing: reaping a stale cluster in {}",
-                    stale.dir.display()
+                    dir.display()
                 );
-                local::run_teardown(&stale.dir)?;
+                local::run_teardown(&dir.join("cluster"))?;
+                let _ = std::fs::remove_file(&state_path);
             }
-            let with_node = crate::node::wanted();
-            let mut needed = assets::CONTROL_PLANE_BINARIES.to_vec();
-            if with_node {
-                needed.extend_from_slice(assets::NODE_BINARIES);
-            }
-            let bins = assets::binaries(&needed)?;
-            let run_id = crate::namespace::random_suffix();
-            let cluster_dir = dir.join("cluster");
-            let (mut state, mut started) =
-                local::start_control_plane(&cluster_dir, &bins, &run_id).await?;
-            if with_node && let Err(e) = crate::node::start(&mut state, &mut started, &bins).await {
-                let _ = local::run_teardown(&cluster_dir);
-                return Err(e);
-            }
+            let state = start(crate::namespace::random_suffix()).await?;
             let json = serde_json::to_vec_pretty(&state).map_err(|source| Error::State {
                 path: state_path.clone(),
                 source,
@@ -241,14 +349,17 @@ async fn shared_local() -> Result<State> {
             state
         }
     };
-    ensure_watchdog(&dir)?;
+    ensure_watchdog(dir)?;
 
     // Registered as a client until this process exits; the watchdog waits for all of them.
     let clients = open_lock(&dir.join("clients.lock"))?;
     clients
         .lock_shared()
         .io("locking", dir.join("clients.lock"))?;
-    let _ = CLIENT_LOCK.set(clients);
+    CLIENT_LOCKS
+        .lock()
+        .map_err(|_| Error::Node("a client lock holder panicked".into()))?
+        .push(clients);
     drop(state_lock);
     Ok(state)
 }

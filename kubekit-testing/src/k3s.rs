@@ -1,0 +1,571 @@
+//! The k3s provider: a Kubernetes cluster in one privileged container, started through
+//! [testcontainers](https://docs.rs/testcontainers).
+//!
+//! By default the container runs `rancher/k3s` at the same Kubernetes minor as the local
+//! cluster ([`K3S_TAG`]). Where no registry is reachable, [`K3s::kubekit_node`] runs
+//! kubekit's own node image instead (`kubekit-testing/images/build-node-image.sh`: the local
+//! cluster's pinned binaries, Debian's containerd, and `kubekit-cluster serve`), which
+//! follows k3s's conventions: the API on port 6443, the kubeconfig in
+//! `/etc/rancher/k3s/k3s.yaml`, `ctr` for image imports. The provider drives both the same
+//! way: start, wait for the kubeconfig, point it at the published port on 127.0.0.1, wait
+//! for a Ready node, load images, and leave the container to the run's watchdog.
+//!
+//! Like the local cluster, one container serves the whole test run (every test process), and
+//! it is removed once no test process has used it for `KUBEKIT_IDLE_SECONDS`.
+
+use std::{
+    io::{Read as _, Write as _},
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use k8s_openapi::api::core::v1::{Node, ServiceAccount};
+use kube::Api;
+use serde::{Deserialize, Serialize};
+use testcontainers::{
+    ContainerAsync, Image, ImageExt,
+    bollard::models::{HostConfig, PortBinding},
+    core::{CgroupnsMode, ContainerPort, ExecCommand, Mount, WaitFor},
+    runners::AsyncRunner,
+};
+
+use crate::{
+    assets,
+    error::{Error, IoContext, Result},
+    local,
+};
+
+/// The k3s image the provider runs by default.
+pub const K3S_IMAGE: &str = "rancher/k3s";
+/// The k3s release: the same Kubernetes version as the local cluster.
+pub const K3S_TAG: &str = "v1.34.4-k3s1";
+/// The label every container of the provider carries (its value: the run id).
+pub const CLUSTER_LABEL: &str = "dev.kubekit.cluster";
+
+const API_PORT: ContainerPort = ContainerPort::Tcp(6443);
+const KUBECONFIG_IN_CONTAINER: &str = "/etc/rancher/k3s/k3s.yaml";
+/// Where the container sees the state directory's `import/`, for image archives.
+const IMPORT_DIR: &str = "/var/lib/kubekit/import";
+const START_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// The image the k3s provider runs: `rancher/k3s` or an image that behaves like it.
+///
+/// ```no_run
+/// # async fn demo() -> kubekit_testing::Result<()> {
+/// use kubekit_testing::{Cluster, K3s};
+///
+/// // rancher/k3s at K3S_TAG, shared by every test process of the run.
+/// let cluster = Cluster::shared_k3s(K3s::new()).await?;
+/// let nodes = cluster.client()?.apiserver_version().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct K3s {
+    name: String,
+    tag: String,
+    cmd: Vec<String>,
+}
+
+impl Default for K3s {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl K3s {
+    /// `rancher/k3s` at [`K3S_TAG`], as a single-node server without the bundled ingress,
+    /// load balancer and metrics server.
+    pub fn new() -> Self {
+        Self::with_image(K3S_IMAGE, K3S_TAG)
+    }
+
+    /// Another k3s image (a mirror, another tag), run as a k3s server.
+    pub fn with_image(name: impl Into<String>, tag: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            tag: tag.into(),
+            cmd: vec![
+                "server".into(),
+                "--disable=traefik,servicelb,metrics-server".into(),
+                "--tls-san=127.0.0.1".into(),
+            ],
+        }
+    }
+
+    /// kubekit's node image, built locally by `scripts/setup.sh` (see the module docs): for
+    /// machines that can run Docker but cannot pull `rancher/k3s`.
+    ///
+    /// # Errors
+    ///
+    /// When the image has not been built (its reference is read from kubekit's image cache).
+    pub fn kubekit_node() -> Result<Self> {
+        let file = assets::cache_dir().join("images").join("kube-node.ref");
+        let reference = std::fs::read_to_string(&file).map_err(|e| Error::K3s {
+            message: format!(
+                "kubekit's node image is not built ({}: {e}); run scripts/setup.sh, which \
+                 builds it with kubekit-testing/images/build-node-image.sh",
+                file.display()
+            ),
+        })?;
+        let (name, tag) = split_reference(reference.trim());
+        Ok(Self {
+            name: name.into(),
+            tag: tag.into(),
+            cmd: Vec::new(),
+        })
+    }
+
+    /// The image `KUBEKIT_K3S_IMAGE` selects: `kubekit-node` for [`K3s::kubekit_node`],
+    /// `NAME:TAG` for [`K3s::with_image`], unset for [`K3s::new`].
+    ///
+    /// # Errors
+    ///
+    /// As [`K3s::kubekit_node`].
+    pub fn from_env() -> Result<Self> {
+        match std::env::var("KUBEKIT_K3S_IMAGE").as_deref() {
+            Ok("kubekit-node") => Self::kubekit_node(),
+            Ok(reference) if !reference.is_empty() => {
+                let (name, tag) = split_reference(reference);
+                Ok(Self::with_image(name, tag))
+            }
+            _ => Ok(Self::new()),
+        }
+    }
+
+    /// `NAME:TAG`.
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.name, self.tag)
+    }
+}
+
+fn split_reference(reference: &str) -> (&str, &str) {
+    match reference.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, tag),
+        _ => (reference, "latest"),
+    }
+}
+
+impl Image for K3s {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    fn ready_conditions(&self) -> Vec<WaitFor> {
+        // k3s and kubekit's image log differently; readiness is checked through the API.
+        vec![WaitFor::Nothing]
+    }
+
+    fn cmd(&self) -> impl IntoIterator<Item = impl Into<std::borrow::Cow<'_, str>>> {
+        self.cmd.iter()
+    }
+
+    fn expose_ports(&self) -> &[ContainerPort] {
+        &[API_PORT]
+    }
+}
+
+/// What the shared state file records of a running k3s container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct K3sState {
+    pub container_id: String,
+    pub image: String,
+    pub kubeconfig: PathBuf,
+    pub run_id: String,
+    /// The host directory bind-mounted at `/var/lib/kubekit/import` in the container.
+    pub import_dir: PathBuf,
+}
+
+/// The state directory of the shared container of `image`.
+pub(crate) fn state_dir(image: &K3s) -> PathBuf {
+    let safe: String = image
+        .reference()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    assets::cache_dir()
+        .join("clusters")
+        .join(format!("k3s-{safe}"))
+}
+
+/// Where the Docker engine listens: `DOCKER_HOST` or the default socket.
+fn docker_endpoint() -> String {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+}
+
+/// Whether a Docker engine answers `GET /_ping` at [`docker_endpoint`] within a second.
+pub(crate) fn docker_answers() -> bool {
+    let endpoint = docker_endpoint();
+    let request = b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n";
+    let timeout = Some(Duration::from_secs(1));
+    let mut answer = Vec::new();
+    let done = if let Some(path) = endpoint.strip_prefix("unix://") {
+        std::os::unix::net::UnixStream::connect(path).and_then(|mut s| {
+            s.set_read_timeout(timeout)?;
+            s.write_all(request)?;
+            s.read_to_end(&mut answer)
+        })
+    } else if let Some(addr) = endpoint.strip_prefix("tcp://") {
+        std::net::TcpStream::connect(addr).and_then(|mut s| {
+            s.set_read_timeout(timeout)?;
+            s.write_all(request)?;
+            s.read_to_end(&mut answer)
+        })
+    } else {
+        return false;
+    };
+    done.is_ok() && answer.starts_with(b"HTTP/1.") && answer.windows(3).any(|w| w == b"200")
+}
+
+/// Whether `image` is present in the engine or can be pulled (for the automatic provider
+/// choice). Errors say why not.
+pub(crate) async fn image_available(image: &K3s) -> Result<()> {
+    use futures::TryStreamExt as _;
+    use testcontainers::bollard::{Docker, query_parameters::CreateImageOptionsBuilder};
+
+    let docker = Docker::connect_with_defaults()
+        .map_err(|e| k3s_error(format!("cannot reach Docker at {}: {e}", docker_endpoint())))?
+        .negotiate_version()
+        .await
+        .map_err(|e| k3s_error(format!("Docker at {}: {e}", docker_endpoint())))?;
+    if docker.inspect_image(&image.reference()).await.is_ok() {
+        return Ok(());
+    }
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(&image.name)
+        .tag(&image.tag)
+        .build();
+    docker
+        .create_image(Some(options), None, None)
+        .try_collect::<Vec<_>>()
+        .await
+        .map(|_| ())
+        .map_err(|e| {
+            k3s_error(format!(
+                "the image {} cannot be pulled: {e}",
+                image.reference()
+            ))
+        })
+}
+
+fn k3s_error(what: String) -> Error {
+    Error::K3s {
+        message: format!(
+            "{what}. Alternatives: KUBEKIT_PROVIDER=local (Kubernetes as local processes), \
+             KUBEKIT_PROVIDER=kubeconfig (the cluster of $KUBECONFIG), or \
+             KUBEKIT_K3S_IMAGE=kubekit-node (kubekit's locally built node image) / NAME:TAG"
+        ),
+    }
+}
+
+/// Whether the cluster of `state` answers.
+pub(crate) async fn alive(state: &K3sState) -> bool {
+    let Ok(config) = local::config_from(&state.kubeconfig).await else {
+        return false;
+    };
+    let Ok(client) = kube::Client::try_from(config) else {
+        return false;
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(3), client.apiserver_version()).await,
+        Ok(Ok(_))
+    )
+}
+
+/// Starts the container of `image` for the shared cluster in `dir`, waits until its node is
+/// Ready, loads kubekit's test images, and leaves the container running for the watchdog.
+pub(crate) async fn start(image: &K3s, dir: &Path, run_id: &str) -> Result<K3sState> {
+    let began = Instant::now();
+    if !docker_answers() {
+        return Err(k3s_error(format!(
+            "no Docker engine answers at {} (install Docker, start the daemon, or set \
+             DOCKER_HOST)",
+            docker_endpoint()
+        )));
+    }
+    let cluster_dir = dir.join("cluster");
+    let import = dir.join("import");
+    for d in [&cluster_dir, &import] {
+        std::fs::create_dir_all(d).io("creating", d.as_path())?;
+    }
+    eprintln!(
+        "kubekit-testing: starting {} in a container (testcontainers)",
+        image.reference()
+    );
+    let request = image
+        .clone()
+        .with_privileged(true)
+        .with_cgroupns_mode(CgroupnsMode::Private)
+        .with_label(CLUSTER_LABEL, run_id)
+        .with_mount(Mount::bind_mount(
+            import.display().to_string(),
+            IMPORT_DIR.to_string(),
+        ))
+        .with_startup_timeout(START_TIMEOUT)
+        .with_host_config_modifier(|host: &mut HostConfig| {
+            // The API on loopback only, on a port Docker picks.
+            host.publish_all_ports = Some(false);
+            host.port_bindings = Some(
+                [(
+                    "6443/tcp".to_string(),
+                    Some(vec![PortBinding {
+                        host_ip: Some("127.0.0.1".into()),
+                        host_port: Some(String::new()),
+                    }]),
+                )]
+                .into_iter()
+                .collect(),
+            );
+        });
+    let container = request
+        .start()
+        .await
+        .map_err(|e| k3s_error(format!("starting {}: {e}", image.reference())))?;
+    let id = container.id().to_string();
+    // From here on the container must not outlive a failure unnoticed: the teardown script
+    // removes it, and the watchdog runs that script when the run is over.
+    write_teardown(&cluster_dir, &id)?;
+    match finish_start(&container, image, &cluster_dir, &import, run_id, began).await {
+        Ok(state) => {
+            // The container outlives this process (later test processes use it); the
+            // watchdog removes it. testcontainers would remove it on drop.
+            std::mem::forget(container);
+            Ok(state)
+        }
+        Err(e) => {
+            let logs = container.stdout_to_vec().await.unwrap_or_default();
+            let errs = container.stderr_to_vec().await.unwrap_or_default();
+            let _ = container.rm().await;
+            Err(Error::Component {
+                component: format!("the k3s container ({})", image.reference()),
+                reason: e.to_string(),
+                log: PathBuf::from(format!("docker logs {id}")),
+                tail: last_lines(&[logs, errs].concat(), 30),
+            })
+        }
+    }
+}
+
+async fn finish_start(
+    container: &ContainerAsync<K3s>,
+    image: &K3s,
+    cluster_dir: &Path,
+    import_dir: &Path,
+    run_id: &str,
+    began: Instant,
+) -> Result<K3sState> {
+    let port = container
+        .get_host_port_ipv4(API_PORT)
+        .await
+        .map_err(|e| k3s_error(format!("reading the published API port: {e}")))?;
+    // The kubeconfig appears once the API server has its certificates.
+    let deadline = Instant::now() + START_TIMEOUT;
+    let text = loop {
+        if let Ok(text) = exec(container, &["cat", KUBECONFIG_IN_CONTAINER]).await
+            && text.contains("server:")
+        {
+            break text;
+        }
+        if !container.is_running().await.unwrap_or(false) {
+            return Err(k3s_error("the container exited while starting".into()));
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Timeout {
+                what: format!("{KUBECONFIG_IN_CONTAINER} in the container"),
+                after: START_TIMEOUT,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let kubeconfig = cluster_dir.join("kubeconfig");
+    let text = text.replace(
+        "https://127.0.0.1:6443",
+        &format!("https://127.0.0.1:{port}"),
+    );
+    std::fs::write(&kubeconfig, text).io("writing", &kubeconfig)?;
+    let client = kube::Client::try_from(local::config_from(&kubeconfig).await?)?;
+    wait_ready(&client, deadline).await?;
+    if let Ok(images) = crate::images() {
+        for name in ["pause", "nginx", "toolbox"] {
+            let archive = crate::node::images_dir().join(format!("{name}.tar"));
+            import(container.id(), import_dir, &archive).await?;
+        }
+        eprintln!(
+            "kubekit-testing: loaded {}, {} and {} into the k3s node",
+            images.pause, images.nginx, images.toolbox
+        );
+    }
+    eprintln!(
+        "kubekit-testing: k3s cluster ready in {:.1} s (kubeconfig: {})",
+        began.elapsed().as_secs_f64(),
+        kubeconfig.display()
+    );
+    Ok(K3sState {
+        container_id: container.id().to_string(),
+        image: image.reference(),
+        kubeconfig,
+        run_id: run_id.into(),
+        import_dir: import_dir.into(),
+    })
+}
+
+/// Waits until a node is Ready and the `default` ServiceAccount exists.
+async fn wait_ready(client: &kube::Client, deadline: Instant) -> Result<()> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    loop {
+        let node_ready = nodes.list(&Default::default()).await.is_ok_and(|l| {
+            l.items.iter().any(|n| {
+                n.status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            })
+        });
+        if node_ready && matches!(accounts.get_opt("default").await, Ok(Some(_))) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::Timeout {
+                what: "a Ready node and the default ServiceAccount".into(),
+                after: START_TIMEOUT,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Runs `cmd` in the container; its stdout, or an error with its stderr.
+async fn exec(container: &ContainerAsync<K3s>, cmd: &[&str]) -> Result<String> {
+    let mut result = container
+        .exec(ExecCommand::new(cmd.iter().copied()))
+        .await
+        .map_err(|e| k3s_error(format!("exec `{}`: {e}", cmd.join(" "))))?;
+    let out = result.stdout_to_vec().await.unwrap_or_default();
+    let err = result.stderr_to_vec().await.unwrap_or_default();
+    match result.exit_code().await {
+        Ok(Some(0)) => Ok(String::from_utf8_lossy(&out).into_owned()),
+        other => Err(k3s_error(format!(
+            "`{}` in the container: {other:?}: {}",
+            cmd.join(" "),
+            String::from_utf8_lossy(&err).trim()
+        ))),
+    }
+}
+
+/// Imports an image archive into the node's containerd with `ctr images import` in the
+/// container (as `k3s ctr` does), staged through the bind-mounted `import_dir`.
+pub(crate) async fn import(container_id: &str, import_dir: &Path, archive: &Path) -> Result<()> {
+    if !archive.is_file() {
+        return Err(Error::Io {
+            action: "loading image",
+            path: archive.into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such archive"),
+        });
+    }
+    let name = format!(
+        "{}-{}",
+        crate::namespace::random_suffix(),
+        archive
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image.tar".into())
+    );
+    let staged = import_dir.join(&name);
+    // A hard link when possible (same file system), else a copy.
+    if std::fs::hard_link(archive, &staged).is_err() {
+        std::fs::copy(archive, &staged).io("copying", archive)?;
+    }
+    let inside = format!("{IMPORT_DIR}/{name}");
+    let outcome = docker_exec(
+        container_id,
+        &["ctr", "-n", "k8s.io", "images", "import", &inside],
+    )
+    .await;
+    let _ = std::fs::remove_file(&staged);
+    outcome.map(|_| ())
+}
+
+/// `docker exec` through the Docker API (bollard, as testcontainers uses it).
+async fn docker_exec(container_id: &str, cmd: &[&str]) -> Result<String> {
+    use futures::StreamExt as _;
+    use testcontainers::bollard::{Docker, exec::StartExecResults, models::ExecConfig};
+    let docker = Docker::connect_with_defaults()
+        .map_err(|e| k3s_error(format!("cannot reach Docker: {e}")))?
+        .negotiate_version()
+        .await
+        .map_err(|e| k3s_error(format!("Docker: {e}")))?;
+    let exec = docker
+        .create_exec(
+            container_id,
+            ExecConfig {
+                cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+                attach_stdout: Some(true),
+                attach_stderr: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| k3s_error(format!("exec `{}`: {e}", cmd.join(" "))))?;
+    let mut output = String::new();
+    if let StartExecResults::Attached {
+        output: mut stream, ..
+    } = docker
+        .start_exec(&exec.id, None)
+        .await
+        .map_err(|e| k3s_error(format!("exec `{}`: {e}", cmd.join(" "))))?
+    {
+        while let Some(Ok(chunk)) = stream.next().await {
+            output.push_str(&chunk.to_string());
+        }
+    }
+    let code = docker
+        .inspect_exec(&exec.id)
+        .await
+        .ok()
+        .and_then(|i| i.exit_code);
+    if code == Some(0) {
+        Ok(output)
+    } else {
+        Err(k3s_error(format!(
+            "`{}` in container {container_id} exited with {code:?}: {}",
+            cmd.join(" "),
+            output.trim()
+        )))
+    }
+}
+
+/// The teardown script the watchdog runs: stop the container (its entrypoint cleans up
+/// inside), then remove it with its volumes. Uses the Docker API over its socket with curl,
+/// or the docker CLI.
+fn write_teardown(cluster_dir: &Path, id: &str) -> Result<()> {
+    let endpoint = docker_endpoint();
+    let socket = endpoint
+        .strip_prefix("unix://")
+        .unwrap_or("/var/run/docker.sock");
+    let script = format!(
+        "#!/usr/bin/env bash\n# Removes the k3s provider's container. Generated by kubekit-testing.\n\
+         id={id} sock={socket}\n\
+         if command -v curl >/dev/null && [[ -S $sock ]]; then\n\
+         \x20 curl -s -o /dev/null --max-time 40 --unix-socket \"$sock\" -X POST \"http://docker/containers/$id/stop?t=30\"\n\
+         \x20 curl -s -o /dev/null --max-time 40 --unix-socket \"$sock\" -X DELETE \"http://docker/containers/$id?force=true&v=true\"\n\
+         elif command -v docker >/dev/null; then\n\
+         \x20 docker stop -t 30 \"$id\" >/dev/null 2>&1; docker rm -f -v \"$id\" >/dev/null 2>&1\n\
+         fi\n\
+         exit 0\n"
+    );
+    let path = cluster_dir.join("teardown.sh");
+    std::fs::write(&path, script).io("writing", &path)
+}
+
+fn last_lines(bytes: &[u8], n: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
