@@ -3,7 +3,9 @@
 #   1. the Debian packages in scripts/apt-packages.txt (containerd, runc, CNI plugins, ...);
 #   2. the pinned Kubernetes components, built from the Go module proxy into ~/.cache/kubekit
 #      (15-20 minutes cold on 2 cores, instant when cached);
-#   3. the node's images (pause, nginx from Debian, a busybox toolbox), built locally.
+#   3. the node's images (pause, nginx from Debian, a busybox toolbox), built locally;
+#   4. a Docker engine for the k3s provider (built from the Go module proxy and started when
+#      none new enough answers, as root) and kubekit's node image loaded into it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -31,4 +33,11 @@ fi
 [[ -n ${KUBEKIT_ASSETS:-} ]] || kubekit-testing/scripts/build-components.sh
 say "Kubernetes components present"
 kubekit-testing/images/build-images.sh
-say "images present; setup done"
+say "images present"
+if [[ ${KUBEKIT_SKIP_DOCKER:-} == 1 ]]; then
+  say "KUBEKIT_SKIP_DOCKER=1: no Docker engine, the k3s provider's tests will fail; setup done"
+  exit 0
+fi
+cargo build -q -p kubekit-examples --bin kubekit-cluster
+kubekit-testing/scripts/start-docker.sh "${CARGO_TARGET_DIR:-target}/debug/kubekit-cluster"
+say "setup done"
