@@ -32,7 +32,7 @@ use std::{
     time::Duration,
 };
 
-use futures::FutureExt;
+use futures::{FutureExt, SinkExt, StreamExt};
 use k8s_openapi::{
     api::{
         apps::v1::Deployment,
@@ -40,9 +40,12 @@ use k8s_openapi::{
     },
     apimachinery::pkg::util::intstr::IntOrString,
 };
-use kube::api::{Api, ListParams};
+use kube::{
+    Resource,
+    api::{Api, ListParams},
+};
 use tokio::{
-    io::{AsyncWriteExt, BufReader},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
     task::JoinSet,
 };
@@ -492,18 +495,52 @@ fn container_port(pod: &Pod, port: &RemotePort) -> Result<u16, PortForwardError>
     }
 }
 
+/// The data channel of the (only) forwarded port; its error channel is the next one.
+const DATA_CHANNEL: u8 = 0;
+/// The error channel of the forwarded port.
+const ERROR_CHANNEL: u8 = 1;
+/// How much of the local client's data one read (and so one WebSocket frame) carries at most.
+const UP_CHUNK: usize = 256 * 1024;
+/// How long an error message from the node may take to follow a failed send to it.
+const ERROR_GRACE: Duration = Duration::from_millis(500);
+
+/// How a forwarded connection broke.
+enum Broke {
+    /// The node said why on the error channel.
+    Remote(String),
+    /// The local socket or the WebSocket failed.
+    Io(std::io::Error),
+}
+
 /// Forwards one accepted connection.
-async fn forward(resolver: Resolver, tcp: TcpStream) -> Result<(), PortForwardError> {
-    let (pod, port) = match resolver.resolve().await {
+async fn forward(resolver: Resolver, mut tcp: TcpStream) -> Result<(), PortForwardError> {
+    let namespace = resolver.namespace.clone();
+    // A pod by name and a port by number need no lookup to be connected to: the forwarding
+    // connection is opened while the pod is checked (running, ...), and dropped unused, before
+    // any data, when the check fails. Other targets are resolved first.
+    let (resolved, early) = match (&resolver.target, &resolver.port) {
+        (PortForwardTarget::Pod(pod), RemotePort::Number(port)) => {
+            let (early, resolved) = tokio::join!(
+                connect(&resolver.client, &namespace, pod, *port),
+                resolver.resolve()
+            );
+            (resolved, Some(early))
+        }
+        _ => (resolver.resolve().await, None),
+    };
+    let (pod, port) = match resolved {
         Ok(x) => x,
         Err(e) => {
             reset(tcp);
             return Err(e);
         }
     };
-    let namespace = resolver.namespace.clone();
-    let mut forwarder = match resolver.pods().portforward(&pod, &[port]).await {
-        Ok(f) => f,
+    let connection = match early {
+        Some(early) => early,
+        None => connect(&resolver.client, &namespace, &pod, port).await,
+    };
+    let connection = match connection {
+        Ok(c) => c,
         Err(source) => {
             reset(tcp);
             return Err(PortForwardError::Connect {
@@ -514,71 +551,136 @@ async fn forward(resolver: Resolver, tcp: TcpStream) -> Result<(), PortForwardEr
             });
         }
     };
-    let (Some(upstream), Some(remote_error)) =
-        (forwarder.take_stream(port), forwarder.take_error(port))
-    else {
-        reset(tcp);
-        return Err(PortForwardError::Remote {
-            namespace,
-            pod,
-            port,
-            message: "no stream for the port".into(),
-        });
-    };
-    let (client_read, mut client_write) = tcp.into_split();
-    let (pod_read, mut pod_write) = tokio::io::split(upstream);
-    let mut client_read = BufReader::with_capacity(64 * 1024, client_read);
-    let mut pod_read = BufReader::with_capacity(64 * 1024, pod_read);
-
-    let outcome = {
-        let mut up = std::pin::pin!(tokio::io::copy_buf(&mut client_read, &mut pod_write).fuse());
-        let mut down = std::pin::pin!(tokio::io::copy_buf(&mut pod_read, &mut client_write).fuse());
-        let mut remote_error = std::pin::pin!(remote_error.fuse());
-        let mut up_open = true;
-        loop {
-            tokio::select! {
-                r = &mut up, if up_open => {
-                    up_open = false;
-                    // The local client closed its sending side (or it broke). The protocol
-                    // has no half-close: keep the reply direction open.
-                    if let Err(source) = r {
-                        break Err(source.to_string());
-                    }
-                }
-                r = &mut down => {
-                    // The pod side closed: an error message sent just before wins.
-                    if let Some(Some(message)) = (&mut remote_error).now_or_never() {
-                        break Err(message);
-                    }
-                    break match r {
-                        Ok(_) => Ok(()),
-                        Err(e) => Err(e.to_string()),
-                    };
-                }
-                m = &mut remote_error => {
-                    if let Some(message) = m {
-                        break Err(message);
-                    }
-                }
-            }
-        }
-    };
-    drop(forwarder);
-    match outcome {
+    match relay(connection, &mut tcp, port).await {
         Ok(()) => {
-            let _ = client_write.shutdown().await;
+            let _ = tcp.shutdown().await;
             Ok(())
         }
-        Err(message) => {
-            if let Ok(tcp) = client_read.into_inner().reunite(client_write) {
-                reset(tcp);
-            }
-            Err(PortForwardError::Remote {
-                namespace,
-                pod,
-                port,
-                message,
+        Err(broke) => {
+            reset(tcp);
+            Err(match broke {
+                Broke::Remote(message) => PortForwardError::Remote {
+                    namespace,
+                    pod,
+                    port,
+                    message,
+                },
+                Broke::Io(source) => PortForwardError::Io {
+                    namespace,
+                    pod,
+                    port,
+                    source,
+                },
             })
+        }
+    }
+}
+
+/// Opens the forwarding WebSocket to `port` of `pod` (the request kube builds for
+/// `Api::<Pod>::portforward`).
+async fn connect(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    port: u16,
+) -> Result<kube::client::Connection, kube::Error> {
+    let request = kube::core::Request::new(Pod::url_path(&(), Some(namespace)))
+        .portforward(pod, &[port])
+        .map_err(kube::Error::BuildRequest)?;
+    client.connect(request).await
+}
+
+/// Relays between `tcp` and the forwarding WebSocket until the pod's side ends (`Ok`) or
+/// either side fails.
+///
+/// Protocol (`v4.channel.k8s.io`, one port): every binary message starts with its channel,
+/// 0 for data and 1 for errors; the node's first message on each channel is the port, two
+/// bytes little-endian. Each read of the local socket (up to [`UP_CHUNK`]) goes out as one
+/// message; the pod's data is written to the local socket as it comes. The protocol has no
+/// half-close: when the local client stops sending, the reply direction stays open.
+async fn relay(
+    connection: kube::client::Connection,
+    tcp: &mut TcpStream,
+    port: u16,
+) -> Result<(), Broke> {
+    let (mut to_pod, mut from_pod) = connection.into_stream().split();
+    let (mut local_read, mut local_write) = tcp.split();
+    let ws_error = |e| Broke::Io(std::io::Error::other(e));
+
+    let up = async {
+        loop {
+            let mut frame = Vec::with_capacity(1 + UP_CHUNK);
+            frame.push(DATA_CHANNEL);
+            if local_read.read_buf(&mut frame).await.map_err(Broke::Io)? == 0 {
+                return Ok(());
+            }
+            to_pod.send(frame.into()).await.map_err(ws_error)?;
+        }
+    };
+    let down = async {
+        // Whether the port prefix of the data and of the error channel has been seen.
+        let mut started = [false; 2];
+        while let Some(message) = from_pod.next().await {
+            let message = message.map_err(ws_error)?;
+            if message.is_close() {
+                break;
+            }
+            if !message.is_binary() {
+                continue;
+            }
+            let data = message.into_data();
+            let Some((&channel, mut payload)) = data.split_first() else {
+                continue;
+            };
+            if channel != DATA_CHANNEL && channel != ERROR_CHANNEL {
+                return Err(Broke::Remote(format!(
+                    "unexpected channel {channel} in the forwarding stream"
+                )));
+            }
+            let first = &mut started[usize::from(channel)];
+            if !*first {
+                *first = true;
+                let Some((prefix, rest)) = payload.split_first_chunk::<2>() else {
+                    return Err(Broke::Remote(format!(
+                        "bad first message on channel {channel}: {payload:?}"
+                    )));
+                };
+                if u16::from_le_bytes(*prefix) != port {
+                    return Err(Broke::Remote(format!(
+                        "channel {channel} is for port {}",
+                        u16::from_le_bytes(*prefix)
+                    )));
+                }
+                payload = rest;
+            }
+            if payload.is_empty() {
+                continue;
+            }
+            if channel == ERROR_CHANNEL {
+                return Err(Broke::Remote(String::from_utf8_lossy(payload).into_owned()));
+            }
+            local_write.write_all(payload).await.map_err(Broke::Io)?;
+        }
+        Ok(())
+    };
+
+    let mut up = std::pin::pin!(up.fuse());
+    let mut down = std::pin::pin!(down);
+    let mut up_open = true;
+    loop {
+        tokio::select! {
+            r = &mut up, if up_open => {
+                up_open = false;
+                if let Err(broke) = r {
+                    // A send that failed because the node gave up: its reason wins.
+                    return match tokio::time::timeout(ERROR_GRACE, &mut down).await {
+                        Ok(Err(remote @ Broke::Remote(_))) => Err(remote),
+                        _ => Err(broke),
+                    };
+                }
+                // The local client closed its sending side: keep the reply direction open.
+            }
+            r = &mut down => return r,
         }
     }
 }
