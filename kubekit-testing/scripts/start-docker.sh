@@ -48,4 +48,9 @@ if [[ $(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" "http://doc
   tar=${XDG_CACHE_HOME:-$HOME/.cache}/kubekit/images/kube-node.tar
   api -X POST -H 'Content-Type: application/x-tar' -T "$tar" "http://docker/images/load?quiet=1" >/dev/null
 fi
+# Older builds of the node image are removed (each is ~800 MB).
+for old in $(api "http://docker/images/json?filters=%7B%22reference%22%3A%5B%22kubekit.local%2Fkube-node%22%5D%7D" \
+    | grep -o '"kubekit.local/kube-node:[^"]*"' | tr -d '"' | sort -u); do
+  [[ $old == "$ref" ]] || { api -X DELETE "http://docker/images/$old" >/dev/null && say "removed old $old"; } || true
+done
 say "node image present: $ref"

@@ -185,3 +185,37 @@ async fn an_image_that_cannot_be_pulled_says_so_and_names_the_alternatives() {
     assert!(text.contains("KUBEKIT_PROVIDER=local"), "{text}");
     assert!(text.contains("KUBEKIT_K3S_IMAGE"), "{text}");
 }
+
+/// Run by [`without_docker_the_error_says_so_and_names_the_alternatives`] in a child process
+/// whose environment points at no Docker engine.
+#[tokio::test]
+#[ignore = "run in a child process by another test"]
+async fn child_asks_for_k3s() {
+    match Cluster::shared().await {
+        Ok(c) => println!("CHILD-OK {:?}", c.provider()),
+        Err(e) => println!("CHILD-ERR {e}"),
+    }
+}
+
+#[test]
+fn without_docker_the_error_says_so_and_names_the_alternatives() -> TestResult {
+    let out = std::process::Command::new(std::env::current_exe()?)
+        .args(["--exact", "child_asks_for_k3s", "--ignored", "--nocapture"])
+        .env("KUBEKIT_PROVIDER", "k3s")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("KUBEKIT_K3S_IMAGE", "rancher/k3s:v1.34.4-k3s1")
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("CHILD-"))
+        .ok_or_else(|| format!("the child printed no result: {stdout}"))?;
+    assert!(line.starts_with("CHILD-ERR"), "{line}");
+    assert!(
+        line.contains("no Docker engine answers at unix:///nonexistent/docker.sock"),
+        "{line}"
+    );
+    assert!(line.contains("KUBEKIT_PROVIDER=local"), "{line}");
+    assert!(line.contains("KUBEKIT_PROVIDER=kubeconfig"), "{line}");
+    Ok(())
+}
