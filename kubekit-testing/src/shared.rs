@@ -378,7 +378,7 @@ while sleep 1; do
     flock -x 9
     if flock -n -x "$dir/clients.lock" true; then
       bash "$dir/cluster/teardown.sh"
-      rm -f "$dir/watchdog.pid"
+      rm -f "$dir/state.json" "$dir/watchdog.pid"
       exit 0
     fi
     exec 9>&-
