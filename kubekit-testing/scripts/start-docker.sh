@@ -15,7 +15,7 @@ binary=${1:?usage: start-docker.sh KUBEKIT_CLUSTER_BINARY}
 sock=/var/run/docker.sock
 start=$(date +%s)
 say() { printf '[kubekit docker %4ss] %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
-api() { curl -sf --max-time 10 --unix-socket "$sock" "$@"; }
+api() { curl -sSf --max-time 10 --unix-socket "$sock" "$@"; }
 
 version=$(api http://docker/version 2>/dev/null | sed -n 's/.*"ApiVersion":"\([0-9.]*\)".*/\1/p' || true)
 if [[ -n $version && $(printf '%s\n1.53\n' "$version" | sort -V | head -1) != 1.53 ]]; then
@@ -46,7 +46,10 @@ ref=$("$here/../images/build-node-image.sh" "$binary")
 if [[ $(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$sock" "http://docker/images/$ref/json") != 200 ]]; then
   say "loading $ref into Docker"
   tar=${XDG_CACHE_HOME:-$HOME/.cache}/kubekit/images/kube-node.tar
-  api -X POST -H 'Content-Type: application/x-tar' -T "$tar" "http://docker/images/load?quiet=1" >/dev/null
+  # No 10 s limit here: an 840 MB archive takes longer on a busy machine.
+  curl -sSf --max-time 900 --unix-socket "$sock" -X POST -H 'Content-Type: application/x-tar' \
+    -T "$tar" "http://docker/images/load?quiet=1" >/dev/null \
+    || { echo "error: loading $tar into Docker failed (see /var/log/kubekit-dockerd.log)" >&2; exit 1; }
 fi
 # Older builds of the node image are removed (each is ~800 MB).
 for old in $(api "http://docker/images/json?filters=%7B%22reference%22%3A%5B%22kubekit.local%2Fkube-node%22%5D%7D" \
