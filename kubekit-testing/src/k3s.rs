@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use testcontainers::{
     ContainerAsync, Image, ImageExt,
     bollard::models::{HostConfig, PortBinding},
-    core::{CgroupnsMode, ContainerPort, ExecCommand, Mount, WaitFor},
+    core::{CgroupnsMode, ContainerPort, Mount, WaitFor},
     runners::AsyncRunner,
 };
 
@@ -227,13 +227,9 @@ pub(crate) fn docker_answers() -> bool {
 /// choice). Errors say why not.
 pub(crate) async fn image_available(image: &K3s) -> Result<()> {
     use futures::TryStreamExt as _;
-    use testcontainers::bollard::{Docker, query_parameters::CreateImageOptionsBuilder};
+    use testcontainers::bollard::query_parameters::CreateImageOptionsBuilder;
 
-    let docker = Docker::connect_with_defaults()
-        .map_err(|e| k3s_error(format!("cannot reach Docker at {}: {e}", docker_endpoint())))?
-        .negotiate_version()
-        .await
-        .map_err(|e| k3s_error(format!("Docker at {}: {e}", docker_endpoint())))?;
+    let docker = docker().await?;
     if docker.inspect_image(&image.reference()).await.is_ok() {
         return Ok(());
     }
@@ -252,6 +248,16 @@ pub(crate) async fn image_available(image: &K3s) -> Result<()> {
                 image.reference()
             ))
         })
+}
+
+/// A client of the Docker engine (bollard, as testcontainers uses it), at the API version
+/// the engine speaks.
+async fn docker() -> Result<testcontainers::bollard::Docker> {
+    testcontainers::bollard::Docker::connect_with_defaults()
+        .map_err(|e| k3s_error(format!("cannot reach Docker at {}: {e}", docker_endpoint())))?
+        .negotiate_version()
+        .await
+        .map_err(|e| k3s_error(format!("Docker at {}: {e}", docker_endpoint())))
 }
 
 fn k3s_error(what: String) -> Error {
@@ -367,7 +373,7 @@ async fn finish_start(
     // The kubeconfig appears once the API server has its certificates.
     let deadline = Instant::now() + START_TIMEOUT;
     let text = loop {
-        if let Ok(text) = exec(container, &["cat", KUBECONFIG_IN_CONTAINER]).await
+        if let Ok(text) = docker_exec(container.id(), &["cat", KUBECONFIG_IN_CONTAINER]).await
             && text.contains("server:")
         {
             break text;
@@ -441,24 +447,6 @@ async fn wait_ready(client: &kube::Client, deadline: Instant) -> Result<()> {
     }
 }
 
-/// Runs `cmd` in the container; its stdout, or an error with its stderr.
-async fn exec(container: &ContainerAsync<K3s>, cmd: &[&str]) -> Result<String> {
-    let mut result = container
-        .exec(ExecCommand::new(cmd.iter().copied()))
-        .await
-        .map_err(|e| k3s_error(format!("exec `{}`: {e}", cmd.join(" "))))?;
-    let out = result.stdout_to_vec().await.unwrap_or_default();
-    let err = result.stderr_to_vec().await.unwrap_or_default();
-    match result.exit_code().await {
-        Ok(Some(0)) => Ok(String::from_utf8_lossy(&out).into_owned()),
-        other => Err(k3s_error(format!(
-            "`{}` in the container: {other:?}: {}",
-            cmd.join(" "),
-            String::from_utf8_lossy(&err).trim()
-        ))),
-    }
-}
-
 /// Imports an image archive into the node's containerd with `ctr images import` in the
 /// container (as `k3s ctr` does), staged through the bind-mounted `import_dir`.
 pub(crate) async fn import(container_id: &str, import_dir: &Path, archive: &Path) -> Result<()> {
@@ -492,15 +480,11 @@ pub(crate) async fn import(container_id: &str, import_dir: &Path, archive: &Path
     outcome.map(|_| ())
 }
 
-/// `docker exec` through the Docker API (bollard, as testcontainers uses it).
+/// `docker exec` through the Docker API: its output, or an error with it.
 async fn docker_exec(container_id: &str, cmd: &[&str]) -> Result<String> {
     use futures::StreamExt as _;
-    use testcontainers::bollard::{Docker, exec::StartExecResults, models::ExecConfig};
-    let docker = Docker::connect_with_defaults()
-        .map_err(|e| k3s_error(format!("cannot reach Docker: {e}")))?
-        .negotiate_version()
-        .await
-        .map_err(|e| k3s_error(format!("Docker: {e}")))?;
+    use testcontainers::bollard::{exec::StartExecResults, models::ExecConfig};
+    let docker = docker().await?;
     let exec = docker
         .create_exec(
             container_id,
