@@ -934,11 +934,21 @@ async fn waiting_for_a_pod_that_cannot_run_times_out_with_its_state() -> TestRes
             Some([("kubekit.dev/no-such-node".to_string(), "true".to_string())].into());
     }
     client.apply(&d).await?;
+    // Once its Pod exists, the timeout tells that Pod's state too.
+    client
+        .wait_until("stuck", LONG, |d: &Deployment| {
+            d.status.as_ref().and_then(|s| s.replicas) == Some(1)
+        })
+        .await?;
     let err = client
         .wait_deployment_available("stuck", Duration::from_secs(2))
         .await
         .expect_err("unavailable");
-    assert!(err.to_string().contains("Deployment"), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("Deployment"), "{text}");
+    assert!(text.contains("unavailableReplicas=1"), "{text}");
+    assert!(text.contains("; pods: stuck-"), "{text}");
+    assert!(text.contains(": phase Pending"), "{text}");
     eprintln!("{err}");
 
     // Deleted meanwhile: the wait for deletion ends.

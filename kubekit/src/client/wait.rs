@@ -127,7 +127,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Timeout`] with the Deployment's replica counts and conditions.
+    /// [`Error::Timeout`] with the Deployment's replica counts and conditions, and the state of
+    /// each of its Pods (phase, conditions, container waiting reasons).
     pub async fn wait_deployment_available(
         &self,
         name: &str,
@@ -135,11 +136,58 @@ impl Client {
     ) -> Result<Deployment> {
         let object = self.object_ref::<Deployment>(None, name);
         let what = format!("{object} to be available");
-        self.wait_for(name, timeout, what, |d: Option<&Deployment>| {
-            d.is_some_and(deployment_available)
-        })
-        .await?
-        .ok_or(Error::NotFound { object })
+        let waited = self
+            .wait_for(name, timeout, what, |d: Option<&Deployment>| {
+                d.is_some_and(deployment_available)
+            })
+            .await;
+        match waited {
+            Ok(found) => found.ok_or(Error::NotFound { object }),
+            Err(Error::Timeout { what, after, state }) => Err(Error::Timeout {
+                what,
+                after,
+                state: format!("{state}{}", self.deployment_pods_state(name).await),
+            }),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `; pods: <name>: <state> | ...` for the Pods Deployment `name` selects (by its
+    /// `matchLabels`), so a timeout says why they are not available; empty when there are none
+    /// or they cannot be read.
+    async fn deployment_pods_state(&self, name: &str) -> String {
+        let Ok(Some(deployment)) = self.get_opt::<Deployment>(name).await else {
+            return String::new();
+        };
+        let Some(labels) = deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.selector.match_labels.as_ref())
+            .filter(|l| !l.is_empty())
+        else {
+            return String::new();
+        };
+        let selector = labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let params = kube::api::ListParams::default().labels(&selector);
+        let Ok(pods) = self.api::<Pod>(None).list(&params).await else {
+            return String::new();
+        };
+        if pods.items.is_empty() {
+            return format!("; no pods match {selector}");
+        }
+        let states: Vec<String> = pods
+            .items
+            .iter()
+            .map(|p| {
+                let name = p.metadata.name.as_deref().unwrap_or("?");
+                format!("{name}: {}", describe(p))
+            })
+            .collect();
+        format!("; pods: {}", states.join(" | "))
     }
 
     /// Waits until object `name` of kind `K` does not exist, at most `timeout`.
