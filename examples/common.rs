@@ -24,7 +24,7 @@ pub type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 pub async fn connect() -> Result<(Client, kubekit_testing::Images)> {
     let cluster = kubekit_testing::Cluster::shared().await?;
     let images = kubekit_testing::images()?;
-    let client = Client::new(cluster.client()?).in_namespace(NAMESPACE);
+    let client = Client::from_config(cluster.config().clone())?.in_namespace(NAMESPACE);
     // A namespace still being deleted by an earlier run cannot take new objects: wait it out.
     if let Some(old) = client.get_opt::<Namespace>(NAMESPACE).await?
         && old.metadata.deletion_timestamp.is_some()

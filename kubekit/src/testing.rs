@@ -54,13 +54,20 @@ pub trait TestArg<'ns>: Sized {
 }
 
 impl TestArg<'_> for crate::Client {
+    /// A client of its own (built as [`Client::from_config`](crate::Client::from_config)
+    /// builds one) with the test's namespace as its default namespace.
+    ///
+    /// # Panics
+    ///
+    /// When the cluster's configuration cannot make a client (it made the namespace's).
     fn from_namespace(namespace: &TestNamespace) -> Self {
-        crate::Client::new(namespace.client()).in_namespace(namespace.name())
+        crate::Client::new(<kube::Client as TestArg>::from_namespace(namespace))
     }
 }
 
 impl TestArg<'_> for kube::Client {
-    /// A client of its own with the test's namespace as its default namespace.
+    /// A client of its own with the test's namespace as its default namespace, on
+    /// connections that set `TCP_NODELAY` (see [`Client::from_config`](crate::Client::from_config)).
     ///
     /// # Panics
     ///
@@ -68,7 +75,7 @@ impl TestArg<'_> for kube::Client {
     fn from_namespace(namespace: &TestNamespace) -> Self {
         let mut config = namespace.cluster().config().clone();
         config.default_namespace = namespace.name().to_string();
-        match kube::Client::try_from(config) {
+        match crate::client::connect::kube_client(config) {
             Ok(client) => client,
             Err(error) => panic!("kubekit::test: cannot make a kube::Client: {error}"),
         }
@@ -205,7 +212,7 @@ pub mod __private {
             }
         };
         if !fixtures.is_empty() {
-            let client = crate::Client::new(namespace.client()).in_namespace(namespace.name());
+            let client = <crate::Client as super::TestArg>::from_namespace(&namespace);
             for fixture in fixtures {
                 if let Err(error) = client.apply_manifest(fixture.yaml).await {
                     // Panics with the namespace alive: it is kept for inspection.

@@ -83,7 +83,8 @@ fn sha256_hex(data: &[u8]) -> String {
 #[tokio::test]
 async fn exec_collects_stdout_stderr_and_exit_codes() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     toolbox(&client, "box").await?;
 
     let out = client
@@ -132,7 +133,8 @@ async fn exec_collects_stdout_stderr_and_exit_codes() -> TestResult {
 #[tokio::test]
 async fn exec_stdin_container_timeout_and_errors() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     let images = kubekit_testing::images()?;
     run_pod(
         &client,
@@ -251,7 +253,8 @@ async fn exec_stdin_container_timeout_and_errors() -> TestResult {
 #[tokio::test]
 async fn exec_is_byte_exact_for_64_mib_each_way() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     toolbox(&client, "big").await?;
     const SIZE: usize = 64 * 1024 * 1024;
 
@@ -305,7 +308,8 @@ async fn exec_is_byte_exact_for_64_mib_each_way() -> TestResult {
 #[tokio::test]
 async fn exec_with_tty_drives_an_interactive_shell() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     let images = kubekit_testing::images()?;
     run_pod(
         &client,
@@ -399,7 +403,8 @@ async fn take_lines(
 #[tokio::test]
 async fn logs_read_tail_since_timestamps_containers_and_previous() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     let images = kubekit_testing::images()?;
     let mut pod = pod_of(
         "logs",
@@ -535,7 +540,8 @@ async fn logs_read_tail_since_timestamps_containers_and_previous() -> TestResult
 #[tokio::test]
 async fn follow_resumes_without_losing_or_repeating_lines() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     let images = kubekit_testing::images()?;
     // Many lines per second: several share each second of `sinceTime`.
     run_pod(
@@ -591,7 +597,8 @@ async fn follow_resumes_without_losing_or_repeating_lines() -> TestResult {
 #[tokio::test]
 async fn follow_a_selector_and_a_deployment_with_prefixes_and_new_pods() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     let images = kubekit_testing::images()?;
     run_pod(
         &client,
@@ -783,7 +790,8 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<Str
 #[tokio::test]
 async fn port_forward_to_a_pod() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     let images = kubekit_testing::images()?;
     run_pod(&client, servers("srv", &images.toolbox, &images.nginx)).await?;
     client.wait_pod_ready("srv", START).await?;
@@ -905,7 +913,8 @@ async fn port_forward_to_a_pod() -> TestResult {
 #[tokio::test]
 async fn port_forward_upload_to_a_deleted_pod_fails_without_hanging() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     let images = kubekit_testing::images()?;
     run_pod(&client, servers("sink", &images.toolbox, &images.nginx)).await?;
     client.wait_pod_ready("sink", START).await?;
@@ -943,7 +952,8 @@ async fn port_forward_upload_to_a_deleted_pod_fails_without_hanging() -> TestRes
 #[tokio::test]
 async fn port_forward_to_a_service_and_a_deployment_follows_replaced_pods() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = kubekit::Client::new(ns.client()).in_namespace(ns.name());
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
     let images = kubekit_testing::images()?;
     let labels: std::collections::BTreeMap<String, String> =
         [("app".to_string(), "web".to_string())].into();

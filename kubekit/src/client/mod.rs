@@ -21,6 +21,7 @@
 //! ```
 
 mod apply;
+pub(crate) mod connect;
 mod delete;
 mod discovery;
 mod error;
@@ -96,7 +97,37 @@ impl Client {
     ///
     /// [`Error::Kube`] when no configuration is found or it cannot be used.
     pub async fn try_default() -> Result<Self> {
-        Ok(Self::new(kube::Client::try_default().await?))
+        let config = kube::Config::infer()
+            .await
+            .map_err(kube::Error::InferConfig)?;
+        Self::from_config(config)
+    }
+
+    /// A client for `config`, with kube's middleware (authentication, retries, timeouts,
+    /// TLS) on TCP connections that set `TCP_NODELAY`.
+    ///
+    /// Prefer this over wrapping a `kube::Client::try_from(config)` with [`Client::new`]:
+    /// every exec and port-forward connection opens a new TCP connection, and without
+    /// `TCP_NODELAY` each pays about 40 ms of Nagle's algorithm meeting the server's delayed
+    /// ACK. (A proxy URL or an exec credential plugin in `config` keeps kube's own client.)
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions {
+    ///     context: Some("kind-dev".into()),
+    ///     ..Default::default()
+    /// })
+    /// .await?;
+    /// let client = kubekit::Client::from_config(config)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Kube`] when the configuration cannot be used (e.g. an unreadable
+    /// certificate).
+    pub fn from_config(config: kube::Config) -> Result<Self> {
+        Ok(Self::new(connect::kube_client(config)?))
     }
 
     /// The same client with `namespace` as the namespace of namespaced objects that do not
