@@ -112,6 +112,11 @@ async fn one_stream_each_way(
     assert_eq!(total, GIB);
     let down_rate = GIB as f64 / 1048576.0 / start.elapsed().as_secs_f64();
 
+    Ok((down_rate, upload(up).await?))
+}
+
+/// Uploads 1 GiB to `up` (whose server answers `done` after reading it), in MiB/s.
+async fn upload(up: std::net::SocketAddr) -> R<f64> {
     let start = Instant::now();
     let mut tcp = TcpStream::connect(up).await?;
     let chunk = vec![0u8; 256 * 1024];
@@ -121,8 +126,48 @@ async fn one_stream_each_way(
     let mut answer = Vec::new();
     tcp.read_to_end(&mut answer).await?;
     assert_eq!(answer, b"done\n");
-    let up_rate = GIB as f64 / 1048576.0 / start.elapsed().as_secs_f64();
-    Ok((down_rate, up_rate))
+    Ok(GIB as f64 / 1048576.0 / start.elapsed().as_secs_f64())
+}
+
+/// CPU seconds (user + system) used so far by each command name, over all processes.
+fn cpu_by_command() -> std::collections::BTreeMap<String, f64> {
+    let mut by = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid ... utime(14) stime(15): comm may hold spaces.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let comm = stat[open + 1..close].to_string();
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        *by.entry(comm).or_insert(0.0) += (ticks(11) + ticks(12)) / 100.0;
+    }
+    by
+}
+
+/// The processes that used at least 0.5 s of CPU since `before`, most first.
+fn cpu_since(before: &std::collections::BTreeMap<String, f64>) -> String {
+    let mut used: Vec<(String, f64)> = cpu_by_command()
+        .into_iter()
+        .map(|(k, v)| {
+            let d = v - before.get(&k).copied().unwrap_or(0.0);
+            (k, d)
+        })
+        .filter(|(_, d)| *d >= 0.5)
+        .collect();
+    used.sort_by(|a, b| b.1.total_cmp(&a.1));
+    used.iter()
+        .map(|(k, d)| format!("{k} {d:.1}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Median time to first byte over 10 connections to a server that speaks first.
@@ -247,6 +292,27 @@ async fn main() -> R<()> {
             "exec `true`: kubectl {kc_exec:.1} ms/op (mean of {n}); kubekit is {:.1}x faster",
             kc_exec / kk_exec
         );
+    }
+
+    // `BENCH_ONLY=upload`: one 1 GiB upload each, with the CPU time each process spent on it.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("upload") {
+        let up = client.port_forward_pod("bench", 9005).await?;
+        let before = cpu_by_command();
+        let rate = upload(up.local_addr()).await?;
+        println!(
+            "upload: kubekit {rate:.0} MiB/s; CPU s by process: {}",
+            cpu_since(&before)
+        );
+        if let Some(k) = &kubectl {
+            let (up, _u) = kubectl_forward(k, &kubeconfig, ns.name(), 9005).await?;
+            let before = cpu_by_command();
+            let rate = upload(up).await?;
+            println!(
+                "upload: kubectl {rate:.0} MiB/s; CPU s by process: {}",
+                cpu_since(&before)
+            );
+        }
+        return Ok(());
     }
 
     // `BENCH_ONLY=latency`: exec (above) and port-forward time to first byte, nothing else.

@@ -3,10 +3,13 @@
 //! Deployment.
 //!
 //! Each accepted connection resolves the target again (so Service and Deployment targets
-//! follow their pods when they are replaced) and gets its own forwarding connection
-//! through the API server, so one connection's reset or early close does not disturb the
-//! others. The listener binds `127.0.0.1` unless another address is asked for; dropping
-//! the [`PortForward`] guard stops the listener and its connections.
+//! follow their pods when they are replaced) and gets its own pair of streams in a tunnel
+//! to the pod, as kubectl does: SPDY streams in one WebSocket to the API server, opened with
+//! the first connection and shared by the following ones (Kubernetes 1.31 and newer). One
+//! connection's reset or early close does not disturb the others. Where the API server
+//! offers no tunnel, each connection gets a WebSocket of its own (`v4.channel.k8s.io`, see
+//! [`PortForwardProtocol`]). The listener binds `127.0.0.1` unless another address is asked
+//! for; dropping the [`PortForward`] guard stops the listener and its connections.
 //!
 //! ```no_run
 //! # async fn demo(client: kubekit::Client) -> Result<(), kubekit::portforward::PortForwardError> {
@@ -20,9 +23,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The forwarding protocol over WebSockets has no half-close: when a local client shuts
-//! down its sending side, forwarding towards the pod stops but replies still flow back until
-//! the pod closes the connection; the pod does not see an end of input.
+//! When a local client shuts down its sending side, the tunnel passes the end of input on,
+//! as kubectl does; what happens next is the container runtime's choice (containerd 1.6 keeps
+//! the reply direction open for one more second, then closes the pod's connection). The
+//! `v4.channel.k8s.io` protocol has no half-close: the pod never sees the end of input, and
+//! replies flow until the pod closes the connection.
 
 use std::{
     fmt,
@@ -32,6 +37,7 @@ use std::{
     time::Duration,
 };
 
+use bytes::BytesMut;
 use futures::{FutureExt, SinkExt, StreamExt};
 use k8s_openapi::{
     api::{
@@ -49,6 +55,8 @@ use tokio::{
     net::{TcpListener, TcpStream},
     task::JoinSet,
 };
+
+mod spdy;
 
 /// What to forward to: a pod, a Service or a Deployment (`kubectl port-forward pod/x`,
 /// `svc/x`, `deploy/x`).
@@ -246,11 +254,30 @@ pub enum PortForwardError {
     },
 }
 
-/// Options of a port-forward: the local address and port.
+/// How forwarded connections travel through the API server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum PortForwardProtocol {
+    /// A SPDY tunnel per pod where the API server offers one (Kubernetes 1.31 and newer),
+    /// otherwise [`Channels`](Self::Channels). The default.
+    #[default]
+    Auto,
+    /// SPDY streams in one WebSocket per pod (`SPDY/3.1+portforward.k8s.io`), as kubectl
+    /// 1.31 and newer do: a new connection opens two streams, not a new WebSocket, and a
+    /// local client's half-close is passed on.
+    Tunnel,
+    /// One WebSocket per connection (`v4.channel.k8s.io`), for API servers without the
+    /// tunnel; each new connection pays a TCP, TLS and WebSocket handshake, and there is no
+    /// half-close.
+    Channels,
+}
+
+/// Options of a port-forward: the local address and port, and the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortForwardOptions {
     address: IpAddr,
     local_port: u16,
+    protocol: PortForwardProtocol,
 }
 
 impl Default for PortForwardOptions {
@@ -258,6 +285,7 @@ impl Default for PortForwardOptions {
         Self {
             address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             local_port: 0,
+            protocol: PortForwardProtocol::Auto,
         }
     }
 }
@@ -280,6 +308,20 @@ impl PortForwardOptions {
     #[must_use]
     pub fn address(mut self, address: IpAddr) -> Self {
         self.address = address;
+        self
+    }
+
+    /// How connections travel (default [`PortForwardProtocol::Auto`]).
+    ///
+    /// ```
+    /// use kubekit::portforward::{PortForwardOptions, PortForwardProtocol};
+    ///
+    /// let options = PortForwardOptions::new().protocol(PortForwardProtocol::Channels);
+    /// # let _ = options;
+    /// ```
+    #[must_use]
+    pub fn protocol(mut self, protocol: PortForwardProtocol) -> Self {
+        self.protocol = protocol;
         self
     }
 }
@@ -348,6 +390,18 @@ struct Resolver {
     namespace: String,
     target: PortForwardTarget,
     port: RemotePort,
+    protocol: PortForwardProtocol,
+    tunnels: Arc<tokio::sync::Mutex<Tunnels>>,
+}
+
+/// The tunnel of a forward: to the pod its last connection went to.
+#[derive(Default)]
+struct Tunnels {
+    /// The pod's uid and its tunnel.
+    current: Option<(String, spdy::Tunnel)>,
+    /// The API server refused a tunnel and took a `v4.channel.k8s.io` WebSocket: `Auto`
+    /// uses channels from then on.
+    unsupported: bool,
 }
 
 impl Resolver {
@@ -363,8 +417,8 @@ impl Resolver {
         }
     }
 
-    /// The pod and the pod port to forward a new connection to.
-    async fn resolve(&self) -> Result<(String, u16), PortForwardError> {
+    /// The pod, its uid and the pod port to forward a new connection to.
+    async fn resolve(&self) -> Result<(String, String, u16), PortForwardError> {
         match &self.target {
             PortForwardTarget::Pod(name) => {
                 let pod = self
@@ -385,7 +439,7 @@ impl Resolver {
                     });
                 }
                 let port = container_port(&pod, &self.port)?;
-                Ok((name.clone(), port))
+                Ok((name.clone(), pod.metadata.uid.unwrap_or_default(), port))
             }
             PortForwardTarget::Deployment(name) => {
                 let api: Api<Deployment> = Api::namespaced(self.client.clone(), &self.namespace);
@@ -396,7 +450,11 @@ impl Resolver {
                     .unwrap_or_default();
                 let pod = self.pick_pod(&selector).await?;
                 let port = container_port(&pod, &self.port)?;
-                Ok((pod.metadata.name.unwrap_or_default(), port))
+                Ok((
+                    pod.metadata.name.unwrap_or_default(),
+                    pod.metadata.uid.unwrap_or_default(),
+                    port,
+                ))
             }
             PortForwardTarget::Service(name) => {
                 let api: Api<Service> = Api::namespaced(self.client.clone(), &self.namespace);
@@ -428,7 +486,11 @@ impl Resolver {
                     None => port_number(service_port.port),
                 };
                 let port = container_port(&pod, &wanted)?;
-                Ok((pod.metadata.name.unwrap_or_default(), port))
+                Ok((
+                    pod.metadata.name.unwrap_or_default(),
+                    pod.metadata.uid.unwrap_or_default(),
+                    port,
+                ))
             }
         }
     }
@@ -512,46 +574,109 @@ enum Broke {
     Io(std::io::Error),
 }
 
-/// Forwards one accepted connection.
-async fn forward(resolver: Resolver, mut tcp: TcpStream) -> Result<(), PortForwardError> {
-    let namespace = resolver.namespace.clone();
-    // A pod by name and a port by number need no lookup to be connected to: the forwarding
-    // connection is opened while the pod is checked (running, ...), and dropped unused, before
-    // any data, when the check fails. Other targets are resolved first.
-    let (resolved, early) = match (&resolver.target, &resolver.port) {
-        (PortForwardTarget::Pod(pod), RemotePort::Number(port)) => {
-            let (early, resolved) = tokio::join!(
-                connect(&resolver.client, &namespace, pod, *port),
-                resolver.resolve()
-            );
-            (resolved, Some(early))
-        }
-        _ => (resolver.resolve().await, None),
+/// Forwards one accepted connection: through the pod's tunnel, or on a WebSocket of its
+/// own when the protocol says so or the API server offers no tunnel.
+async fn forward(resolver: Resolver, tcp: TcpStream) -> Result<(), PortForwardError> {
+    let use_tunnel = match resolver.protocol {
+        PortForwardProtocol::Channels => false,
+        PortForwardProtocol::Tunnel => true,
+        PortForwardProtocol::Auto => !resolver.tunnels.lock().await.unsupported,
     };
-    let (pod, port) = match resolved {
+    if use_tunnel {
+        forward_tunneled(resolver, tcp).await
+    } else {
+        forward_channels(resolver, tcp).await
+    }
+}
+
+/// Forwards one accepted connection as a pair of streams in the pod's tunnel (opened with
+/// the first connection to that pod).
+async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), PortForwardError> {
+    let namespace = resolver.namespace.clone();
+    let (pod, uid, port) = match resolver.resolve().await {
         Ok(x) => x,
         Err(e) => {
             reset(tcp);
             return Err(e);
         }
     };
-    let connection = match early {
-        Some(early) => early,
-        None => connect(&resolver.client, &namespace, &pod, port).await,
+    let connect_error = |source| PortForwardError::Connect {
+        namespace: namespace.clone(),
+        pod: pod.clone(),
+        port,
+        source,
     };
-    let connection = match connection {
-        Ok(c) => c,
-        Err(source) => {
-            reset(tcp);
-            return Err(PortForwardError::Connect {
-                namespace,
-                pod,
-                port,
-                source,
-            });
+    let tunnel = {
+        let mut tunnels = resolver.tunnels.lock().await;
+        match &tunnels.current {
+            Some((current, tunnel)) if *current == uid && tunnel.is_alive() => Ok(tunnel.clone()),
+            _ => match spdy::Tunnel::open(&resolver.client, &namespace, &pod, port).await {
+                Ok(tunnel) => {
+                    tunnels.current = Some((uid, tunnel.clone()));
+                    Ok(tunnel)
+                }
+                Err(e) => Err(e),
+            },
         }
     };
-    match relay(connection, &mut tcp, port).await {
+    let tunnel = match tunnel {
+        Ok(tunnel) => tunnel,
+        Err(spdy::TunnelError::Open(source)) => {
+            if resolver.protocol == PortForwardProtocol::Auto && tunnel_refused(&source) {
+                // No tunnel here: this and later connections take a WebSocket each.
+                resolver.tunnels.lock().await.unsupported = true;
+                return forward_channels(resolver, tcp).await;
+            }
+            reset(tcp);
+            return Err(connect_error(source));
+        }
+        Err(spdy::TunnelError::Closed(reason)) => {
+            reset(tcp);
+            return Err(connect_error(kube::Error::Service(reason.into())));
+        }
+    };
+    let stream = match tunnel.connect(port).await {
+        Ok(stream) => stream,
+        Err(e) => {
+            reset(tcp);
+            let reason = match e {
+                spdy::TunnelError::Open(source) => return Err(connect_error(source)),
+                spdy::TunnelError::Closed(reason) => reason,
+            };
+            return Err(connect_error(kube::Error::Service(reason.into())));
+        }
+    };
+    finish(
+        relay_tunneled(stream, &mut tcp).await,
+        tcp,
+        namespace,
+        pod,
+        port,
+    )
+    .await
+}
+
+/// Whether the API server answered a tunnel request in a way that means it has no tunnel
+/// (an upgrade refused with 400, 403 for the protocol, or another subprotocol), rather than
+/// a failure any protocol would meet (pod not found, unreachable server).
+fn tunnel_refused(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::UpgradeConnection(_) => true,
+        kube::Error::Api(status) => status.code == 400,
+        _ => false,
+    }
+}
+
+/// Ends a forwarded connection: a clean end shuts the local socket down, a broken one
+/// resets it; the error names the pod and port.
+async fn finish(
+    result: Result<(), Broke>,
+    mut tcp: TcpStream,
+    namespace: String,
+    pod: String,
+    port: u16,
+) -> Result<(), PortForwardError> {
+    match result {
         Ok(()) => {
             let _ = tcp.shutdown().await;
             Ok(())
@@ -574,6 +699,169 @@ async fn forward(resolver: Resolver, mut tcp: TcpStream) -> Result<(), PortForwa
             })
         }
     }
+}
+
+/// Relays between `tcp` and a tunnel's stream pair until the pod's side ends (`Ok`) or
+/// either side fails. Both directions run at once; a local end of input is passed on as the
+/// stream's FIN while replies keep flowing back. The node reports failures (nothing listens
+/// on the port, the pod went away) on the error stream.
+async fn relay_tunneled(stream: spdy::ForwardStream, tcp: &mut TcpStream) -> Result<(), Broke> {
+    let spdy::ForwardStream {
+        mut sender,
+        mut data_events,
+        mut error_events,
+    } = stream;
+    let closed = |reason: String| {
+        Broke::Io(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            reason,
+        ))
+    };
+    let (mut local_read, mut local_write) = tcp.split();
+    let (result, clean) = {
+        let sender = &sender;
+        let up = async {
+            let mut buffer = BytesMut::with_capacity(UP_CHUNK);
+            loop {
+                if local_read.read_buf(&mut buffer).await.map_err(Broke::Io)? == 0 {
+                    sender
+                        .send(bytes::Bytes::new(), true)
+                        .await
+                        .map_err(|e| closed(tunnel_reason(e)))?;
+                    return Ok(());
+                }
+                let data = buffer.split().freeze();
+                buffer.reserve(UP_CHUNK);
+                sender
+                    .send(data, false)
+                    .await
+                    .map_err(|e| closed(tunnel_reason(e)))?;
+            }
+        };
+        let down = async {
+            while let Some(event) = data_events.recv().await {
+                match event {
+                    spdy::Event::Data(data) => {
+                        local_write.write_all(&data).await.map_err(Broke::Io)?;
+                    }
+                    spdy::Event::Fin => return Ok(()),
+                    spdy::Event::Reset(status) => {
+                        return Err(Broke::Remote(format!(
+                            "the node reset the stream (SPDY status {status})"
+                        )));
+                    }
+                    spdy::Event::Closed(reason) => return Err(closed(reason)),
+                }
+            }
+            Err(closed("the tunnel has ended".into()))
+        };
+        // The node's error message, if it sends one before ending the error stream.
+        let errors = async {
+            let mut message = Vec::new();
+            while let Some(event) = error_events.recv().await {
+                match event {
+                    spdy::Event::Data(data) => message.extend_from_slice(&data),
+                    _ => break,
+                }
+            }
+            (!message.is_empty()).then(|| String::from_utf8_lossy(&message).into_owned())
+        };
+        let mut up = std::pin::pin!(up.fuse());
+        let mut down = std::pin::pin!(down);
+        let mut errors = std::pin::pin!(errors.fuse());
+        let mut up_done = false;
+        let mut error_seen: Option<Option<String>> = None;
+        loop {
+            tokio::select! {
+                r = &mut up, if !up_done => {
+                    up_done = true;
+                    if let Err(broke) = r {
+                        // A send that failed because the node gave up: its reason wins.
+                        let remote = match error_seen.take() {
+                            Some(seen) => seen,
+                            None => tokio::time::timeout(ERROR_GRACE, &mut errors).await.ok().flatten(),
+                        };
+                        break (Err(remote.map_or(broke, Broke::Remote)), false);
+                    }
+                }
+                message = &mut errors, if error_seen.is_none() => {
+                    if let Some(message) = message {
+                        break (Err(Broke::Remote(message)), false);
+                    }
+                    error_seen = Some(None);
+                }
+                r = &mut down => {
+                    let remote = match error_seen.take() {
+                        Some(seen) => seen,
+                        None => tokio::time::timeout(ERROR_GRACE, &mut errors).await.ok().flatten(),
+                    };
+                    break match (remote, r) {
+                        (Some(message), _) => (Err(Broke::Remote(message)), false),
+                        (None, Err(broke)) => (Err(broke), false),
+                        (None, Ok(())) => (Ok(()), up_done),
+                    };
+                }
+            }
+        }
+    };
+    sender.finished = clean;
+    result
+}
+
+fn tunnel_reason(error: spdy::TunnelError) -> String {
+    match error {
+        spdy::TunnelError::Open(e) => e.to_string(),
+        spdy::TunnelError::Closed(reason) => reason,
+    }
+}
+
+/// Forwards one accepted connection on a `v4.channel.k8s.io` WebSocket of its own.
+async fn forward_channels(resolver: Resolver, mut tcp: TcpStream) -> Result<(), PortForwardError> {
+    let namespace = resolver.namespace.clone();
+    // A pod by name and a port by number need no lookup to be connected to: the forwarding
+    // connection is opened while the pod is checked (running, ...), and dropped unused, before
+    // any data, when the check fails. Other targets are resolved first.
+    let (resolved, early) = match (&resolver.target, &resolver.port) {
+        (PortForwardTarget::Pod(pod), RemotePort::Number(port)) => {
+            let (early, resolved) = tokio::join!(
+                connect(&resolver.client, &namespace, pod, *port),
+                resolver.resolve()
+            );
+            (resolved, Some(early))
+        }
+        _ => (resolver.resolve().await, None),
+    };
+    let (pod, port) = match resolved {
+        Ok((pod, _uid, port)) => (pod, port),
+        Err(e) => {
+            reset(tcp);
+            return Err(e);
+        }
+    };
+    let connection = match early {
+        Some(early) => early,
+        None => connect(&resolver.client, &namespace, &pod, port).await,
+    };
+    let connection = match connection {
+        Ok(c) => c,
+        Err(source) => {
+            reset(tcp);
+            return Err(PortForwardError::Connect {
+                namespace,
+                pod,
+                port,
+                source,
+            });
+        }
+    };
+    finish(
+        relay(connection, &mut tcp, port).await,
+        tcp,
+        namespace,
+        pod,
+        port,
+    )
+    .await
 }
 
 /// Opens the forwarding WebSocket to `port` of `pod` (the request kube builds for
@@ -726,6 +1014,8 @@ impl crate::Client {
             namespace: self.namespace().to_string(),
             target: target.clone(),
             port: port.into(),
+            protocol: options.protocol,
+            tunnels: Arc::default(),
         };
         resolver.resolve().await?;
         let addr = SocketAddr::new(options.address, options.local_port);

@@ -717,7 +717,9 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::DeleteParams;
-use kubekit::portforward::{PortForwardError, PortForwardOptions, PortForwardTarget};
+use kubekit::portforward::{
+    PortForwardError, PortForwardOptions, PortForwardProtocol, PortForwardTarget,
+};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -756,6 +758,49 @@ fn servers(name: &str, toolbox_image: &str, nginx_image: &str) -> Pod {
     });
     let web = container("web", nginx_image, &[]);
     pod_of(name, &[], vec![main, web])
+}
+
+#[tokio::test]
+async fn port_forward_protocols_tunnel_and_channels() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let images = kubekit_testing::images()?;
+    run_pod(&client, servers("srv", &images.toolbox, &images.nginx)).await?;
+    client.wait_pod_ready("srv", START).await?;
+    let t = Duration::from_secs(60);
+
+    for protocol in [PortForwardProtocol::Tunnel, PortForwardProtocol::Channels] {
+        let options = PortForwardOptions::new().protocol(protocol);
+        let hello = client
+            .port_forward(PortForwardTarget::pod("srv"), 9000, options)
+            .await?;
+        // Connections one after another, then at once.
+        for _ in 0..3 {
+            assert_eq!(fetch(&hello).await?, b"hello\n", "{protocol:?}");
+        }
+        let addr = hello.local_addr();
+        let mut all = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            all.spawn(async move { tokio::time::timeout(t, read_all(addr)).await });
+        }
+        while let Some(r) = all.join_next().await {
+            let r = r?;
+            assert!(
+                matches!(&r, Ok(Ok(d)) if d == b"hello\n"),
+                "{protocol:?}: {r:?}; errors {:?}",
+                hello.take_errors()
+            );
+        }
+        // A 40 MiB download arrives whole.
+        let big = client
+            .port_forward(PortForwardTarget::pod("srv"), "big", options)
+            .await?;
+        assert_eq!(fetch(&big).await?.len(), BIG, "{protocol:?}");
+        assert!(hello.take_errors().is_empty() && big.take_errors().is_empty());
+    }
+
+    Ok(())
 }
 
 async fn read_all(addr: std::net::SocketAddr) -> std::io::Result<Vec<u8>> {
