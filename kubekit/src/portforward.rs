@@ -37,7 +37,6 @@ use std::{
     time::Duration,
 };
 
-use bytes::BytesMut;
 use futures::{FutureExt, SinkExt, StreamExt};
 use k8s_openapi::{
     api::{
@@ -721,19 +720,19 @@ async fn relay_tunneled(stream: spdy::ForwardStream, tcp: &mut TcpStream) -> Res
     let (result, clean) = {
         let sender = &sender;
         let up = async {
-            let mut buffer = BytesMut::with_capacity(UP_CHUNK);
             loop {
-                if local_read.read_buf(&mut buffer).await.map_err(Broke::Io)? == 0 {
+                // Read straight into a frame: the data is not copied on its way out.
+                let mut buffer = spdy::StreamSender::buffer(UP_CHUNK);
+                local_read.read_buf(&mut buffer).await.map_err(Broke::Io)?;
+                if spdy::StreamSender::buffer_is_empty(&buffer) {
                     sender
                         .send(bytes::Bytes::new(), true)
                         .await
                         .map_err(|e| closed(tunnel_reason(e)))?;
                     return Ok(());
                 }
-                let data = buffer.split().freeze();
-                buffer.reserve(UP_CHUNK);
                 sender
-                    .send(data, false)
+                    .send_buffer(buffer)
                     .await
                     .map_err(|e| closed(tunnel_reason(e)))?;
             }

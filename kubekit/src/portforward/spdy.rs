@@ -96,6 +96,8 @@ enum Out {
         fin: bool,
         data: Bytes,
     },
+    /// A data frame already laid out (see [`StreamSender::buffer`]).
+    Frame(Bytes),
     Reset {
         stream: u32,
     },
@@ -323,6 +325,33 @@ impl StreamSender {
     }
 }
 
+impl StreamSender {
+    /// An empty buffer of `capacity` bytes of data, with room before them for the frame's
+    /// header: fill it (e.g. with `read_buf`) and pass it to [`send_buffer`](Self::send_buffer),
+    /// which sends it without copying the data.
+    pub(super) fn buffer(capacity: usize) -> BytesMut {
+        let mut buffer = BytesMut::with_capacity(8 + capacity.min(MAX_PAYLOAD));
+        buffer.put_bytes(0, 8);
+        buffer
+    }
+
+    /// Whether `buffer` (from [`buffer`](Self::buffer)) holds no data yet.
+    pub(super) fn buffer_is_empty(buffer: &BytesMut) -> bool {
+        buffer.len() <= 8
+    }
+
+    /// Sends the data in `buffer` (from [`buffer`](Self::buffer), at most 16 MiB - 1) as one
+    /// data frame, writing its header in place.
+    pub(super) async fn send_buffer(&self, mut buffer: BytesMut) -> Result<(), TunnelError> {
+        fill_data_header(&mut buffer, self.data);
+        self.shared
+            .out
+            .send(Out::Frame(buffer.freeze()))
+            .await
+            .map_err(|_| TunnelError::Closed("the tunnel has ended".into()))
+    }
+}
+
 impl Drop for StreamSender {
     fn drop(&mut self) {
         self.shared.state.remove(self.data);
@@ -415,6 +444,7 @@ async fn write(mut sink: Sink, mut out: mpsc::Receiver<Out>, state: Arc<State>) 
                 frames.freeze()
             }
             Out::Data { stream, fin, data } => data_frame(stream, fin, &data),
+            Out::Frame(frame) => frame,
             Out::Reset { stream } => rst_stream(stream, STATUS_CANCEL),
             Out::Ping { id } => ping_frame(id),
         };
@@ -634,6 +664,19 @@ fn data_frame(stream: u32, fin: bool, data: &[u8]) -> Bytes {
     frame.freeze()
 }
 
+/// Writes the header of a data frame (no flags) into the first 8 bytes of `buffer`, whose
+/// data follows them (cut at the largest payload).
+fn fill_data_header(buffer: &mut BytesMut, stream: u32) {
+    if buffer.len() < 8 {
+        buffer.resize(8, 0);
+    }
+    let length = (buffer.len() - 8).min(MAX_PAYLOAD);
+    buffer.truncate(8 + length);
+    buffer[..4].copy_from_slice(&(stream & 0x7fff_ffff).to_be_bytes());
+    buffer[4] = 0;
+    buffer[5..8].copy_from_slice(&u32::try_from(length).unwrap_or(0).to_be_bytes()[1..]);
+}
+
 fn rst_stream(stream: u32, status: u32) -> Bytes {
     let mut payload = Vec::with_capacity(8);
     payload.put_u32(stream);
@@ -732,6 +775,18 @@ mod tests {
             })
         );
         assert_eq!(next_frame(&mut buffer), None);
+    }
+
+    #[test]
+    fn a_buffer_filled_in_place_is_a_data_frame() {
+        let mut buffer = StreamSender::buffer(16);
+        assert!(StreamSender::buffer_is_empty(&buffer));
+        buffer.extend_from_slice(b"payload");
+        fill_data_header(&mut buffer, 9);
+        assert_eq!(&buffer[..], &data_frame(9, false, b"payload")[..]);
+        let mut empty = StreamSender::buffer(16);
+        fill_data_header(&mut empty, 1);
+        assert_eq!(&empty[..], &data_frame(1, false, b"")[..]);
     }
 
     #[test]
