@@ -592,13 +592,42 @@ async fn forward(resolver: Resolver, tcp: TcpStream) -> Result<(), PortForwardEr
 /// the first connection to that pod).
 async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), PortForwardError> {
     let namespace = resolver.namespace.clone();
-    let (pod, uid, port) = match resolver.resolve().await {
+    // A pod by name and a port by number with a tunnel open: the streams are opened while the
+    // pod is checked (running, still the pod the tunnel goes to), not after; when the check
+    // fails they are reset before any data reaches the local client.
+    let early = match (&resolver.target, &resolver.port) {
+        (PortForwardTarget::Pod(_), RemotePort::Number(port)) => {
+            let tunnels = resolver.tunnels.lock().await;
+            tunnels
+                .current
+                .as_ref()
+                .filter(|(_, tunnel)| tunnel.is_alive())
+                .map(|(uid, tunnel)| (uid.clone(), tunnel.clone(), *port))
+        }
+        _ => None,
+    };
+    let (resolved, early) = match early {
+        Some((uid, tunnel, port)) => {
+            let (resolved, stream) = tokio::join!(resolver.resolve(), tunnel.connect(port));
+            let early = match (&resolved, stream) {
+                (Ok((_, now, _)), Ok(stream)) if *now == uid => Some(stream),
+                _ => None,
+            };
+            (resolved, early)
+        }
+        None => (resolver.resolve().await, None),
+    };
+    let (pod, uid, port) = match resolved {
         Ok(x) => x,
         Err(e) => {
             reset(tcp);
             return Err(e);
         }
     };
+    if let Some(stream) = early {
+        let result = relay_tunneled(stream, &mut tcp).await;
+        return finish(result, tcp, namespace, pod, port).await;
+    }
     let connect_error = |source| PortForwardError::Connect {
         namespace: namespace.clone(),
         pod: pod.clone(),
