@@ -331,7 +331,9 @@ containerRuntimeEndpoint: "unix://{sock}"
 serializeImagePulls: false
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
-evictionHard: {{"memory.available": "50Mi", "nodefs.available": "1%", "imagefs.available": "1%", "nodefs.inodesFree": "1%"}}
+# A test node evicts only when the disk is all but full (a percentage of a large, shared
+# disk can be gigabytes that builds next to the cluster are using).
+evictionHard: {{"memory.available": "50Mi", "nodefs.available": "100Mi", "imagefs.available": "100Mi", "nodefs.inodesFree": "1%"}}
 resolvConf: /etc/resolv.conf
 nodeStatusUpdateFrequency: 2s
 syncFrequency: 10s

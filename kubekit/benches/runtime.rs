@@ -323,7 +323,9 @@ async fn main() -> R<()> {
     // `BENCH_ONLY=latency`: exec (above) and port-forward time to first byte, nothing else.
     if std::env::var("BENCH_ONLY").as_deref() == Ok("latency") {
         let hello = client.port_forward_pod("bench", 9000).await?;
-        let kk_ttfb = ttfb(hello.local_addr()).await?;
+        let kk_ttfb = ttfb(hello.local_addr())
+            .await
+            .map_err(|e| format!("{e}; forwarder errors: {:?}", hello.take_errors()))?;
         println!("port-forward: kubekit time to first byte {kk_ttfb:.1} ms (median of 10)");
         if let Some(k) = &kubectl {
             let (hello, _h) = kubectl_forward(k, &kubeconfig, ns.name(), 9000).await?;
@@ -339,7 +341,9 @@ async fn main() -> R<()> {
     // port-forward.
     let hello = client.port_forward_pod("bench", 9000).await?;
     let big = client.port_forward_pod("bench", 9003).await?;
-    let kk_ttfb = ttfb(hello.local_addr()).await?;
+    let kk_ttfb = ttfb(hello.local_addr())
+        .await
+        .map_err(|e| format!("{e}; forwarder errors: {:?}", hello.take_errors()))?;
     let (kk_tp, total) = throughput(big.local_addr()).await?;
     assert_eq!(total, STREAMS * PER_STREAM);
     println!(
