@@ -143,9 +143,7 @@ const PARALLEL_MIN_DOCUMENTS: usize = 64;
 fn read_documents(docs: &[parse::Doc<'_>]) -> Result<Vec<Object>, ManifestError> {
     let mut objects = Vec::with_capacity(docs.len());
     for doc in docs {
-        if let Some(object) = object::object_from_text(doc) {
-            objects.push(object);
-        } else if let Some(value) = doc.value()? {
+        if let Some(value) = doc.value()? {
             objects.push(object::object_from_value(value, &parse::Ctx::of(doc))?);
         }
     }

@@ -117,15 +117,6 @@ macro_rules! known_kinds {
             <$ty as k8s_openapi::Resource>::API_VERSION,
         ),)*];
 
-        /// Reads `text` straight into the type of kind `kind`, when it reads cleanly (see
-        /// [`parse::typed_text`]).
-        fn typed_text(kind: &str, text: &str) -> Option<Object> {
-            $(if kind == <$ty as k8s_openapi::Resource>::KIND {
-                return parse::typed_text::<$ty>(text).map(Object::$variant);
-            })*
-            None
-        }
-
         /// Reads `value` as the typed kind `kind` (already checked against [`KNOWN`]).
         fn typed(kind: &str, value: Value, ctx: &Ctx<'_>) -> Result<Object, ManifestError> {
             $(if kind == <$ty as k8s_openapi::Resource>::KIND {
@@ -182,18 +173,6 @@ fn is_builtin_group(api_version: &str) -> bool {
         None => true,
         Some((group, _)) => !group.contains('.') || group.ends_with(".k8s.io"),
     }
-}
-
-/// Reads a document of a known kind straight from its text into its type, skipping the
-/// `Value` the general path builds and checks: about half the work for well-formed
-/// manifests. `None` when the document is not plainly one (unknown kind or apiVersion,
-/// unusual syntax, a field the type would ignore, any error): the general path reads it.
-pub(crate) fn object_from_text(doc: &parse::Doc<'_>) -> Option<Object> {
-    let (kind, api_version) = doc.type_meta()?;
-    if known_api_version(kind)? != api_version {
-        return None;
-    }
-    typed_text(kind, doc.text)
 }
 
 /// Reads a value whose top level is known to be a mapping into an [`Object`].
@@ -404,70 +383,5 @@ impl<'de> Deserialize<'de> for DynamicObject {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
         Self::from_value_in(value, &Ctx::detached()).map_err(serde::de::Error::custom)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// What the fast path reads equals what the general path reads; where it declines, the
-    /// general path decides.
-    fn both_ways(input: &str) -> (Option<Object>, Result<Object, ManifestError>) {
-        let docs = parse::split(input);
-        assert_eq!(docs.len(), 1, "one document");
-        let doc = &docs[0];
-        let fast = object_from_text(doc);
-        let general = doc
-            .value()
-            .and_then(|value| {
-                value.ok_or_else(|| {
-                    ManifestError::new(super::super::ManifestErrorKind::DocumentCount { found: 0 })
-                })
-            })
-            .and_then(|value| object_from_value(value, &parse::Ctx::of(doc)));
-        if let Some(fast) = &fast {
-            assert_eq!(Some(fast), general.as_ref().ok(), "{input}");
-        }
-        (fast, general)
-    }
-
-    #[test]
-    fn the_fast_path_reads_what_the_general_path_reads() {
-        for input in [
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.25 # pinned\n",
-            "apiVersion: \"v1\"\nkind: 'Service'\nmetadata: {name: web}\nspec:\n  ports:\n    - port: 80\n      targetPort: \"8080\"\n    - port: 81\n      targetPort: http\n",
-            "kind: ConfigMap # a comment\napiVersion: v1\nmetadata:\n  name: flags\ndata:\n  enabled: true\n  count: 3\n  empty: ''\n",
-            "apiVersion: v1\nkind: Pod\nmetadata: &meta\n  name: web\n  labels:\n    app: web\nspec:\n  containers:\n    - name: web\n      image: nginx\n      ports:\n        - containerPort: \"80\"\n",
-        ] {
-            let (fast, general) = both_ways(input);
-            assert!(fast.is_some(), "the fast path reads {input}");
-            assert!(general.is_ok(), "{input}: {general:?}");
-        }
-    }
-
-    #[test]
-    fn the_fast_path_declines_what_needs_explaining() {
-        for input in [
-            // An unknown field: the general path names it.
-            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containerz: []\n",
-            // A null unknown field: the general path accepts it.
-            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  extra: null\n",
-            // A wrong type.
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: many\n",
-            // Another apiVersion, an unknown kind, a missing kind, a flow document.
-            "apiVersion: apps/v2\nkind: Deployment\nmetadata:\n  name: web\n",
-            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
-            "apiVersion: v1\nmetadata:\n  name: web\n",
-            "{apiVersion: v1, kind: Namespace, metadata: {name: web}}\n",
-            // Two `kind` keys.
-            "apiVersion: v1\nkind: Pod\nkind: Namespace\nmetadata:\n  name: web\n",
-        ] {
-            let (fast, _) = both_ways(input);
-            assert!(fast.is_none(), "the fast path declines {input}");
-        }
-        let (_, general) =
-            both_ways("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  extra: null\n");
-        assert!(general.is_ok(), "{general:?}");
     }
 }

@@ -27,7 +27,7 @@ pub(crate) struct Doc<'a> {
     has_content: bool,
 }
 
-impl<'a> Doc<'a> {
+impl Doc<'_> {
     /// Converts a position in `text` (1-based) into one in the whole input.
     fn absolute(&self, line: usize, column: usize) -> (usize, usize) {
         let absolute_line = self.first_line.saturating_add(line.saturating_sub(1));
@@ -67,32 +67,6 @@ impl<'a> Doc<'a> {
                 &error,
             )),
         }
-    }
-
-    /// The top-level `kind` and `apiVersion` of a document that can be read straight into
-    /// its type: content, no tab indentation, both keys at the start of a line with a plain
-    /// (or simply quoted) one-line value, each once. `None` sends the document the long way
-    /// (through a `Value`), which also says what is wrong with it.
-    pub(crate) fn type_meta(&self) -> Option<(&'a str, &'a str)> {
-        if !self.has_content || self.find_tab_indentation().is_some() {
-            return None;
-        }
-        let mut kind = None;
-        let mut api_version = None;
-        for line in self.text.lines() {
-            let (slot, rest) = if let Some(rest) = line.strip_prefix("kind:") {
-                (&mut kind, rest)
-            } else if let Some(rest) = line.strip_prefix("apiVersion:") {
-                (&mut api_version, rest)
-            } else {
-                continue;
-            };
-            if slot.is_some() || !(rest.is_empty() || rest.starts_with([' ', '\t'])) {
-                return None;
-            }
-            *slot = Some(simple_scalar(rest)?);
-        }
-        Some((kind?, api_version?))
     }
 
     /// The first line (relative, 1-based) and column whose indentation has a tab, outside
@@ -236,44 +210,6 @@ pub(crate) fn split(input: &str) -> Vec<Doc<'_>> {
     }
     close(input, &segment, input.len(), &mut count, &mut docs);
     docs
-}
-
-/// A one-line scalar after a key's colon: plain, or in quotes without escapes; a trailing
-/// comment is dropped. `None` for anything else (flow collections, anchors, tags, ...).
-fn simple_scalar(rest: &str) -> Option<&str> {
-    let rest = rest.trim();
-    let rest = match rest.find(" #") {
-        Some(comment) => rest[..comment].trim_end(),
-        None => rest,
-    };
-    let value = match rest.as_bytes().first()? {
-        quote @ (b'"' | b'\'') => {
-            let inner = rest
-                .strip_prefix(char::from(*quote))?
-                .strip_suffix(char::from(*quote))?;
-            if inner.contains(['"', '\'', '\\']) {
-                return None;
-            }
-            inner
-        }
-        _ => rest,
-    };
-    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '/' | '-' | '_');
-    (!value.is_empty() && value.chars().all(plain)).then_some(value)
-}
-
-/// Reads a document's text straight into `T`, when that succeeds without ignoring any field
-/// (`serde_ignored` watches the deserializer): the fast path for well-formed manifests of
-/// known kinds. `None` for anything else, which the long way then reads and explains.
-pub(crate) fn typed_text<T: DeserializeOwned>(text: &str) -> Option<T> {
-    let mut ignored = false;
-    let parsed = serde_saphyr::with_deserializer_from_str_with_options(
-        text,
-        saphyr_options(),
-        |deserializer| serde_ignored::deserialize(deserializer, |_| ignored = true),
-    )
-    .ok()?;
-    (!ignored).then_some(parsed)
 }
 
 fn saphyr_options() -> serde_saphyr::Options {
