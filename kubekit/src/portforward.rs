@@ -638,13 +638,9 @@ async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
         let mut tunnels = resolver.tunnels.lock().await;
         match &tunnels.current {
             Some((current, tunnel)) if *current == uid && tunnel.is_alive() => Ok(tunnel.clone()),
-            _ => match spdy::Tunnel::open(&resolver.client, &namespace, &pod, port).await {
-                Ok(tunnel) => {
-                    tunnels.current = Some((uid, tunnel.clone()));
-                    Ok(tunnel)
-                }
-                Err(e) => Err(e),
-            },
+            _ => spdy::Tunnel::open(&resolver.client, &namespace, &pod, port)
+                .await
+                .inspect(|tunnel| tunnels.current = Some((uid, tunnel.clone()))),
         }
     };
     let tunnel = match tunnel {
@@ -658,20 +654,16 @@ async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
             reset(tcp);
             return Err(connect_error(source));
         }
-        Err(spdy::TunnelError::Closed(reason)) => {
+        Err(closed) => {
             reset(tcp);
-            return Err(connect_error(kube::Error::Service(reason.into())));
+            return Err(connect_error(closed.into_kube()));
         }
     };
     let stream = match tunnel.connect(port).await {
         Ok(stream) => stream,
         Err(e) => {
             reset(tcp);
-            let reason = match e {
-                spdy::TunnelError::Open(source) => return Err(connect_error(source)),
-                spdy::TunnelError::Closed(reason) => reason,
-            };
-            return Err(connect_error(kube::Error::Service(reason.into())));
+            return Err(connect_error(e.into_kube()));
         }
     };
     finish(
@@ -757,13 +749,13 @@ async fn relay_tunneled(stream: spdy::ForwardStream, tcp: &mut TcpStream) -> Res
                     sender
                         .send(bytes::Bytes::new(), true)
                         .await
-                        .map_err(|e| closed(tunnel_reason(e)))?;
+                        .map_err(|e| closed(e.to_string()))?;
                     return Ok(());
                 }
                 sender
                     .send_buffer(buffer)
                     .await
-                    .map_err(|e| closed(tunnel_reason(e)))?;
+                    .map_err(|e| closed(e.to_string()))?;
             }
         };
         let down = async {
@@ -834,13 +826,6 @@ async fn relay_tunneled(stream: spdy::ForwardStream, tcp: &mut TcpStream) -> Res
     };
     sender.finished = clean;
     result
-}
-
-fn tunnel_reason(error: spdy::TunnelError) -> String {
-    match error {
-        spdy::TunnelError::Open(e) => e.to_string(),
-        spdy::TunnelError::Closed(reason) => reason,
-    }
 }
 
 /// Forwards one accepted connection on a `v4.channel.k8s.io` WebSocket of its own.

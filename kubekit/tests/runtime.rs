@@ -46,6 +46,13 @@ fn pod_of(name: &str, labels: &[(&str, &str)], containers: Vec<Container>) -> Po
 }
 
 /// Creates `pod` and waits until it runs.
+/// A client of the test's namespace, built by `Client::from_config` (`TCP_NODELAY`).
+fn client_in(
+    ns: &kubekit_testing::TestNamespace,
+) -> Result<kubekit::Client, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name()))
+}
+
 async fn run_pod(
     client: &kubekit::Client,
     pod: Pod,
@@ -83,8 +90,7 @@ fn sha256_hex(data: &[u8]) -> String {
 #[tokio::test]
 async fn exec_collects_stdout_stderr_and_exit_codes() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let client = client_in(&ns)?;
     toolbox(&client, "box").await?;
 
     let out = client
@@ -133,8 +139,7 @@ async fn exec_collects_stdout_stderr_and_exit_codes() -> TestResult {
 #[tokio::test]
 async fn exec_stdin_container_timeout_and_errors() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let client = client_in(&ns)?;
     let images = kubekit_testing::images()?;
     run_pod(
         &client,
@@ -253,8 +258,7 @@ async fn exec_stdin_container_timeout_and_errors() -> TestResult {
 #[tokio::test]
 async fn exec_is_byte_exact_for_64_mib_each_way() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let client = client_in(&ns)?;
     toolbox(&client, "big").await?;
     const SIZE: usize = 64 * 1024 * 1024;
 
@@ -308,8 +312,7 @@ async fn exec_is_byte_exact_for_64_mib_each_way() -> TestResult {
 #[tokio::test]
 async fn exec_with_tty_drives_an_interactive_shell() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let client = client_in(&ns)?;
     let images = kubekit_testing::images()?;
     run_pod(
         &client,
@@ -403,8 +406,7 @@ async fn take_lines(
 #[tokio::test]
 async fn logs_read_tail_since_timestamps_containers_and_previous() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let client = client_in(&ns)?;
     let images = kubekit_testing::images()?;
     let mut pod = pod_of(
         "logs",
@@ -540,8 +542,7 @@ async fn logs_read_tail_since_timestamps_containers_and_previous() -> TestResult
 #[tokio::test]
 async fn follow_resumes_without_losing_or_repeating_lines() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let client = client_in(&ns)?;
     let images = kubekit_testing::images()?;
     // Many lines per second: several share each second of `sinceTime`.
     run_pod(
@@ -597,8 +598,7 @@ async fn follow_resumes_without_losing_or_repeating_lines() -> TestResult {
 #[tokio::test]
 async fn follow_a_selector_and_a_deployment_with_prefixes_and_new_pods() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let client = client_in(&ns)?;
     let images = kubekit_testing::images()?;
     run_pod(
         &client,
@@ -763,11 +763,7 @@ fn servers(name: &str, toolbox_image: &str, nginx_image: &str) -> Pod {
 #[tokio::test]
 async fn port_forward_protocols_tunnel_and_channels() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
-    let images = kubekit_testing::images()?;
-    run_pod(&client, servers("srv", &images.toolbox, &images.nginx)).await?;
-    client.wait_pod_ready("srv", START).await?;
+    let client = serving(&ns).await?;
     let t = Duration::from_secs(60);
 
     for protocol in [PortForwardProtocol::Tunnel, PortForwardProtocol::Channels] {
@@ -803,6 +799,17 @@ async fn port_forward_protocols_tunnel_and_channels() -> TestResult {
     Ok(())
 }
 
+/// A client of the test's namespace, and its pod `srv` of [`servers`], ready.
+async fn serving(
+    ns: &kubekit_testing::TestNamespace,
+) -> Result<kubekit::Client, Box<dyn std::error::Error + Send + Sync>> {
+    let client = client_in(ns)?;
+    let images = kubekit_testing::images()?;
+    run_pod(&client, servers("srv", &images.toolbox, &images.nginx)).await?;
+    client.wait_pod_ready("srv", START).await?;
+    Ok(client)
+}
+
 async fn read_all(addr: std::net::SocketAddr) -> std::io::Result<Vec<u8>> {
     let mut tcp = TcpStream::connect(addr).await?;
     let mut out = Vec::new();
@@ -835,11 +842,7 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<Str
 #[tokio::test]
 async fn port_forward_to_a_pod() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
-    let images = kubekit_testing::images()?;
-    run_pod(&client, servers("srv", &images.toolbox, &images.nginx)).await?;
-    client.wait_pod_ready("srv", START).await?;
+    let client = serving(&ns).await?;
     let t = Duration::from_secs(60);
 
     // The server speaks first; a free local port on 127.0.0.1.
@@ -958,8 +961,7 @@ async fn port_forward_to_a_pod() -> TestResult {
 #[tokio::test]
 async fn port_forward_upload_to_a_deleted_pod_fails_without_hanging() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let client = client_in(&ns)?;
     let images = kubekit_testing::images()?;
     run_pod(&client, servers("sink", &images.toolbox, &images.nginx)).await?;
     client.wait_pod_ready("sink", START).await?;
@@ -997,8 +999,7 @@ async fn port_forward_upload_to_a_deleted_pod_fails_without_hanging() -> TestRes
 #[tokio::test]
 async fn port_forward_to_a_service_and_a_deployment_follows_replaced_pods() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let client = client_in(&ns)?;
     let images = kubekit_testing::images()?;
     let labels: std::collections::BTreeMap<String, String> =
         [("app".to_string(), "web".to_string())].into();

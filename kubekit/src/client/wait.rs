@@ -152,26 +152,20 @@ impl Client {
         }
     }
 
-    /// `; pods: <name>: <state> | ...` for the Pods Deployment `name` selects (by its
-    /// `matchLabels`), so a timeout says why they are not available; empty when there are none
+    /// `; pods: <name>: <state> | ...` for the Pods Deployment `name` selects, so a timeout says why they are not available; empty when there are none
     /// or they cannot be read.
     async fn deployment_pods_state(&self, name: &str) -> String {
         let Ok(Some(deployment)) = self.get_opt::<Deployment>(name).await else {
             return String::new();
         };
-        let Some(labels) = deployment
+        let selector = deployment
             .spec
             .as_ref()
-            .and_then(|s| s.selector.match_labels.as_ref())
-            .filter(|l| !l.is_empty())
-        else {
+            .map(|s| crate::logs::selector_string(&s.selector))
+            .unwrap_or_default();
+        if selector.is_empty() {
             return String::new();
-        };
-        let selector = labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        }
         let params = kube::api::ListParams::default().labels(&selector);
         let Ok(pods) = self.api::<Pod>(None).list(&params).await else {
             return String::new();

@@ -67,6 +67,25 @@ pub(super) enum TunnelError {
     Closed(String),
 }
 
+impl TunnelError {
+    /// As a client error: the opening's own, or the tunnel's end as a service error.
+    pub(super) fn into_kube(self) -> kube::Error {
+        match self {
+            Self::Open(error) => error,
+            Self::Closed(reason) => kube::Error::Service(reason.into()),
+        }
+    }
+}
+
+impl std::fmt::Display for TunnelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Open(error) => error.fmt(f),
+            Self::Closed(reason) => f.write_str(reason),
+        }
+    }
+}
+
 /// What the tunnel's reader passes to a stream.
 #[derive(Debug)]
 pub(super) enum Event {
