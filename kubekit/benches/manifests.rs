@@ -121,7 +121,8 @@ fn plain_render(deployments: &[Deployment]) -> String {
 fn manifests(c: &mut Criterion) {
     let deployments: Vec<Deployment> = (0..COUNT).map(deployment).collect();
     let yaml = manifest::to_yaml_all(&deployments).unwrap();
-    assert_eq!(manifest::from_yaml(&yaml).unwrap().len(), COUNT);
+    let objects: Vec<manifest::Object> = deployments.iter().cloned().map(Into::into).collect();
+    assert_eq!(manifest::from_yaml(&yaml).unwrap(), objects);
     assert_eq!(
         serde_saphyr::from_multiple::<Deployment>(&yaml).unwrap(),
         deployments

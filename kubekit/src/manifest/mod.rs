@@ -92,6 +92,7 @@
 //! ```
 
 mod error;
+mod fast;
 mod object;
 mod parse;
 mod render;

@@ -49,6 +49,9 @@ impl Doc<'_> {
         if !self.has_content {
             return Ok(None);
         }
+        if let Some(value) = super::fast::parse(self.text, self.first_column_offset > 0) {
+            return Ok((!value.is_null()).then_some(value));
+        }
         if let Some((line, column)) = self.find_tab_indentation() {
             let (line, column) = self.absolute(line, column);
             return Err(
@@ -212,7 +215,7 @@ pub(crate) fn split(input: &str) -> Vec<Doc<'_>> {
     docs
 }
 
-fn saphyr_options() -> serde_saphyr::Options {
+pub(crate) fn saphyr_options() -> serde_saphyr::Options {
     serde_saphyr::options! { with_snippet: false }
 }
 

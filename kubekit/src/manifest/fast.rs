@@ -1,0 +1,1271 @@
+//! A fast reader for the block-style YAML that `kubectl` and kubekit write.
+//!
+//! serde-saphyr reads any YAML, but it spends most of a manifest's parse time on work a
+//! manifest rarely needs (events, spans, type inference per scalar). This reader handles a
+//! subset, straight from the text into a [`Value`]:
+//!
+//! - block mappings and block sequences (including `- key: value` items and sequences at the
+//!   same indentation as their key), comments and blank lines;
+//! - plain scalars whose type is certain: strings, decimal integers, `true`/`yes`/..., null;
+//! - single- and double-quoted scalars on one line, literal block scalars (`|`, `|-`), and
+//!   the empty flow collections `{}` and `[]`.
+//!
+//! Anything else, and anything it is not sure about (anchors, tags, flow collections with
+//! content, folded or multi-line scalars, floats, tabs, `\r`, duplicate keys, odd
+//! indentation, ...), makes it return `None`: the caller then reads the document with
+//! serde-saphyr, which also reports any error with its position. Where this reader returns a
+//! value, it is the value serde-saphyr returns for the same text; the tests below compare the
+//! two on generated documents, hand-written ones and random line soup.
+
+use serde_json::{Map, Number, Value};
+
+/// Reads a document's text; `None` when it is not (certainly) in the subset.
+///
+/// `after_marker`: the text starts right after a `---` marker, so its first line is the rest
+/// of the marker line.
+pub(crate) fn parse(text: &str, after_marker: bool) -> Option<Value> {
+    if !printable(text) {
+        return None;
+    }
+    let mut reader = Reader {
+        text,
+        pos: 0,
+        pending: None,
+        depth: 0,
+    };
+    if after_marker {
+        // Only a comment may follow `---` here (`--- |`, `--- !tag` and the like: not ours).
+        let end = text.find('\n').map_or(text.len(), |i| i + 1);
+        let rest = text[..end].trim();
+        if !(rest.is_empty() || (rest.starts_with('#') && text.starts_with(' '))) {
+            return None;
+        }
+        reader.pos = end;
+    }
+    let Some(first) = reader.peek() else {
+        return Some(Value::Null);
+    };
+    let value = reader.node(first.indent)?;
+    match reader.peek() {
+        Some(_) => None,
+        None => Some(value),
+    }
+}
+
+/// Whether `text` has only characters YAML prints as themselves outside quotes: no tab, no
+/// `\r`, no control character, no byte order mark, no line or paragraph separator.
+fn printable(text: &str) -> bool {
+    let ascii_ok = |b: u8| b == b'\n' || (0x20..0x7f).contains(&b);
+    if text.bytes().all(ascii_ok) {
+        return true;
+    }
+    text.chars().all(|c| {
+        if c.is_ascii() {
+            ascii_ok(c as u8)
+        } else {
+            c >= '\u{a0}'
+                && !matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                )
+        }
+    })
+}
+
+/// Deeper documents go to serde-saphyr, which has its own limits.
+const MAX_DEPTH: usize = 100;
+
+/// Implicit keys longer than this are not YAML.
+const MAX_KEY: usize = 1024;
+
+/// A line with content: its indentation, the text after it (no `\n`), and where the next
+/// line starts.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    indent: usize,
+    content: &'a str,
+    end: usize,
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    /// Where the next unread line starts.
+    pos: usize,
+    /// The rest of a `- ` item line, read as a line of its own at the column it starts.
+    pending: Option<Line<'a>>,
+    depth: usize,
+}
+
+impl<'a> Reader<'a> {
+    /// The next line with content, skipping blank lines and comment lines.
+    fn peek(&mut self) -> Option<Line<'a>> {
+        if let Some(line) = self.pending {
+            return Some(line);
+        }
+        let text = self.text;
+        while self.pos < text.len() {
+            let rest = &text[self.pos..];
+            let (raw, end) = match rest.find('\n') {
+                Some(i) => (&rest[..i], self.pos + i + 1),
+                None => (rest, text.len()),
+            };
+            let content = raw.trim_start_matches(' ');
+            if content.trim_end_matches(' ').is_empty() || content.starts_with('#') {
+                self.pos = end;
+                continue;
+            }
+            return Some(Line {
+                indent: raw.len() - content.len(),
+                content,
+                end,
+            });
+        }
+        None
+    }
+
+    fn consume(&mut self, line: Line<'a>) {
+        self.pending = None;
+        self.pos = line.end;
+    }
+
+    /// The block collection starting at the next line, which is at `indent`.
+    fn node(&mut self, indent: usize) -> Option<Value> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        let line = self.peek()?;
+        let value = if is_item(line.content) {
+            self.sequence(indent)
+        } else {
+            self.mapping(indent)
+        };
+        self.depth -= 1;
+        value
+    }
+
+    fn sequence(&mut self, indent: usize) -> Option<Value> {
+        let mut items = Vec::new();
+        while let Some(line) = self.peek() {
+            if line.indent > indent {
+                return None;
+            }
+            if line.indent < indent || !is_item(line.content) {
+                break;
+            }
+            let after_dash = &line.content[1..];
+            let rest = after_dash.trim_start_matches(' ');
+            let column = indent + 1 + (after_dash.len() - rest.len());
+            if rest.trim_end_matches(' ').is_empty() || rest.starts_with('#') {
+                // `-` alone: the item is on the next lines, or null.
+                self.consume(line);
+                match self.peek() {
+                    Some(next) if next.indent > indent => items.push(self.node(next.indent)?),
+                    _ => items.push(Value::Null),
+                }
+            } else if is_item(rest) || entry(rest).is_some() {
+                // `- - x` or `- key: value`: a collection starting at `column`.
+                self.pending = Some(Line {
+                    indent: column,
+                    content: rest,
+                    end: line.end,
+                });
+                items.push(self.node(column)?);
+            } else {
+                self.consume(line);
+                items.push(self.scalar(rest, indent)?);
+            }
+        }
+        Some(Value::Array(items))
+    }
+
+    fn mapping(&mut self, indent: usize) -> Option<Value> {
+        let mut map = Map::new();
+        while let Some(line) = self.peek() {
+            if line.indent < indent {
+                break;
+            }
+            if line.indent > indent || is_item(line.content) {
+                return None;
+            }
+            let (key, rest) = entry(line.content)?;
+            self.consume(line);
+            let value = self.value(rest, indent)?;
+            if map.insert(key, value).is_some() {
+                // A duplicate key: serde-saphyr says so.
+                return None;
+            }
+        }
+        Some(Value::Object(map))
+    }
+
+    /// The value of a mapping entry at `indent`: `rest` is what follows the `:`.
+    fn value(&mut self, rest: &'a str, indent: usize) -> Option<Value> {
+        let rest = rest.trim_start_matches(' ');
+        if rest.trim_end_matches(' ').is_empty() || rest.starts_with('#') {
+            return match self.peek() {
+                Some(next) if next.indent > indent => self.node(next.indent),
+                Some(next) if next.indent == indent && is_item(next.content) => {
+                    self.depth += 1;
+                    let value = if self.depth > MAX_DEPTH {
+                        None
+                    } else {
+                        self.sequence(indent)
+                    };
+                    self.depth -= 1;
+                    value
+                }
+                _ => Some(Value::Null),
+            };
+        }
+        self.scalar(rest, indent)
+    }
+
+    /// A scalar written on its line (`text` starts with its first character), in a
+    /// collection at `indent`.
+    fn scalar(&mut self, text: &'a str, indent: usize) -> Option<Value> {
+        let value = match text.as_bytes().first()? {
+            b'|' => return self.literal(text, indent),
+            b'"' => {
+                let (string, after) = double_quoted(text)?;
+                only_comment(after).then_some(Value::String(string))?
+            }
+            b'\'' => {
+                let (string, after) = single_quoted(text)?;
+                only_comment(after).then_some(Value::String(string))?
+            }
+            b'{' | b'[' => match strip_comment(text) {
+                "{}" => Value::Object(Map::new()),
+                "[]" => Value::Array(Vec::new()),
+                _ => return None,
+            },
+            _ => plain(strip_comment(text))?,
+        };
+        // A more indented line next would continue the scalar (or be an error).
+        match self.peek() {
+            Some(next) if next.indent > indent => None,
+            _ => Some(value),
+        }
+    }
+
+    /// A literal block scalar (`|` or `|-`) whose header is `header`, in a collection at
+    /// `indent`; its lines follow.
+    fn literal(&mut self, header: &str, indent: usize) -> Option<Value> {
+        let strip = match strip_comment(header) {
+            "|" => false,
+            "|-" => true,
+            // `|+`, `|2`, ...: not ours.
+            _ => return None,
+        };
+        let text = self.text;
+        let mut lines: Vec<&str> = Vec::new();
+        let mut content_indent: Option<usize> = None;
+        let mut blank_spaces = 0;
+        let mut pos = self.pos;
+        while pos < text.len() {
+            let rest = &text[pos..];
+            let (raw, end) = match rest.find('\n') {
+                Some(i) => (&rest[..i], pos + i + 1),
+                None => (rest, text.len()),
+            };
+            let spaces = raw.len() - raw.trim_start_matches(' ').len();
+            let blank = spaces == raw.len();
+            match content_indent {
+                _ if blank => blank_spaces = blank_spaces.max(spaces),
+                None if spaces > indent => content_indent = Some(spaces),
+                None => break,
+                Some(content) if spaces < content => break,
+                Some(_) => {}
+            }
+            lines.push(raw);
+            pos = end;
+        }
+        let Some(content_indent) = content_indent else {
+            // Only blank lines, or none: leave the odd cases to serde-saphyr.
+            return (lines.is_empty()).then(|| Value::String(String::new()));
+        };
+        if blank_spaces > content_indent {
+            // A line of spaces only, longer than the indentation: content or an error.
+            return None;
+        }
+        self.pos = pos;
+        let last = lines
+            .iter()
+            .rposition(|line| !line.trim_start_matches(' ').is_empty())?;
+        let mut string = String::new();
+        for line in &lines[..=last] {
+            string.push_str(line.get(content_indent..).unwrap_or(""));
+            string.push('\n');
+        }
+        if strip {
+            string.pop();
+        }
+        Some(Value::String(string))
+    }
+}
+
+/// Whether a line is a block sequence item (`-` then a space or nothing).
+fn is_item(content: &str) -> bool {
+    content
+        .strip_prefix('-')
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+}
+
+/// Splits a mapping entry line into its key and what follows the `:` (empty, or starting with
+/// a space); `None` if the line is not a simple `key: ...` entry.
+fn entry(content: &str) -> Option<(String, &str)> {
+    let (key, after) = match content.as_bytes().first()? {
+        b'"' => {
+            let (key, after) = double_quoted(content)?;
+            (key, after.strip_prefix(':')?)
+        }
+        b'\'' => {
+            let (key, after) = single_quoted(content)?;
+            (key, after.strip_prefix(':')?)
+        }
+        _ => {
+            let code = match content.find(" #") {
+                Some(comment) => &content[..comment],
+                None => content,
+            };
+            let colon = code
+                .match_indices(':')
+                .map(|(i, _)| i)
+                .find(|&i| code.as_bytes().get(i + 1).is_none_or(|&b| b == b' '))?;
+            let key = &code[..colon];
+            if !plain_key(key) {
+                return None;
+            }
+            (key.to_owned(), &content[colon + 1..])
+        }
+    };
+    (key.len() <= MAX_KEY && (after.is_empty() || after.starts_with(' '))).then_some((key, after))
+}
+
+/// Whether a plain key is certainly read as this string.
+fn plain_key(key: &str) -> bool {
+    let Some(&first) = key.as_bytes().first() else {
+        return false;
+    };
+    !(is_indicator(first)
+        || key.ends_with(' ')
+        || key == "<<"
+        || matches!(key, "~" | "null" | "Null" | "NULL")
+        || is_bool(key)
+        || first.is_ascii_digit()
+        || matches!(first, b'.' | b'+'))
+}
+
+/// Bytes that cannot start a plain scalar (or start one only in some contexts).
+fn is_indicator(byte: u8) -> bool {
+    matches!(
+        byte,
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+    )
+}
+
+/// A YAML 1.1 boolean as serde-saphyr reads one (any case).
+fn is_bool(text: &str) -> bool {
+    bool_value(text).is_some()
+}
+
+fn bool_value(text: &str) -> Option<bool> {
+    const TRUE: [&str; 4] = ["true", "yes", "y", "on"];
+    const FALSE: [&str; 4] = ["false", "no", "n", "off"];
+    if TRUE.iter().any(|word| text.eq_ignore_ascii_case(word)) {
+        Some(true)
+    } else if FALSE.iter().any(|word| text.eq_ignore_ascii_case(word)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The text before a ` #` comment, without trailing spaces.
+fn strip_comment(text: &str) -> &str {
+    match text.find(" #") {
+        Some(comment) => &text[..comment],
+        None => text,
+    }
+    .trim_end_matches(' ')
+}
+
+/// Whether what follows a quoted scalar is nothing or a comment.
+fn only_comment(after: &str) -> bool {
+    let trimmed = after.trim_start_matches(' ');
+    trimmed.is_empty() || (trimmed.starts_with('#') && trimmed.len() < after.len())
+}
+
+/// A plain scalar's value, when its type is certain.
+fn plain(text: &str) -> Option<Value> {
+    let bytes = text.as_bytes();
+    let first = *bytes.first()?;
+    if text.contains(": ") || text.ends_with(':') {
+        return None;
+    }
+    if matches!(text, "~" | "null" | "Null" | "NULL") {
+        return Some(Value::Null);
+    }
+    if let Some(boolean) = bool_value(text) {
+        return Some(Value::Bool(boolean));
+    }
+    if first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.') {
+        if first == b'-' && bytes.get(1).is_none_or(|&b| b == b' ') {
+            // `- x` after a key is not a plain scalar.
+            return None;
+        }
+        if let Some(number) = integer(text) {
+            return Some(Value::Number(number));
+        }
+        // What serde-saphyr may read as a number (a float, `0x1F`, `.inf`, `1_000`) is for it
+        // to say; anything else here is a string (`100Mi`, `1.28-alpine`, `-c`, `-Xmx512m`).
+        let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+        let Some(&lead) = unsigned.as_bytes().first() else {
+            return Some(Value::String(text.to_owned()));
+        };
+        if !(lead.is_ascii_digit() || lead == b'.') {
+            return Some(Value::String(text.to_owned()));
+        }
+        let radix_digits = match unsigned.as_bytes() {
+            [b'0', b'x' | b'X', digits @ ..] => Some((digits, true)),
+            [b'0', b'o' | b'O' | b'b' | b'B', digits @ ..] => Some((digits, false)),
+            _ => None,
+        };
+        // `0x1F` may be a number; `0b6f7c2e-4c1a` (a uid) is not.
+        let radix = radix_digits.is_some_and(|(digits, hex)| {
+            digits.iter().all(|&b| {
+                b == b'_'
+                    || if hex {
+                        b.is_ascii_hexdigit()
+                    } else {
+                        b.is_ascii_digit()
+                    }
+            })
+        });
+        let numeric = |b: u8| {
+            b.is_ascii_digit()
+                || matches!(
+                    b.to_ascii_lowercase(),
+                    b'.' | b'e' | b'+' | b'-' | b'_' | b'i' | b'n' | b'f' | b'a'
+                )
+        };
+        if radix || (radix_digits.is_none() && unsigned.bytes().all(numeric)) {
+            return None;
+        }
+        return Some(Value::String(text.to_owned()));
+    }
+    if is_indicator(first) {
+        return None;
+    }
+    Some(Value::String(text.to_owned()))
+}
+
+/// `0`, `123`, `-45` (no sign `+`, no leading zero, no `_`), within 64 bits.
+fn integer(text: &str) -> Option<Number> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, text),
+    };
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || (digits.starts_with('0') && (digits.len() > 1 || negative))
+    {
+        return None;
+    }
+    if negative {
+        text.parse::<i64>().ok().map(Number::from)
+    } else {
+        digits.parse::<u64>().ok().map(Number::from)
+    }
+}
+
+/// A double-quoted scalar ending on its line, and what follows its closing quote.
+fn double_quoted(text: &str) -> Option<(String, &str)> {
+    let body = text.strip_prefix('"')?;
+    let mut out = String::new();
+    let mut chars = body.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => return Some((out, &body[i + 1..])),
+            '\\' => {
+                let (_, escape) = chars.next()?;
+                let hex = |chars: &mut std::str::CharIndices<'_>, n: usize| -> Option<char> {
+                    let mut code = 0u32;
+                    for _ in 0..n {
+                        code = code * 16 + chars.next()?.1.to_digit(16)?;
+                    }
+                    char::from_u32(code)
+                };
+                out.push(match escape {
+                    '0' => '\0',
+                    'a' => '\u{7}',
+                    'b' => '\u{8}',
+                    't' => '\t',
+                    'n' => '\n',
+                    'v' => '\u{b}',
+                    'f' => '\u{c}',
+                    'r' => '\r',
+                    'e' => '\u{1b}',
+                    ' ' => ' ',
+                    '"' => '"',
+                    '/' => '/',
+                    '\\' => '\\',
+                    'N' => '\u{85}',
+                    '_' => '\u{a0}',
+                    'L' => '\u{2028}',
+                    'P' => '\u{2029}',
+                    'x' => hex(&mut chars, 2)?,
+                    'u' => hex(&mut chars, 4)?,
+                    'U' => hex(&mut chars, 8)?,
+                    _ => return None,
+                });
+            }
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// A single-quoted scalar ending on its line, and what follows its closing quote.
+fn single_quoted(text: &str) -> Option<(String, &str)> {
+    let body = text.strip_prefix('\'')?;
+    let mut out = String::new();
+    let mut rest = body;
+    loop {
+        let quote = rest.find('\'')?;
+        out.push_str(&rest[..quote]);
+        rest = &rest[quote + 1..];
+        match rest.strip_prefix('\'') {
+            Some(after) => {
+                out.push('\'');
+                rest = after;
+            }
+            None => return Some((out, rest)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::parse;
+    use crate::manifest::parse::saphyr_options;
+
+    fn saphyr(text: &str) -> Result<Value, serde_saphyr::Error> {
+        serde_saphyr::from_str_with_options::<Value>(text, saphyr_options())
+    }
+
+    /// Reads `text` both ways; when the fast reader gives a value, serde-saphyr must give the
+    /// same. Returns whether the fast reader took it.
+    fn agree(text: &str) -> bool {
+        let Some(fast) = parse(text, false) else {
+            return false;
+        };
+        match saphyr(text) {
+            Ok(value) => assert_eq!(fast, value, "the two readers differ on {text:?}"),
+            Err(error) => panic!("fast reader accepted {text:?} as {fast}, serde-saphyr: {error}"),
+        }
+        // The same text after a `---` marker (with a comment on its line) reads the same.
+        let after = format!(" # after the marker\n{text}");
+        assert_eq!(parse(&after, true), Some(fast), "after a marker: {text:?}");
+        true
+    }
+
+    const KUBECTL: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  annotations:
+    deployment.kubernetes.io/revision: \"2\"
+    kubectl.kubernetes.io/last-applied-configuration: |
+      {\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\"}
+  creationTimestamp: \"2026-12-01T09:00:00Z\"
+  generation: 2
+  labels:
+    app: web
+    app.kubernetes.io/name: web
+  name: web
+  namespace: default
+  resourceVersion: \"1234\"
+  uid: 0b6f7c2e-4c1a-4d0e-9d7a-3f1e2a9b8c7d
+spec:
+  progressDeadlineSeconds: 600
+  replicas: 3
+  revisionHistoryLimit: 10
+  selector:
+    matchLabels:
+      app: web
+  strategy:
+    rollingUpdate:
+      maxSurge: 25%
+      maxUnavailable: 0
+    type: RollingUpdate
+  template:
+    metadata:
+      creationTimestamp: null
+      labels:
+        app: web
+    spec:
+      containers:
+      - args:
+        - --port
+        - \"80\"
+        - -v
+        command:
+        - sh
+        - -c
+        - |
+          echo hello
+            indented: kept
+          # not a comment
+
+          done
+        env:
+        - name: GREETING
+          value: 'it''s here'
+        - name: EMPTY
+          value: \"\"
+        - name: ESCAPED
+          value: \"tab\\there \\\"quoted\\\" \\u00e9 \\x41\"
+        image: nginx:1.28
+        imagePullPolicy: IfNotPresent
+        name: web
+        ports:
+        - containerPort: 80
+          name: http
+          protocol: TCP
+        readinessProbe:
+          httpGet:
+            path: /
+            port: http
+        resources:
+          limits:
+            cpu: 500m
+            memory: 128Mi
+          requests: {}
+        terminationMessagePath: /dev/termination-log
+        volumeMounts: []
+      dnsPolicy: ClusterFirst
+      restartPolicy: Always
+      terminationGracePeriodSeconds: 30
+status:
+  availableReplicas: 3
+  conditions:
+  - lastTransitionTime: \"2026-12-01T09:00:05Z\"
+    message: ReplicaSet \"web-5d4f\" has successfully progressed.
+    reason: NewReplicaSetAvailable
+    status: \"True\"
+    type: Progressing
+  observedGeneration: 2
+";
+
+    const HAND_WRITTEN: &str = "\
+# The walkthrough's web-pod.yaml, as a person writes it.
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web   # the Pod's name
+  labels:
+    run: web
+spec:
+  containers:
+    - name: web
+      image: nginx:1.28
+
+      ports:
+        - containerPort: 80   # nginx listens here
+    - name: sidecar
+      image: busybox
+      command: [\"sh\"]
+";
+
+    #[test]
+    fn kubectl_output_is_read_fast_and_the_same() {
+        assert!(agree(KUBECTL));
+        let value = parse(KUBECTL, false).unwrap();
+        assert_eq!(
+            value["spec"]["strategy"]["rollingUpdate"]["maxSurge"],
+            json!("25%")
+        );
+        assert_eq!(value["spec"]["replicas"], json!(3));
+        assert_eq!(
+            value["spec"]["template"]["spec"]["containers"][0]["command"][2],
+            json!("echo hello\n  indented: kept\n# not a comment\n\ndone\n")
+        );
+        assert_eq!(value["status"]["conditions"][0]["status"], json!("True"));
+    }
+
+    #[test]
+    fn what_kubekit_renders_is_read_fast_and_the_same() {
+        use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec};
+        let env = [
+            ("A", "yes"),
+            ("B", "80"),
+            ("C", "a #b"),
+            ("D", ""),
+            ("E", "x: y"),
+        ]
+        .map(|(name, value)| EnvVar {
+            name: name.to_owned(),
+            value: Some(value.to_owned()),
+            ..Default::default()
+        });
+        let pod = Pod {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                name: Some("web".to_owned()),
+                labels: Some([("app".to_owned(), "web".to_owned())].into()),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                containers: vec![Container {
+                    name: "web".to_owned(),
+                    image: Some("nginx:1.28".to_owned()),
+                    command: Some(
+                        ["sh", "-c", "echo 'hi: there'\nsleep 1\n"]
+                            .map(str::to_owned)
+                            .to_vec(),
+                    ),
+                    env: Some(env.to_vec()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            status: None,
+        };
+        let yaml = crate::manifest::to_yaml(&pod).unwrap();
+        assert!(agree(&yaml), "not read fast:\n{yaml}");
+    }
+
+    #[test]
+    fn hand_written_manifests_with_comments_and_indented_sequences() {
+        // The flow sequence `["sh"]` is not in the subset: read by serde-saphyr.
+        assert!(!agree(HAND_WRITTEN));
+        let block = HAND_WRITTEN.replace("command: [\"sh\"]", "command:\n        - sh");
+        assert!(agree(&block), "{block}");
+        assert_eq!(
+            parse(&block, false).unwrap()["spec"]["containers"][1]["command"],
+            json!(["sh"])
+        );
+    }
+
+    #[test]
+    fn scalars_are_typed_as_serde_saphyr_types_them() {
+        for (text, expected) in [
+            ("a: 0", json!({"a": 0})),
+            ("a: 80", json!({"a": 80})),
+            ("a: -80", json!({"a": -80})),
+            ("a: 18446744073709551615", json!({"a": u64::MAX})),
+            ("a: yes", json!({"a": true})),
+            ("a: Off", json!({"a": false})),
+            ("a: ~", json!({"a": null})),
+            ("a:", json!({"a": null})),
+            ("a: NULL", json!({"a": null})),
+            ("a: 100Mi", json!({"a": "100Mi"})),
+            ("a: 1.28-alpine", json!({"a": "1.28-alpine"})),
+            ("a: -Xmx512m", json!({"a": "-Xmx512m"})),
+            ("a: nginx:1.28", json!({"a": "nginx:1.28"})),
+            ("a: http://x/#frag", json!({"a": "http://x/#frag"})),
+            ("a: b #c", json!({"a": "b"})),
+            ("a: 'b #c'", json!({"a": "b #c"})),
+            (
+                "a: \"\\\\ \\/ \\N \\_ \\U0001F600\"",
+                json!({"a": "\\ / \u{85} \u{a0} 😀"}),
+            ),
+            ("'a b': 1\n\"c\": 2", json!({"a b": 1, "c": 2})),
+            (
+                "- a\n-\n- - b\n  - c\n- d: 1\n  e: 2",
+                json!(["a", null, ["b", "c"], {"d": 1, "e": 2}]),
+            ),
+            ("a:\n- 1\n- 2\nb: 3", json!({"a": [1, 2], "b": 3})),
+            (
+                "a: |-\n  x\n\n  y\n\n\nb: 1",
+                json!({"a": "x\n\ny", "b": 1}),
+            ),
+            ("a: |\nb: 1", json!({"a": "", "b": 1})),
+            ("a: é ü", json!({"a": "é ü"})),
+        ] {
+            assert!(agree(text), "not read fast: {text:?}");
+            assert_eq!(parse(text, false).unwrap(), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn anything_outside_the_subset_is_left_to_serde_saphyr() {
+        for text in [
+            "a: &x 1\nb: *x",
+            "a: !!str 80",
+            "a: {b: 1}",
+            "a: [1, 2]",
+            "a: >\n  folded\n",
+            "a: |+\n  kept\n\n",
+            "a: |2\n   x\n",
+            "a: plain\n  continued",
+            "a: \"double\n  quoted\"",
+            "a: 1.5",
+            "a: 0x1F",
+            "a: 012",
+            "a: +1",
+            "a: .inf",
+            "a: 1e3",
+            "a:\tb",
+            "a: b\r\n",
+            "a: 1\na: 2",
+            "<<: {a: 1}",
+            "80: port",
+            "true: x",
+            "null: x",
+            "? complex\n: key",
+            "a: b: c",
+            "a: - b",
+            "a:\n  - b\n c: d",
+            "  a: 1\nb: 2",
+            "scalar document",
+            "a: \"\\q\"",
+            "a: 1\n  b: 2",
+            "\u{feff}a: 1",
+        ] {
+            assert_eq!(parse(text, false), None, "read fast: {text:?}");
+        }
+    }
+
+    #[test]
+    fn after_a_marker_only_a_comment_may_follow() {
+        assert_eq!(parse("\na: 1\n", true), Some(json!({"a": 1})));
+        assert_eq!(parse(" # c\na: 1\n", true), Some(json!({"a": 1})));
+        assert_eq!(parse(" |\n  x\n", true), None);
+        assert_eq!(parse(" !tag\na: 1\n", true), None);
+        assert_eq!(parse("\n# nothing\n", true), Some(Value::Null));
+    }
+
+    /// Lines made of the pieces manifests are made of, at varied indentation.
+    fn line_soup() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "- ",
+            "-",
+            "a: ",
+            "b:",
+            "key: ",
+            "'q k': ",
+            "\"d\\\"k\": ",
+            "? ",
+            ": ",
+            "<<: ",
+            "80: ",
+            "a",
+            "b c",
+            "80",
+            "-1",
+            "0",
+            "012",
+            "1.5",
+            "1e3",
+            "100Mi",
+            "yes",
+            "No",
+            "~",
+            "null",
+            "true",
+            "\"x\\ty\"",
+            "\"\\u00e9\"",
+            "'it''s'",
+            "'",
+            "\"",
+            "|",
+            "|-",
+            "|+",
+            ">",
+            "{}",
+            "[]",
+            "{a: 1}",
+            "[1]",
+            " #c",
+            "#c",
+            "&x ",
+            "*x",
+            "!t ",
+            "%",
+            "@",
+            "`",
+            "é",
+            ":",
+            "::",
+            "a:b",
+            "http://x",
+            ".inf",
+            "-.nan",
+            "0x1F",
+            "+1",
+            "-x",
+            "-- ",
+            "--- ",
+            "...",
+            " ",
+        ]);
+        let line = (0usize..7, prop::collection::vec(piece, 0..4))
+            .prop_map(|(indent, pieces)| format!("{}{}", " ".repeat(indent), pieces.concat()));
+        prop::collection::vec(line, 1..14).prop_map(|lines| lines.join("\n"))
+    }
+
+    /// A document's shape, written out by [`Shape::write`] in varied block styles.
+    #[derive(Clone, Debug)]
+    enum Shape {
+        Scalar(&'static str),
+        Literal(&'static str, Vec<&'static str>),
+        Map(Vec<(&'static str, Shape)>),
+        Seq(Vec<Shape>),
+    }
+
+    const KEYS: &[&str] = &[
+        "a",
+        "name",
+        "image",
+        "app.kubernetes.io/name",
+        "'q k'",
+        "\"d k\"",
+        "k8s",
+        "x y",
+        "a#b",
+        "a:b",
+        "~",
+        "null",
+        "yes",
+        "80",
+        "-k",
+        "<<",
+        "\"\"",
+        "''",
+        "\"\\u00e9\"",
+        "é",
+        "a ",
+        "?k",
+        "&a",
+        "!t",
+    ];
+
+    /// Scalars in the subset.
+    const COMMON: &[&str] = &[
+        "web",
+        "nginx:1.28",
+        "80",
+        "0",
+        "-1",
+        "100Mi",
+        "500m",
+        "25%",
+        "yes",
+        "~",
+        "\"80\"",
+        "'it''s'",
+        "\"a\\tb\"",
+        "{}",
+        "[]",
+        "a #c",
+        "http://x/#f",
+        "-c",
+        "é ü",
+        "0b6f-7c",
+    ];
+
+    /// Scalars in and out of the subset, and a few that are not YAML.
+    const SCALARS: &[&str] = &[
+        "web",
+        "nginx:1.28",
+        "80",
+        "0",
+        "-1",
+        "012",
+        "1.5",
+        "1e3",
+        "0x1F",
+        "0b6f-7c",
+        "100Mi",
+        "500m",
+        "25%",
+        "yes",
+        "No",
+        "ON",
+        "~",
+        "null",
+        "true",
+        "\"80\"",
+        "'it''s'",
+        "\"a\\tb\"",
+        "\"\\x41\\u00e9\"",
+        "\"\\q\"",
+        "\"\"",
+        "''",
+        "{}",
+        "[]",
+        "{a: 1}",
+        "[1]",
+        "a #c",
+        "a#c",
+        "http://x/#f",
+        "-c",
+        "-",
+        "- x",
+        "a: b",
+        "a:",
+        ":a",
+        "?x",
+        "&x a",
+        "*x",
+        "!t a",
+        "%p",
+        "@x",
+        "`x",
+        ">",
+        "|x",
+        ".inf",
+        "-.nan",
+        "+1",
+        "-0",
+        "a  b",
+        "é ü",
+        "\"unclosed",
+        "'unclosed",
+        "\"a\" b",
+        "x #",
+        "18446744073709551616",
+        "-9223372036854775809",
+    ];
+
+    const LINES: &[&str] = &[
+        "echo hi",
+        "  indented",
+        "# hash",
+        "",
+        "a: b",
+        "- x",
+        "  ",
+        "\"q\"",
+    ];
+
+    fn shape() -> impl Strategy<Value = Shape> {
+        let leaf = prop_oneof![
+            6 => prop::sample::select(COMMON).prop_map(Shape::Scalar),
+            2 => prop::sample::select(SCALARS).prop_map(Shape::Scalar),
+            1 => (
+                prop::sample::select(&["|", "|-", "|+", ">", "|2", "| #c"][..]),
+                prop::collection::vec(prop::sample::select(LINES), 0..4),
+            )
+                .prop_map(|(header, lines)| Shape::Literal(header, lines)),
+        ];
+        leaf.prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec((prop::sample::select(KEYS), inner.clone()), 0..5)
+                    .prop_map(Shape::Map),
+                prop::collection::vec(inner, 0..4).prop_map(Shape::Seq),
+            ]
+        })
+    }
+
+    /// Writing choices: indentation steps, comments, same-indentation sequences.
+    #[derive(Clone, Debug)]
+    struct Style {
+        step: usize,
+        compact: bool,
+        comments: bool,
+    }
+
+    impl Shape {
+        /// Writes the node as the value after `key:` or `-` (at indentation `indent`).
+        fn write_value(&self, out: &mut String, indent: usize, style: &Style, in_map: bool) {
+            match self {
+                Shape::Scalar(text) => {
+                    out.push(' ');
+                    out.push_str(text);
+                    if style.comments {
+                        out.push_str(" # note");
+                    }
+                    out.push('\n');
+                }
+                Shape::Literal(header, lines) => {
+                    out.push(' ');
+                    out.push_str(header);
+                    out.push('\n');
+                    for line in lines {
+                        if !line.is_empty() {
+                            out.push_str(&" ".repeat(indent + style.step));
+                        }
+                        out.push_str(line);
+                        out.push('\n');
+                    }
+                }
+                Shape::Map(entries) if entries.is_empty() => out.push_str(" {}\n"),
+                Shape::Seq(items) if items.is_empty() => out.push_str(" []\n"),
+                Shape::Seq(_) if in_map && style.compact => {
+                    out.push('\n');
+                    self.write(out, indent, style);
+                }
+                _ => {
+                    out.push('\n');
+                    self.write(out, indent + style.step, style);
+                }
+            }
+        }
+
+        /// Writes a collection whose lines start at `indent`.
+        fn write(&self, out: &mut String, indent: usize, style: &Style) {
+            let pad = " ".repeat(indent);
+            match self {
+                Shape::Map(entries) => {
+                    for (key, value) in entries {
+                        out.push_str(&pad);
+                        out.push_str(key);
+                        out.push(':');
+                        value.write_value(out, indent, style, true);
+                    }
+                }
+                Shape::Seq(items) => {
+                    for item in items {
+                        out.push_str(&pad);
+                        out.push('-');
+                        match item {
+                            Shape::Map(entries) if !entries.is_empty() => {
+                                // `- key: value`, the other entries under the first.
+                                out.push(' ');
+                                let mut inner = String::new();
+                                item.write(&mut inner, indent + 2, style);
+                                out.push_str(&inner[indent + 2..]);
+                            }
+                            _ => item.write_value(out, indent, style, false),
+                        }
+                    }
+                }
+                _ => self.write_value(out, indent, style, false),
+            }
+        }
+    }
+
+    /// Documents written in block style from random shapes, then maybe damaged a little.
+    fn documents() -> impl Strategy<Value = String> {
+        let style = (1usize..4, any::<bool>(), prop::bool::weighted(0.2)).prop_map(
+            |(step, compact, comments)| Style {
+                step,
+                compact,
+                comments,
+            },
+        );
+        let damage = prop::collection::vec(
+            (
+                any::<usize>(),
+                prop::sample::select(&["", " ", "  ", "-", ":", "#", "\n", "'"][..]),
+            ),
+            0..2,
+        );
+        let root = prop_oneof![
+            prop::collection::vec((prop::sample::select(KEYS), shape()), 1..6).prop_map(Shape::Map),
+            prop::collection::vec(shape(), 1..5).prop_map(Shape::Seq),
+        ];
+        (root, style, damage).prop_map(|(shape, style, damage)| {
+            let mut text = String::new();
+            shape.write(&mut text, 0, &style);
+            for (at, piece) in damage {
+                let mut at = at % (text.len() + 1);
+                while !text.is_char_boundary(at) {
+                    at -= 1;
+                }
+                text.insert_str(at, piece);
+            }
+            text
+        })
+    }
+
+    fn json_leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            "[a-z][a-z0-9.-]{0,10}".prop_map(Value::String),
+            "[ -~\n]{0,20}".prop_map(Value::String),
+            "\\PC{0,12}".prop_map(Value::String),
+        ]
+    }
+
+    fn json_tree() -> impl Strategy<Value = Value> {
+        json_leaf().prop_recursive(5, 60, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec(("[a-zA-Z][a-zA-Z0-9./_-]{0,12}|\\PC{0,8}", inner), 0..5)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A tree of simple keys, names and integers: always in the subset.
+    fn simple_tree() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::from),
+            any::<bool>().prop_map(Value::Bool),
+            "[a-z][a-z0-9-]{3,10}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(5, 60, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 1..5).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z][a-zA-Z]{3,8}", inner, 1..5)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+        .prop_map(|value| json!({ "root": value }))
+    }
+
+    /// `PROPTEST_CASES` from the environment for a longer run, else `default`.
+    fn cases(default: u32) -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|cases| cases.parse().ok())
+            .unwrap_or(default)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases(2048)))]
+
+        #[test]
+        fn line_soup_is_read_as_serde_saphyr_reads_it(text in line_soup()) {
+            agree(&text);
+        }
+
+        #[test]
+        fn block_documents_are_read_as_serde_saphyr_reads_them(text in documents()) {
+            agree(&text);
+        }
+
+        #[test]
+        fn rendered_values_read_back_as_serde_saphyr_reads_them(value in json_tree()) {
+            let yaml = crate::manifest::to_yaml(&value).unwrap();
+            if agree(&yaml) {
+                prop_assert_eq!(parse(&yaml, false).unwrap(), value, "{}", yaml);
+            }
+        }
+
+        #[test]
+        fn rendered_simple_values_are_read_fast(value in simple_tree()) {
+            let yaml = crate::manifest::to_yaml(&value).unwrap();
+            prop_assert!(agree(&yaml), "not read fast:\n{}", yaml);
+            prop_assert_eq!(parse(&yaml, false).unwrap(), value, "{}", yaml);
+        }
+    }
+}
