@@ -127,6 +127,14 @@ fn manifests(c: &mut Criterion) {
         serde_saphyr::from_multiple::<Deployment>(&yaml).unwrap(),
         deployments
     );
+    // The same objects as one JSON document each: YAML too, but outside the block-style subset
+    // kubekit reads itself, so this measures the serde-saphyr path.
+    let json = deployments
+        .iter()
+        .map(|deployment| serde_json::to_string(deployment).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    assert_eq!(manifest::from_yaml(&json).unwrap(), objects);
     eprintln!(
         "{COUNT} Deployments: {} lines, {} bytes of YAML",
         yaml.lines().count(),
@@ -150,6 +158,12 @@ fn manifests(c: &mut Criterion) {
     });
     group.bench_function("parse_1000/serde_saphyr", |b| {
         b.iter(|| serde_saphyr::from_multiple::<Deployment>(black_box(&yaml)).unwrap());
+    });
+    group.bench_function("parse_1000_json/kubekit", |b| {
+        b.iter(|| manifest::from_yaml(black_box(&json)).unwrap());
+    });
+    group.bench_function("parse_1000_json/serde_saphyr", |b| {
+        b.iter(|| serde_saphyr::from_multiple::<Deployment>(black_box(&json)).unwrap());
     });
     group.finish();
 }
