@@ -17,6 +17,11 @@
 //!   (`k8s_openapi`'s types would drop it without a word);
 //! - a value of the wrong type, a required field missing, invalid YAML.
 //!
+//! Block-style YAML, as `kubectl get -o yaml`, [`to_yaml`] and most people write it, is read by
+//! kubekit's own reader; a document using anything more (anchors, tags, folded scalars,
+//! floats, JSON, ...) is read by serde-saphyr, with the same result. Long streams are read on
+//! every core: 1,000 Deployments take about 40 ms on two (see `BENCHMARKS.md`).
+//!
 //! ```
 //! use kubekit::manifest::{self, Object};
 //!
