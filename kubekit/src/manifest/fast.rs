@@ -24,7 +24,7 @@ use serde_json::{Map, Number, Value};
 /// `after_marker`: the text starts right after a `---` marker, so its first line is the rest
 /// of the marker line.
 pub(crate) fn parse(text: &str, after_marker: bool) -> Option<Value> {
-    if !printable(text) {
+    if text.len() > MAX_TEXT || !printable(text) {
         return None;
     }
     let mut reader = Reader {
@@ -32,6 +32,7 @@ pub(crate) fn parse(text: &str, after_marker: bool) -> Option<Value> {
         pos: 0,
         pending: None,
         depth: 0,
+        nodes: 0,
     };
     if after_marker {
         // Only a comment may follow `---` here (`--- |`, `--- !tag` and the like: not ours).
@@ -72,11 +73,19 @@ fn printable(text: &str) -> bool {
     })
 }
 
-/// Deeper documents go to serde-saphyr, which has its own limits.
-const MAX_DEPTH: usize = 100;
+/// Deeper documents go to serde-saphyr, which refuses those deeper than 64 (its `Budget`).
+/// With one-line flow collections (at most [`MAX_FLOW_DEPTH`] more) this stays below.
+const MAX_DEPTH: usize = 40;
 
-/// Implicit keys longer than this are not YAML.
-const MAX_KEY: usize = 1024;
+/// Documents with more nodes (keys, values, collections twice) go to serde-saphyr, which
+/// refuses those with more than 250,000 nodes or 1,000,000 events.
+const MAX_NODES: usize = 100_000;
+
+/// Documents longer than this go to serde-saphyr (which caps scalar text at 64 MiB).
+const MAX_TEXT: usize = 16 << 20;
+
+/// Implicit keys may be at most 1,024 characters; longer ones go to serde-saphyr.
+const MAX_KEY: usize = 512;
 
 /// A line with content: its indentation, the text after it (no `\n`), and where the next
 /// line starts.
@@ -94,6 +103,8 @@ struct Reader<'a> {
     /// The rest of a `- ` item line, read as a line of its own at the column it starts.
     pending: Option<Line<'a>>,
     depth: usize,
+    /// Nodes read so far, collections counted twice (their start and end events).
+    nodes: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -123,6 +134,12 @@ impl<'a> Reader<'a> {
         None
     }
 
+    /// Counts `nodes` more; `None` past [`MAX_NODES`].
+    fn count(&mut self, nodes: usize) -> Option<()> {
+        self.nodes += nodes;
+        (self.nodes <= MAX_NODES).then_some(())
+    }
+
     fn consume(&mut self, line: Line<'a>) {
         self.pending = None;
         self.pos = line.end;
@@ -134,6 +151,7 @@ impl<'a> Reader<'a> {
         if self.depth > MAX_DEPTH {
             return None;
         }
+        self.count(2)?;
         let line = self.peek()?;
         let value = if is_item(line.content) {
             self.sequence(indent)
@@ -189,6 +207,7 @@ impl<'a> Reader<'a> {
                 return None;
             }
             let (key, rest) = entry(line.content)?;
+            self.count(1)?;
             self.consume(line);
             let value = self.value(rest, indent)?;
             if map.insert(key, value).is_some() {
@@ -206,6 +225,7 @@ impl<'a> Reader<'a> {
             return match self.peek() {
                 Some(next) if next.indent > indent => self.node(next.indent),
                 Some(next) if next.indent == indent && is_item(next.content) => {
+                    self.count(2)?;
                     self.depth += 1;
                     let value = if self.depth > MAX_DEPTH {
                         None
@@ -224,6 +244,7 @@ impl<'a> Reader<'a> {
     /// A scalar written on its line (`text` starts with its first character), in a
     /// collection at `indent`.
     fn scalar(&mut self, text: &'a str, indent: usize) -> Option<Value> {
+        self.count(1)?;
         let value = match text.as_bytes().first()? {
             b'|' => return self.literal(text, indent),
             b'"' => {
@@ -236,6 +257,9 @@ impl<'a> Reader<'a> {
             }
             b'{' | b'[' => {
                 let (value, after) = flow(text, 0)?;
+                // Each item, key and collection in it, generously.
+                let read = &text[..text.len() - after.len()];
+                self.count(2 * read.bytes().filter(|b| b",:[{".contains(b)).count())?;
                 only_comment(after).then_some(value)?
             }
             _ => plain(strip_comment(text))?,
@@ -906,6 +930,31 @@ spec:
             assert!(agree(text), "not read fast: {text:?}");
             assert_eq!(parse(text, false).unwrap(), expected, "{text:?}");
         }
+    }
+
+    /// Nested mappings `levels` deep, one key each.
+    fn nested(levels: usize) -> String {
+        let mut text: String = (0..levels)
+            .map(|level| format!("{}k{level}:\n", " ".repeat(level)))
+            .collect();
+        text.push_str(&" ".repeat(levels));
+        text.push_str("x: 1\n");
+        text
+    }
+
+    #[test]
+    fn documents_past_serde_saphyrs_limits_are_left_to_it() {
+        // serde-saphyr refuses documents nested deeper than 64: so must the fast reader.
+        let deep = nested(70);
+        assert!(saphyr(&deep).is_err());
+        assert_eq!(parse(&deep, false), None);
+        assert!(agree(&nested(30)));
+        // Many nodes, long keys.
+        let wide: String = (0..60_000).map(|i| format!("k{i}: v\n")).collect();
+        assert_eq!(parse(&wide, false), None);
+        let fine: String = (0..20_000).map(|i| format!("k{i}: v\n")).collect();
+        assert!(agree(&fine));
+        assert_eq!(parse(&format!("{}: 1", "k".repeat(600)), false), None);
     }
 
     #[test]
