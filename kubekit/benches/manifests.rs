@@ -159,6 +159,16 @@ fn manifests(c: &mut Criterion) {
     group.bench_function("parse_1000/serde_saphyr", |b| {
         b.iter(|| serde_saphyr::from_multiple::<Deployment>(black_box(&yaml)).unwrap());
     });
+    // One document per call: below the parallel threshold, so this is the one-core cost.
+    let documents: Vec<&str> = yaml.split("\n---\n").collect();
+    assert_eq!(documents.len(), COUNT);
+    group.bench_function("parse_1000_one_core/kubekit", |b| {
+        b.iter(|| {
+            for document in &documents {
+                black_box(manifest::from_yaml(black_box(document)).unwrap());
+            }
+        });
+    });
     group.bench_function("parse_1000_json/kubekit", |b| {
         b.iter(|| manifest::from_yaml(black_box(&json)).unwrap());
     });
