@@ -828,6 +828,36 @@ spec:
     }
 
     #[test]
+    fn the_repositorys_manifests_are_read_fast() {
+        for (name, text) in [
+            (
+                "examples/web-pod.yaml",
+                include_str!("../../../examples/web-pod.yaml"),
+            ),
+            (
+                "kubekit/tests/fixtures/macro-test.yaml",
+                include_str!("../../tests/fixtures/macro-test.yaml"),
+            ),
+        ] {
+            for document in crate::manifest::parse::split(text) {
+                let fast = parse(document.text, document.after_marker());
+                assert!(
+                    fast.is_some(),
+                    "{name}, document {}: not read fast",
+                    document.index
+                );
+                let expected = saphyr(document.text).unwrap();
+                assert_eq!(
+                    fast.unwrap(),
+                    expected,
+                    "{name}, document {}",
+                    document.index
+                );
+            }
+        }
+    }
+
+    #[test]
     fn what_kubekit_renders_is_read_fast_and_the_same() {
         use k8s_openapi::api::core::v1::{Container, EnvVar, Pod, PodSpec};
         let env = [

@@ -28,6 +28,11 @@ pub(crate) struct Doc<'a> {
 }
 
 impl Doc<'_> {
+    /// Whether the text starts right after a `---` marker, on the marker's line.
+    pub(crate) fn after_marker(&self) -> bool {
+        self.first_column_offset > 0
+    }
+
     /// Converts a position in `text` (1-based) into one in the whole input.
     fn absolute(&self, line: usize, column: usize) -> (usize, usize) {
         let absolute_line = self.first_line.saturating_add(line.saturating_sub(1));
@@ -49,7 +54,7 @@ impl Doc<'_> {
         if !self.has_content {
             return Ok(None);
         }
-        if let Some(value) = super::fast::parse(self.text, self.first_column_offset > 0) {
+        if let Some(value) = super::fast::parse(self.text, self.after_marker()) {
             return Ok((!value.is_null()).then_some(value));
         }
         if let Some((line, column)) = self.find_tab_indentation() {
