@@ -17,6 +17,8 @@
 //! value, it is the value serde-saphyr returns for the same text; the tests below compare the
 //! two on generated documents, hand-written ones and random line soup.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Number, Value};
 
 /// Reads a document's text; `None` when it is not (certainly) in the subset.
@@ -113,13 +115,8 @@ impl<'a> Reader<'a> {
         if let Some(line) = self.pending {
             return Some(line);
         }
-        let text = self.text;
-        while self.pos < text.len() {
-            let rest = &text[self.pos..];
-            let (raw, end) = match rest.find('\n') {
-                Some(i) => (&rest[..i], self.pos + i + 1),
-                None => (rest, text.len()),
-            };
+        while self.pos < self.text.len() {
+            let (raw, end) = line_at(self.text, self.pos);
             let content = raw.trim_start_matches(' ');
             if content.trim_end_matches(' ').is_empty() || content.starts_with('#') {
                 self.pos = end;
@@ -147,13 +144,18 @@ impl<'a> Reader<'a> {
 
     /// The block collection starting at the next line, which is at `indent`.
     fn node(&mut self, indent: usize) -> Option<Value> {
+        let line = self.peek()?;
+        self.collection(indent, is_item(line.content))
+    }
+
+    /// A block sequence or mapping at `indent`, one level deeper.
+    fn collection(&mut self, indent: usize, sequence: bool) -> Option<Value> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
         }
         self.count(2)?;
-        let line = self.peek()?;
-        let value = if is_item(line.content) {
+        let value = if sequence {
             self.sequence(indent)
         } else {
             self.mapping(indent)
@@ -210,7 +212,7 @@ impl<'a> Reader<'a> {
             self.count(1)?;
             self.consume(line);
             let value = self.value(rest, indent)?;
-            if map.insert(key, value).is_some() {
+            if map.insert(key.into_owned(), value).is_some() {
                 // A duplicate key: serde-saphyr says so.
                 return None;
             }
@@ -225,15 +227,7 @@ impl<'a> Reader<'a> {
             return match self.peek() {
                 Some(next) if next.indent > indent => self.node(next.indent),
                 Some(next) if next.indent == indent && is_item(next.content) => {
-                    self.count(2)?;
-                    self.depth += 1;
-                    let value = if self.depth > MAX_DEPTH {
-                        None
-                    } else {
-                        self.sequence(indent)
-                    };
-                    self.depth -= 1;
-                    value
+                    self.collection(indent, true)
                 }
                 _ => Some(Value::Null),
             };
@@ -286,11 +280,7 @@ impl<'a> Reader<'a> {
         let mut blank_spaces = 0;
         let mut pos = self.pos;
         while pos < text.len() {
-            let rest = &text[pos..];
-            let (raw, end) = match rest.find('\n') {
-                Some(i) => (&rest[..i], pos + i + 1),
-                None => (rest, text.len()),
-            };
+            let (raw, end) = line_at(text, pos);
             let spaces = raw.len() - raw.trim_start_matches(' ').len();
             let blank = spaces == raw.len();
             match content_indent {
@@ -305,7 +295,7 @@ impl<'a> Reader<'a> {
         }
         let Some(content_indent) = content_indent else {
             // Only blank lines, or none: leave the odd cases to serde-saphyr.
-            return (lines.is_empty()).then(|| Value::String(String::new()));
+            return lines.is_empty().then(|| Value::String(String::new()));
         };
         if blank_spaces > content_indent {
             // A line of spaces only, longer than the indentation: content or an error.
@@ -415,6 +405,15 @@ fn flow_item(text: &str, depth: usize) -> Option<(Value, &str)> {
     }
 }
 
+/// The line starting at `pos` (without its `\n`) and where the next one starts.
+fn line_at(text: &str, pos: usize) -> (&str, usize) {
+    let rest = &text[pos..];
+    match rest.find('\n') {
+        Some(i) => (&rest[..i], pos + i + 1),
+        None => (rest, text.len()),
+    }
+}
+
 /// Whether a line is a block sequence item (`-` then a space or nothing).
 fn is_item(content: &str) -> bool {
     content
@@ -424,15 +423,17 @@ fn is_item(content: &str) -> bool {
 
 /// Splits a mapping entry line into its key and what follows the `:` (empty, or starting with
 /// a space); `None` if the line is not a simple `key: ...` entry.
-fn entry(content: &str) -> Option<(String, &str)> {
+///
+/// A plain key is borrowed: telling a `- key: value` item from a scalar item costs no copy.
+fn entry(content: &str) -> Option<(Cow<'_, str>, &str)> {
     let (key, after) = match content.as_bytes().first()? {
         b'"' => {
             let (key, after) = double_quoted(content)?;
-            (key, after.strip_prefix(':')?)
+            (Cow::Owned(key), after.strip_prefix(':')?)
         }
         b'\'' => {
             let (key, after) = single_quoted(content)?;
-            (key, after.strip_prefix(':')?)
+            (Cow::Owned(key), after.strip_prefix(':')?)
         }
         _ => {
             let code = match content.find(" #") {
@@ -447,7 +448,7 @@ fn entry(content: &str) -> Option<(String, &str)> {
             if !plain_key(key) {
                 return None;
             }
-            (key.to_owned(), &content[colon + 1..])
+            (Cow::Borrowed(key), &content[colon + 1..])
         }
     };
     (key.len() <= MAX_KEY && (after.is_empty() || after.starts_with(' '))).then_some((key, after))
@@ -462,7 +463,7 @@ fn plain_key(key: &str) -> bool {
         || key.ends_with(' ')
         || key == "<<"
         || matches!(key, "~" | "null" | "Null" | "NULL")
-        || is_bool(key)
+        || bool_value(key).is_some()
         || first.is_ascii_digit()
         || matches!(first, b'.' | b'+'))
 }
@@ -493,10 +494,6 @@ fn is_indicator(byte: u8) -> bool {
 }
 
 /// A YAML 1.1 boolean as serde-saphyr reads one (any case).
-fn is_bool(text: &str) -> bool {
-    bool_value(text).is_some()
-}
-
 fn bool_value(text: &str) -> Option<bool> {
     const TRUE: [&str; 4] = ["true", "yes", "y", "on"];
     const FALSE: [&str; 4] = ["false", "no", "n", "off"];
