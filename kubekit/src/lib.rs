@@ -1,15 +1,34 @@
 //! kubekit: typed builders, YAML manifests and a finished client toolkit for Kubernetes.
 //!
-//! - [`builders`]: Pod, Deployment, Service, Namespace, ReplicaSet and their parts, built with
-//!   [`bon`], returning the real [`k8s_openapi`] types, validated before anything is sent.
+//! - [`builders`]: Pod, Deployment, Service, Namespace, ReplicaSet, ConfigMap, Secret and their
+//!   parts, built with [`bon`], returning the real [`k8s_openapi`] types, validated before
+//!   anything is sent.
 //! - [`manifest`]: multi-document YAML in and out, typed for the kinds kubekit knows.
-//! - [`client`] (feature `client`, on by default): apply / get / list / delete, waits, exec,
-//!   logs and port-forward on top of [`kube`].
+//! - [`client`] (feature `client`, on by default): the [`Client`] and everything it does —
+//!   apply / get / list / delete, waits, discovery, tables, exec, logs, port-forward and
+//!   rollouts — on top of [`kube`], one module per capability.
+//! - [`Error`]: the one error type; every call returns [`Result`].
+//! - [`prelude`]: the names most programs use, in one `use`.
 //! - `testing` (feature `testing`): `#[kubekit::test]`, async tests against a real cluster
 //!   that get a client and a namespace of their own, with YAML fixtures applied.
+//!
+//! ```no_run
+//! use kubekit::prelude::*;
+//!
+//! # async fn demo() -> kubekit::Result<()> {
+//! let client = Client::try_default().await?.in_namespace("demo");
+//! let web = pod()
+//!     .name("web")
+//!     .container(container().name("web").image("nginx:1.28").build()?)
+//!     .build()?;
+//! client.apply(&web).await?;
+//! client.wait_pod_ready("web", std::time::Duration::from_secs(60)).await?;
+//! # Ok(()) }
+//! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod builders;
+mod error;
 pub mod manifest;
 
 #[cfg(feature = "client")]
@@ -17,20 +36,7 @@ pub mod manifest;
 pub mod client;
 
 #[cfg(feature = "client")]
-#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub mod exec;
-
-#[cfg(feature = "client")]
-#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub mod logs;
-
-#[cfg(feature = "client")]
-#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub mod portforward;
-
-#[cfg(feature = "client")]
-#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
-pub mod rollout;
+pub use client::{exec, logs, portforward, rollout};
 
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -40,9 +46,34 @@ pub mod testing;
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub use kubekit_macros::test;
 
+pub use error::{Error, FieldCause, ObjectRef, Result};
 pub use k8s_openapi;
 #[cfg(feature = "client")]
 pub use kube;
 
 #[cfg(feature = "client")]
 pub use client::Client;
+
+/// The names most programs use: the [`Client`](crate::Client) and its option types, the
+/// builders' entry points, [`Error`](crate::Error) and [`Result`](crate::Result).
+///
+/// ```
+/// use kubekit::prelude::*;
+/// let c = container().name("web").image("nginx:1.28").build()?;
+/// # Ok::<(), kubekit::Error>(())
+/// ```
+pub mod prelude {
+    pub use crate::builders::{
+        ContainerPort, PullPolicy, container, deployment, namespace, pod, replica_set, service,
+        service_for,
+    };
+    #[cfg(feature = "client")]
+    pub use crate::client::{
+        ApplyOptions, ApplyOutcome, Client, DeleteOptions, Propagation,
+        exec::ExecOptions,
+        logs::LogOptions,
+        portforward::{PortForwardOptions, PortForwardTarget},
+    };
+    pub use crate::manifest::{Object, from_yaml, to_yaml, to_yaml_all};
+    pub use crate::{Error, Result};
+}

@@ -6,7 +6,7 @@
 //! use kubekit::testing::NamespaceName;
 //!
 //! #[kubekit::test(fixtures("tests/fixtures/macro-test.yaml"))]
-//! async fn web_pod_is_there(client: kubekit::Client, ns: NamespaceName) -> Result<(), kubekit::client::Error> {
+//! async fn web_pod_is_there(client: kubekit::Client, ns: NamespaceName) -> kubekit::Result<()> {
 //!     let pod: Pod = client.get("web").await?;
 //!     assert_eq!(pod.metadata.namespace.as_deref(), Some(&*ns));
 //!     Ok(())

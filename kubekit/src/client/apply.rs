@@ -90,7 +90,7 @@ impl Client {
     /// same object reports [`ApplyOutcome::Unchanged`] and leaves the resourceVersion alone.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kubekit::client::ApplyOutcome;
     ///
@@ -122,7 +122,7 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn demo(client: kubekit::client::Client, pod: k8s_openapi::api::core::v1::Pod)
-    /// # -> Result<(), kubekit::client::Error> {
+    /// # -> kubekit::Result<()> {
     /// use kubekit::client::ApplyOptions;
     ///
     /// client.apply_with(&pod, ApplyOptions::dry_run()).await?; // checked, not stored

@@ -134,7 +134,7 @@ impl Client {
     /// [`DeleteOptions::wait`] it returns only once the object is gone.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     /// use k8s_openapi::api::apps::v1::Deployment;
     /// use kubekit::client::{DeleteOptions, Propagation};
@@ -172,7 +172,7 @@ impl Client {
     /// `default` namespace), with background propagation and without waiting.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// let report = client.delete_all().await?;
     /// print!("{report}"); // deployment.apps "web" deleted ...
     /// # Ok(()) }
@@ -190,7 +190,7 @@ impl Client {
     /// deleted object is gone.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     /// use kubekit::client::DeleteOptions;
     ///

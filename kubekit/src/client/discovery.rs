@@ -40,7 +40,7 @@ impl ApiResourceInfo {
     /// The `kubectl api-resources` table: NAME SHORTNAMES APIVERSION NAMESPACED KIND.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use kubekit::client::ApiResourceInfo;
     ///
     /// let resources = client.api_resources().await?;
@@ -76,7 +76,7 @@ impl Client {
     /// version, sorted by group (core first) and name.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// let resources = client.api_resources().await?;
     /// let pods = resources.iter().find(|r| r.name == "pods").expect("served");
     /// assert!(pods.namespaced && pods.short_names == ["po"]);

@@ -119,7 +119,7 @@ impl Client {
     /// 4. only when all of that passed are the objects applied, Namespaces first.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// let report = client.apply_manifest(&std::fs::read_to_string("web-pod.yaml").expect("file")).await?;
     /// print!("{report}"); // pod/web2 created
     /// # Ok(()) }
@@ -149,7 +149,7 @@ impl Client {
     /// to stop after the checks).
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client, yaml: &str) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client, yaml: &str) -> kubekit::Result<()> {
     /// use kubekit::client::ApplyOptions;
     ///
     /// let report = client.apply_manifest_with(yaml, ApplyOptions::dry_run()).await?;

@@ -1,8 +1,10 @@
-//! Client calls against a cluster: apply, get, list, delete, waits, API discovery and
-//! kubectl-style tables, on top of [`kube::Client`].
+//! The [`Client`] and everything it does against a cluster, one module per capability:
+//! apply (`apply`, `manifest`), get / list (`read`), delete, waits, API discovery,
+//! kubectl-style [`table`]s, [`exec`], [`logs`], [`portforward`] and Deployment [`rollout`]s,
+//! on top of [`kube::Client`]. Every call returns [`crate::Result`].
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), kubekit::client::Error> {
+//! # async fn demo() -> kubekit::Result<()> {
 //! use k8s_openapi::api::core::v1::Pod;
 //! use kubekit::client::{Client, DeleteOptions};
 //!
@@ -24,9 +26,12 @@ mod apply;
 pub(crate) mod connect;
 mod delete;
 mod discovery;
-mod error;
+pub mod exec;
+pub mod logs;
 mod manifest;
+pub mod portforward;
 mod read;
+pub mod rollout;
 pub mod table;
 mod wait;
 
@@ -39,7 +44,7 @@ use serde::{Serialize, de::DeserializeOwned};
 pub use apply::{Applied, ApplyOptions, ApplyOutcome};
 pub use delete::{DeleteOptions, DeleteReport, Propagation};
 pub use discovery::ApiResourceInfo;
-pub use error::{Error, FieldCause, ObjectRef, Result};
+pub use crate::error::{Error, FieldCause, ObjectRef, Result};
 pub use manifest::{AppliedObject, ApplyReport};
 pub use read::Labels;
 
@@ -51,7 +56,7 @@ pub const DEFAULT_FIELD_MANAGER: &str = "kubekit";
 /// Cheap to clone (the inner [`kube::Client`] is shared).
 ///
 /// ```no_run
-/// # async fn demo() -> Result<(), kubekit::client::Error> {
+/// # async fn demo() -> kubekit::Result<()> {
 /// let client = kubekit::client::Client::try_default().await?.in_namespace("team-a");
 /// assert_eq!(client.namespace(), "team-a");
 /// # Ok(()) }
@@ -88,7 +93,7 @@ impl Client {
     /// service account.
     ///
     /// ```no_run
-    /// # async fn demo() -> Result<(), kubekit::client::Error> {
+    /// # async fn demo() -> kubekit::Result<()> {
     /// let client = kubekit::client::Client::try_default().await?;
     /// # Ok(()) }
     /// ```
@@ -112,7 +117,7 @@ impl Client {
     /// ACK. (A proxy URL or an exec credential plugin in `config` keeps kube's own client.)
     ///
     /// ```no_run
-    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn demo() -> kubekit::Result<()> {
     /// let config = kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions {
     ///     context: Some("kind-dev".into()),
     ///     ..Default::default()

@@ -105,7 +105,7 @@ impl Client {
     /// `kubectl get pod web -o yaml`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use k8s_openapi::api::core::v1::Pod;
     ///
     /// let pod: Pod = client.get("web2").await?;
@@ -126,7 +126,7 @@ impl Client {
     /// The object `name` of kind `K`, or `None` when it does not exist.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use k8s_openapi::api::apps::v1::Deployment;
     ///
     /// if client.get_opt::<Deployment>("web").await?.is_none() {
@@ -149,7 +149,7 @@ impl Client {
     /// kinds) whose labels match `selector`, like `kubectl get pods -l app=web`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use k8s_openapi::api::core::v1::Pod;
     /// use kubekit::client::Labels;
     ///

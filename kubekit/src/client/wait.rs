@@ -13,7 +13,7 @@ impl Client {
     /// `timeout`, watching the object (no polling). Returns the object that satisfied it.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     /// use k8s_openapi::api::core::v1::Pod;
     ///
@@ -49,7 +49,7 @@ impl Client {
     /// Waits until Pod `name` is running (phase `Running`), at most `timeout`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     ///
     /// let pod = client.wait_pod_running("web", Duration::from_secs(60)).await?;
@@ -84,7 +84,7 @@ impl Client {
     /// Waits until Pod `name` is ready (condition `Ready` is `True`), at most `timeout`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     ///
     /// client.wait_pod_ready("web", Duration::from_secs(60)).await?;
@@ -118,7 +118,7 @@ impl Client {
     /// its latest generation and all replicas are updated and available, at most `timeout`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     ///
     /// client.wait_deployment_available("web", Duration::from_secs(120)).await?;
@@ -187,7 +187,7 @@ impl Client {
     /// Waits until object `name` of kind `K` does not exist, at most `timeout`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::client::Client) -> Result<(), kubekit::client::Error> {
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     /// use k8s_openapi::api::core::v1::Pod;
     ///

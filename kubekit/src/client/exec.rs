@@ -6,7 +6,7 @@
 //! `ExitCode` cause of a `NonZeroExitCode` status otherwise.
 //!
 //! ```no_run
-//! # async fn demo(client: kubekit::Client) -> Result<(), kubekit::exec::ExecError> {
+//! # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
 //! use kubekit::exec::ExecOptions;
 //!
 //! let out = client.exec("web", ["cat", "/etc/hostname"], ExecOptions::new()).await?;
@@ -57,19 +57,16 @@ impl fmt::Display for ExecTarget {
     }
 }
 
-/// Errors of exec calls. Each names the pod, container and command.
+/// What went wrong in an exec call once it could start, the [`Exec`](crate::Error::Exec)
+/// part of [`kubekit::Error`](crate::Error). Each names the pod, container and command.
+///
+/// A connection that cannot be opened is reported as the API server answered it, with the
+/// pod: [`Error::NotFound`](crate::Error::NotFound) for a missing pod,
+/// [`Error::Rejected`](crate::Error::Rejected) for a container that does not exist or a pod
+/// that is not running, [`Error::Kube`](crate::Error::Kube) for a connection failure.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ExecError {
-    /// The exec connection could not be opened (pod or container not found, pod not
-    /// running, forbidden, API server unreachable, ...).
-    #[error("cannot exec {target}: {source}")]
-    Start {
-        /// What was run.
-        target: ExecTarget,
-        /// The error from the API server or the connection.
-        #[source]
-        source: kube::Error,
-    },
     /// The command does not exist in the container (or is not executable).
     #[error("cannot exec {target}: command `{program}` not found: {message}")]
     CommandNotFound {
@@ -136,8 +133,7 @@ impl ExecError {
     /// What was run.
     pub fn target(&self) -> &ExecTarget {
         match self {
-            ExecError::Start { target, .. }
-            | ExecError::CommandNotFound { target, .. }
+            ExecError::CommandNotFound { target, .. }
             | ExecError::Failed { target, .. }
             | ExecError::Timeout { target, .. }
             | ExecError::Status { target, .. }
@@ -145,6 +141,12 @@ impl ExecError {
             | ExecError::Io { target, .. }
             | ExecError::Terminal { target, .. } => target,
         }
+    }
+
+    /// The pod the command ran in.
+    pub fn object(&self) -> crate::ObjectRef {
+        let target = self.target();
+        crate::ObjectRef::new("Pod", Some(&target.namespace), &target.pod)
     }
 
     /// The exit code, for [`ExecError::Failed`].
@@ -352,7 +354,7 @@ impl crate::Client {
     /// code. A non-zero exit code is not an error here; see [`Client::exec_ok`](crate::Client::exec_ok).
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::exec::ExecError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use kubekit::exec::ExecOptions;
     ///
     /// let out = client.exec("web", ["ls", "/nope"], ExecOptions::new()).await?;
@@ -363,8 +365,8 @@ impl crate::Client {
     ///
     /// # Errors
     ///
-    /// [`ExecError::Start`] when the connection cannot be opened (pod or container not
-    /// found, ...), [`ExecError::CommandNotFound`] when the program does not exist,
+    /// [`Error::NotFound`](crate::Error::NotFound) / [`Error::Rejected`](crate::Error::Rejected)
+    /// when the connection cannot be opened (pod or container not found, ...), [`ExecError::CommandNotFound`] when the program does not exist,
     /// [`ExecError::Timeout`] past the options' timeout, [`ExecError::NoStatus`] when the
     /// connection ends without an exit status.
     pub async fn exec<I, S>(
@@ -372,7 +374,7 @@ impl crate::Client {
         pod: &str,
         command: I,
         options: ExecOptions,
-    ) -> Result<ExecOutput, ExecError>
+    ) -> crate::Result<ExecOutput>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -393,7 +395,7 @@ impl crate::Client {
     /// carrying the code and stderr.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::exec::ExecError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use kubekit::exec::ExecOptions;
     ///
     /// let out = client.exec_ok("web", ["nginx", "-t"], ExecOptions::new()).await?;
@@ -409,7 +411,7 @@ impl crate::Client {
         pod: &str,
         command: I,
         options: ExecOptions,
-    ) -> Result<ExecOutput, ExecError>
+    ) -> crate::Result<ExecOutput>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -424,14 +426,15 @@ impl crate::Client {
                 target: self.exec_target(pod, container.as_deref(), command),
                 code: out.code,
                 stderr: out.stderr_str().trim().to_string(),
-            })
+            }
+            .into())
         }
     }
 
     /// Runs `script` with `sh -c` in pod `pod` (the container needs a `sh`).
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::exec::ExecError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use kubekit::exec::ExecOptions;
     ///
     /// let out = client.exec_sh("web", "echo $HOSTNAME; exit 3", ExecOptions::new()).await?;
@@ -447,7 +450,7 @@ impl crate::Client {
         pod: &str,
         script: &str,
         options: ExecOptions,
-    ) -> Result<ExecOutput, ExecError> {
+    ) -> crate::Result<ExecOutput> {
         self.exec(pod, ["sh", "-c", script], options).await
     }
 
@@ -456,7 +459,7 @@ impl crate::Client {
     /// [`ExecOptions::tty`] stderr is merged into stdout by the container's terminal.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::exec::ExecError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use kubekit::exec::ExecOptions;
     ///
     /// let mut file = tokio::fs::File::create("dump.tar").await.expect("file");
@@ -476,7 +479,7 @@ impl crate::Client {
         options: ExecOptions,
         stdout: &mut O,
         stderr: &mut E,
-    ) -> Result<i32, ExecError>
+    ) -> crate::Result<i32>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -490,7 +493,7 @@ impl crate::Client {
         match timeout {
             Some(t) => match tokio::time::timeout(t, run).await {
                 Ok(r) => r,
-                Err(_) => Err(ExecError::Timeout { target, timeout: t }),
+                Err(_) => Err(ExecError::Timeout { target, timeout: t }.into()),
             },
             None => run.await,
         }
@@ -502,7 +505,7 @@ impl crate::Client {
         options: ExecOptions,
         stdout: &mut O,
         stderr: &mut E,
-    ) -> Result<i32, ExecError>
+    ) -> crate::Result<i32>
     where
         O: AsyncWrite + Unpin + Send + ?Sized,
         E: AsyncWrite + Unpin + Send + ?Sized,
@@ -527,10 +530,8 @@ impl crate::Client {
             params = params.container(c.clone());
         }
         let api: Api<Pod> = Api::namespaced(self.kube().clone(), self.namespace());
-        let start_error = |source| ExecError::Start {
-            target: target.clone(),
-            source,
-        };
+        let pod_ref = crate::ObjectRef::new("Pod", Some(&target.namespace), &target.pod);
+        let start_error = |source| crate::Error::from_kube(source, pod_ref.clone());
         let mut process = match api.exec(&target.pod, target.command.clone(), &params).await {
             Ok(process) => process,
             // The API server wants a container for a pod with several; like kubectl, use
@@ -649,7 +650,8 @@ impl crate::Client {
         let Some(status) = status else {
             return Err(ExecError::NoStatus {
                 target: target.clone(),
-            });
+            }
+            .into());
         };
         exit_code(&status).map_err(|message| {
             let program = target.command.first().cloned().unwrap_or_default();
@@ -659,11 +661,13 @@ impl crate::Client {
                     program,
                     message,
                 }
+                .into()
             } else {
                 ExecError::Status {
                     target: target.clone(),
                     message,
                 }
+                .into()
             }
         })
     }
@@ -679,7 +683,7 @@ impl crate::Client {
     /// `shutdown_timeout` if the runtime must stop right away.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::exec::ExecError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use kubekit::exec::ExecOptions;
     ///
     /// let code = client.exec_interactive("web", ["/bin/bash"], ExecOptions::new()).await?;
@@ -696,7 +700,7 @@ impl crate::Client {
         pod: &str,
         command: I,
         options: ExecOptions,
-    ) -> Result<i32, ExecError>
+    ) -> crate::Result<i32>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,

@@ -5,7 +5,7 @@
 //! Everything starts from a [`Rollout`] handle, [`Client::rollout`](crate::Client::rollout):
 //!
 //! ```no_run
-//! # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+//! # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
 //! use std::time::Duration;
 //! use kubekit::rollout::Update;
 //!
@@ -40,19 +40,19 @@
 //! new pods' problems change, ends after the status that is complete, and ends with an error
 //! when the rollout cannot finish:
 //!
-//! - [`RolloutError::Failed`] when the controller reports `ProgressDeadlineExceeded` (after
+//! - [`RolloutError::Failed`](crate::rollout::RolloutError::Failed) when the controller reports `ProgressDeadlineExceeded` (after
 //!   `spec.progressDeadlineSeconds`, 600 s unless set), or at once when a new pod waits for a
 //!   reason listed by [`Rollout::fail_fast`] (by default those that never resolve by
 //!   themselves: `ErrImageNeverPull`, `InvalidImageName`). The error lists the new pods'
 //!   waiting reasons.
-//! - [`RolloutError::Paused`] when the Deployment is paused before the rollout is complete.
+//! - [`RolloutError::Paused`](crate::rollout::RolloutError::Paused) when the Deployment is paused before the rollout is complete.
 //!
 //! Completion is kubectl's rule ([`RolloutStatus::is_complete`]): the controller has seen the
 //! latest spec (`observedGeneration >= generation`), every desired pod is updated, no old pod
 //! is left and every updated pod is available.
 //!
 //! [`Rollout::wait`] and [`Rollout::wait_with`] run the stream with a timeout
-//! ([`RolloutError::Timeout`] carries the last status seen).
+//! ([`RolloutError::Timeout`](crate::rollout::RolloutError::Timeout) carries the last status seen).
 //!
 //! # Changing the template
 //!
@@ -105,7 +105,9 @@ use kube::{
 
 use crate::Client;
 
-pub use error::{Result, RolloutError};
+pub use error::RolloutError;
+
+use crate::{Error, ObjectRef, Result};
 pub use history::{History, Revision, RolledBack};
 pub use status::{DEFAULT_FAIL_FAST, PROGRESS_DEADLINE_EXCEEDED, PodProblem, RolloutStatus};
 
@@ -127,7 +129,7 @@ impl Client {
     /// makes no request.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     ///
     /// let web = client.rollout("web");
@@ -201,7 +203,7 @@ impl Update {
     }
 
     /// Sets the image of container (or init container) `container`; the update fails with
-    /// [`RolloutError::NoSuchContainer`] when there is none of that name.
+    /// [`RolloutError::NoSuchContainer`](crate::rollout::RolloutError::NoSuchContainer) when there is none of that name.
     #[must_use]
     pub fn image(mut self, container: impl Into<String>, image: impl Into<String>) -> Self {
         self.images.push((Some(container.into()), image.into()));
@@ -254,7 +256,7 @@ impl Update {
     }
 
     /// Applies the changes to `template`; `deployment` names it in errors.
-    fn apply_to(&self, deployment: &str, template: &mut PodTemplateSpec) -> Result<()> {
+    fn apply_to(&self, deployment: &ObjectRef, template: &mut PodTemplateSpec) -> Result<()> {
         let spec = template.spec.get_or_insert_with(Default::default);
         let names: Vec<String> = spec
             .init_containers
@@ -264,7 +266,7 @@ impl Update {
             .map(|c| c.name.clone())
             .collect();
         let missing = |container: &str| RolloutError::NoSuchContainer {
-            deployment: deployment.to_string(),
+            deployment: deployment.clone(),
             container: container.to_string(),
             available: names.clone(),
         };
@@ -277,7 +279,7 @@ impl Update {
                 }
             }
             if let Some(name) = container.as_deref().filter(|_| !found) {
-                return Err(missing(name));
+                return Err(missing(name).into());
             }
         }
         for (container, name, value) in &self.env {
@@ -357,7 +359,7 @@ impl Rollout {
     /// `CrashLoopBackOff` or `ImagePullBackOff` to fail sooner.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     ///
     /// let web = client.rollout("web").fail_fast(["ErrImageNeverPull", "CrashLoopBackOff"]);
@@ -370,9 +372,9 @@ impl Rollout {
         self
     }
 
-    /// `namespace/name`, as errors name the Deployment.
-    pub(crate) fn qualified_name(&self) -> String {
-        format!("{}/{}", self.client.namespace(), self.name)
+    /// The Deployment, as errors name it.
+    pub(crate) fn qualified_name(&self) -> ObjectRef {
+        ObjectRef::new("Deployment", Some(self.client.namespace()), &self.name)
     }
 
     fn api<K>(&self) -> Api<K>
@@ -383,16 +385,8 @@ impl Rollout {
         Api::namespaced(self.client.kube().clone(), self.client.namespace())
     }
 
-    fn kube_error(&self, source: kube::Error) -> RolloutError {
-        match &source {
-            kube::Error::Api(status) if status.code == 404 => RolloutError::NotFound {
-                deployment: self.qualified_name(),
-            },
-            _ => RolloutError::Kube {
-                deployment: self.qualified_name(),
-                source,
-            },
-        }
+    fn kube_error(&self, source: kube::Error) -> Error {
+        Error::from_kube(source, self.qualified_name())
     }
 
     /// The field manager of the handle's writes: the client's, with `-rollout` (like
@@ -405,7 +399,7 @@ impl Rollout {
     /// The Deployment as the server holds it now.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// let deployment = client.rollout("web").get().await?;
     /// println!("generation {:?}", deployment.metadata.generation);
     /// # Ok(()) }
@@ -413,7 +407,7 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NotFound`] when it does not exist; [`RolloutError::Kube`] when the
+    /// [`Error::NotFound`](crate::Error::NotFound) when it does not exist; [`Error::Kube`](crate::Error::Kube) when the
     /// server cannot be asked.
     pub async fn get(&self) -> Result<Deployment> {
         self.api::<Deployment>()
@@ -453,7 +447,7 @@ impl Rollout {
     /// The ReplicaSets the Deployment owns (by owner reference), oldest revision first.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// for rs in client.rollout("web").replica_sets().await? {
     ///     println!("{:?}", rs.metadata.name);
     /// }
@@ -462,8 +456,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NotFound`] when the Deployment does not exist;
-    /// [`RolloutError::Kube`] when the server cannot be asked.
+    /// [`Error::NotFound`](crate::Error::NotFound) when the Deployment does not exist;
+    /// [`Error::Kube`](crate::Error::Kube) when the server cannot be asked.
     pub async fn replica_sets(&self) -> Result<Vec<ReplicaSet>> {
         let deployment = self.get().await?;
         self.owned_replica_sets(&deployment).await
@@ -496,7 +490,7 @@ impl Rollout {
     /// deleted (`metadata.deletionTimestamp` set) are, as `kubectl get pods` shows them.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// let pods = client.rollout("web").pods().await?;
     /// println!("{}", kubekit::client::table::pods(&pods));
     /// # Ok(()) }
@@ -504,8 +498,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NotFound`] when the Deployment does not exist;
-    /// [`RolloutError::Kube`] when the server cannot be asked.
+    /// [`Error::NotFound`](crate::Error::NotFound) when the Deployment does not exist;
+    /// [`Error::Kube`](crate::Error::Kube) when the server cannot be asked.
     pub async fn pods(&self) -> Result<Vec<Pod>> {
         let deployment = self.get().await?;
         let replica_sets = self.owned_replica_sets(&deployment).await?;
@@ -517,7 +511,7 @@ impl Rollout {
     /// follow it.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// let status = client.rollout("web").status().await?;
     /// println!("{status}"); // deployment "web" successfully rolled out
     /// println!("{} updated, {} available, {} old", status.updated, status.available, status.old());
@@ -526,8 +520,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NotFound`] when the Deployment does not exist;
-    /// [`RolloutError::Kube`] when the server cannot be asked.
+    /// [`Error::NotFound`](crate::Error::NotFound) when the Deployment does not exist;
+    /// [`Error::Kube`](crate::Error::Kube) when the server cannot be asked.
     pub async fn status(&self) -> Result<RolloutStatus> {
         let deployment = self.get().await?;
         let replica_sets = self.owned_replica_sets(&deployment).await?;
@@ -537,16 +531,16 @@ impl Rollout {
 
     /// Follows the rollout, like `kubectl rollout status --watch`: a stream of statuses, one
     /// whenever the counts or the new pods' problems change, that ends after the complete
-    /// status. It ends with [`RolloutError::Failed`] when the progress deadline passes or a
+    /// status. It ends with [`RolloutError::Failed`](crate::rollout::RolloutError::Failed) when the progress deadline passes or a
     /// new pod waits for a [`fail_fast`](Self::fail_fast) reason, and with
-    /// [`RolloutError::Paused`] when the Deployment is paused before it is complete.
+    /// [`RolloutError::Paused`](crate::rollout::RolloutError::Paused) when the Deployment is paused before it is complete.
     ///
     /// Built on watches of the Deployment, its ReplicaSets and pods; nothing is requested
     /// until the stream is polled. Add a timeout with [`wait`](Self::wait) or
     /// `tokio::time::timeout`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use futures::StreamExt;
     ///
     /// let mut statuses = client.rollout("web").watch();
@@ -559,8 +553,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// The stream's items: [`RolloutError::Failed`], [`RolloutError::Paused`],
-    /// [`RolloutError::NotFound`], [`RolloutError::Deleted`], [`RolloutError::Watch`].
+    /// The stream's items: [`RolloutError::Failed`](crate::rollout::RolloutError::Failed), [`RolloutError::Paused`](crate::rollout::RolloutError::Paused),
+    /// [`Error::NotFound`](crate::Error::NotFound), [`RolloutError::Deleted`](crate::rollout::RolloutError::Deleted), [`Error::Watch`](crate::Error::Watch).
     pub fn watch(&self) -> BoxStream<'static, Result<RolloutStatus>> {
         status::Follow::new(self.clone()).into_stream()
     }
@@ -569,7 +563,7 @@ impl Rollout {
     /// Returns at once when it already is.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     /// use kubekit::rollout::RolloutError;
     ///
@@ -588,9 +582,9 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::Timeout`] with the last status seen; [`RolloutError::Failed`] when the
-    /// rollout cannot finish; [`RolloutError::Paused`]; [`RolloutError::NotFound`] /
-    /// [`RolloutError::Deleted`]; [`RolloutError::Watch`].
+    /// [`RolloutError::Timeout`](crate::rollout::RolloutError::Timeout) with the last status seen; [`RolloutError::Failed`](crate::rollout::RolloutError::Failed) when the
+    /// rollout cannot finish; [`RolloutError::Paused`](crate::rollout::RolloutError::Paused); [`Error::NotFound`](crate::Error::NotFound) /
+    /// [`RolloutError::Deleted`](crate::rollout::RolloutError::Deleted); [`Error::Watch`](crate::Error::Watch).
     pub async fn wait(&self, timeout: Duration) -> Result<RolloutStatus> {
         status::wait(self, timeout, |_| {}).await
     }
@@ -599,7 +593,7 @@ impl Rollout {
     /// `Waiting for deployment "web" rollout to finish: ...` lines).
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     ///
     /// client
@@ -658,7 +652,7 @@ impl Rollout {
     /// `metadata.generation` is the one the rollout is for).
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     /// use kubekit::rollout::Update;
     ///
@@ -676,8 +670,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NoSuchContainer`] when a named container does not exist (nothing is
-    /// written); [`RolloutError::NotFound`]; [`RolloutError::Kube`] when the server refuses
+    /// [`RolloutError::NoSuchContainer`](crate::rollout::RolloutError::NoSuchContainer) when a named container does not exist (nothing is
+    /// written); [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube) when the server refuses
     /// the change (e.g. an invalid template, with the server's message).
     pub async fn update(&self, update: Update) -> Result<Deployment> {
         let deployment = self.qualified_name();
@@ -710,7 +704,7 @@ impl Rollout {
     /// deployment/web web=nginx:1.28`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// client.rollout("web").set_image("web", "nginx:1.28").await?;
     /// # Ok(()) }
     /// ```
@@ -726,7 +720,7 @@ impl Rollout {
     /// '*=nginx:1.28'`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// client.rollout("web").set_image_all("nginx:1.28").await?;
     /// # Ok(()) }
     /// ```
@@ -742,7 +736,7 @@ impl Rollout {
     /// annotation `kubectl.kubernetes.io/restartedAt` to now.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     ///
     /// let web = client.rollout("web");
@@ -753,14 +747,15 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::Paused`] when the Deployment is paused (the restart would not happen
+    /// [`RolloutError::Paused`](crate::rollout::RolloutError::Paused) when the Deployment is paused (the restart would not happen
     /// until resumed, as kubectl refuses it too); otherwise as [`update`](Self::update).
     pub async fn restart(&self) -> Result<Deployment> {
         if self.get().await?.spec.and_then(|s| s.paused) == Some(true) {
             return Err(RolloutError::Paused {
                 deployment: self.qualified_name(),
                 action: "restart".into(),
-            });
+            }
+            .into());
         }
         self.update(Update::new().restart()).await
     }
@@ -785,7 +780,7 @@ impl Rollout {
     /// works.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// let web = client.rollout("web");
     /// web.pause().await?;
     /// web.set_image("web", "nginx:1.28").await?; // not rolled out yet
@@ -795,7 +790,7 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NotFound`]; [`RolloutError::Kube`].
+    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
     pub async fn pause(&self) -> Result<Deployment> {
         self.set_paused(true).await
     }
@@ -804,14 +799,14 @@ impl Rollout {
     /// the changes made meanwhile roll out as one revision.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// client.rollout("web").resume().await?;
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NotFound`]; [`RolloutError::Kube`].
+    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
     pub async fn resume(&self) -> Result<Deployment> {
         self.set_paused(false).await
     }
@@ -820,14 +815,14 @@ impl Rollout {
     /// --replicas`. See [`scale_and_wait`](Self::scale_and_wait) to wait for them.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// client.rollout("web").scale(5).await?;
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NotFound`]; [`RolloutError::Kube`] when the server refuses (e.g. a
+    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube) when the server refuses (e.g. a
     /// negative count).
     pub async fn scale(&self, replicas: i32) -> Result<()> {
         let patch = serde_json::json!({ "spec": { "replicas": replicas } });
@@ -849,7 +844,7 @@ impl Rollout {
     /// updated and available and no others are left.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     ///
     /// let status = client.rollout("web").scale_and_wait(5, Duration::from_secs(120)).await?;
@@ -869,7 +864,7 @@ impl Rollout {
     /// owns, with their revision numbers, images and change causes, oldest first.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// let history = client.rollout("web").history().await?;
     /// print!("{history}");
     /// // deployment.apps/web
@@ -884,7 +879,7 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NotFound`]; [`RolloutError::Kube`].
+    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
     pub async fn history(&self) -> Result<History> {
         let deployment = self.get().await?;
         let owned = self.owned_replica_sets(&deployment).await?;
@@ -894,7 +889,7 @@ impl Rollout {
     /// Rolls back to the revision before the current one, like `kubectl rollout undo`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use std::time::Duration;
     ///
     /// let web = client.rollout("web");
@@ -906,9 +901,9 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NoPreviousRevision`] when there is none; [`RolloutError::Paused`]
+    /// [`RolloutError::NoPreviousRevision`](crate::rollout::RolloutError::NoPreviousRevision) when there is none; [`RolloutError::Paused`](crate::rollout::RolloutError::Paused)
     /// when the Deployment is paused (as kubectl, it must be resumed first);
-    /// [`RolloutError::NotFound`]; [`RolloutError::Kube`].
+    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
     pub async fn undo(&self) -> Result<RolledBack> {
         self.undo_impl(None).await
     }
@@ -918,15 +913,15 @@ impl Rollout {
     /// cause) go back into the Deployment.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::rollout::RolloutError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// client.rollout("web").undo_to(1).await?;
     /// # Ok(()) }
     /// ```
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NoSuchRevision`] naming the revision and the ones there are;
-    /// [`RolloutError::Paused`]; [`RolloutError::NotFound`]; [`RolloutError::Kube`].
+    /// [`RolloutError::NoSuchRevision`](crate::rollout::RolloutError::NoSuchRevision) naming the revision and the ones there are;
+    /// [`RolloutError::Paused`](crate::rollout::RolloutError::Paused); [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
     pub async fn undo_to(&self, revision: u64) -> Result<RolledBack> {
         self.undo_impl(Some(revision)).await
     }
@@ -961,7 +956,8 @@ impl Rollout {
                 return Err(RolloutError::Paused {
                     deployment: self.qualified_name(),
                     action: "roll back".into(),
-                });
+                }
+                .into());
             }
             let rs_annotations = owned
                 .iter()
@@ -1041,12 +1037,12 @@ mod tests {
         let mut t = template();
         Update::new()
             .image("web", "nginx:2")
-            .apply_to("ns/web", &mut t)?;
+            .apply_to(&ObjectRef::new("Deployment", Some("ns"), "web"), &mut t)?;
         assert_eq!(
             images(&t),
             [Some("nginx:2".into()), Some("busybox:1".into())]
         );
-        Update::new().image_all("x:3").apply_to("ns/web", &mut t)?;
+        Update::new().image_all("x:3").apply_to(&ObjectRef::new("Deployment", Some("ns"), "web"), &mut t)?;
         assert_eq!(images(&t), [Some("x:3".into()), Some("x:3".into())]);
         Ok(())
     }
@@ -1056,12 +1052,12 @@ mod tests {
         let mut t = template();
         let err = Update::new()
             .image("db", "postgres")
-            .apply_to("ns/web", &mut t)
+            .apply_to(&ObjectRef::new("Deployment", Some("ns"), "web"), &mut t)
             .err()
             .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("deployment \"ns/web\" has no container \"db\" (its containers: web, sidecar)")
+            Some("Deployment ns/web has no container \"db\" (its containers: web, sidecar)")
         );
     }
 
@@ -1072,7 +1068,7 @@ mod tests {
             .env("web", "A", "1")
             .env("web", "A", "2")
             .env("web", "B", "3");
-        update.apply_to("ns/web", &mut t)?;
+        update.apply_to(&ObjectRef::new("Deployment", Some("ns"), "web"), &mut t)?;
         let env: Vec<(String, Option<String>)> = t
             .spec
             .iter()

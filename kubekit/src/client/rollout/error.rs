@@ -1,28 +1,25 @@
-//! The error type of rollout calls.
+//! [`RolloutError`], the rollout part of [`kubekit::Error`](crate::Error).
 
 use std::{fmt, time::Duration};
 
 use super::status::{PodProblem, RolloutStatus};
+use crate::ObjectRef;
 
-/// Why a rollout call failed. Every variant names the Deployment (as `namespace/name`) and,
-/// where it matters, the revision, container or pods concerned.
+/// Why a rollout failed for a reason of its own, the [`Rollout`](crate::Error::Rollout) part
+/// of [`kubekit::Error`](crate::Error). Every variant names the Deployment and, where it
+/// matters, the revision, container or pods concerned. A Deployment that does not exist is
+/// [`Error::NotFound`](crate::Error::NotFound); a failed watch is
+/// [`Error::Watch`](crate::Error::Watch).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RolloutError {
-    /// The Deployment does not exist.
-    #[error("deployment \"{deployment}\" not found")]
-    NotFound {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
-    },
-
     /// The rollout cannot finish: the progress deadline passed (condition `Progressing=False`,
     /// reason `ProgressDeadlineExceeded`), or new pods are stuck for a reason that will not
     /// resolve by itself (see [`Rollout::fail_fast`](super::Rollout::fail_fast)).
-    #[error("rollout of deployment \"{deployment}\" failed: {reason}{}", Pods(.pods))]
+    #[error("rollout of {deployment} failed: {reason}{}", Pods(.pods))]
     Failed {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
+        /// The Deployment.
+        deployment: ObjectRef,
         /// What went wrong, e.g. `ProgressDeadlineExceeded: ReplicaSet "web-5f7b" has timed
         /// out progressing.` or `new pods cannot start (ErrImageNeverPull)`.
         reason: String,
@@ -32,12 +29,12 @@ pub enum RolloutError {
 
     /// An undo named a revision the Deployment does not have (any more).
     #[error(
-        "deployment \"{deployment}\" has no revision {revision} (its revisions: {})",
+        "{deployment} has no revision {revision} (its revisions: {})",
         Numbers(.available)
     )]
     NoSuchRevision {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
+        /// The Deployment.
+        deployment: ObjectRef,
         /// The revision that was asked for.
         revision: u64,
         /// The revisions the Deployment has, oldest first.
@@ -46,24 +43,24 @@ pub enum RolloutError {
 
     /// An undo to the previous revision found no revision before the current one.
     #[error(
-        "deployment \"{deployment}\" has no previous revision to roll back to (its revisions: {})",
+        "{deployment} has no previous revision to roll back to (its revisions: {})",
         Numbers(.available)
     )]
     NoPreviousRevision {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
+        /// The Deployment.
+        deployment: ObjectRef,
         /// The revisions the Deployment has, oldest first.
         available: Vec<u64>,
     },
 
     /// An update named a container the pod template does not have.
     #[error(
-        "deployment \"{deployment}\" has no container \"{container}\" (its containers: {})",
+        "{deployment} has no container \"{container}\" (its containers: {})",
         .available.join(", ")
     )]
     NoSuchContainer {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
+        /// The Deployment.
+        deployment: ObjectRef,
         /// The container that was named.
         container: String,
         /// The containers (and init containers) of the pod template.
@@ -72,22 +69,22 @@ pub enum RolloutError {
 
     /// The Deployment is paused (`spec.paused`), so the action cannot happen until it is
     /// resumed.
-    #[error("cannot {action}: deployment \"{deployment}\" is paused; resume it first")]
+    #[error("cannot {action}: {deployment} is paused; resume it first")]
     Paused {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
+        /// The Deployment.
+        deployment: ObjectRef,
         /// What could not be done, e.g. `roll back` or `finish the rollout`.
         action: String,
     },
 
     /// A wait ran out of time before the rollout completed.
     #[error(
-        "timed out after {after:?} waiting for deployment \"{deployment}\" to roll out; \
+        "timed out after {after:?} waiting for {deployment} to roll out; \
          last status: {status}"
     )]
     Timeout {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
+        /// The Deployment.
+        deployment: ObjectRef,
         /// How long the wait lasted.
         after: Duration,
         /// The last status seen.
@@ -95,47 +92,24 @@ pub enum RolloutError {
     },
 
     /// The Deployment was deleted while its rollout was followed.
-    #[error("deployment \"{deployment}\" was deleted during the rollout")]
+    #[error("{deployment} was deleted during the rollout")]
     Deleted {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
-    },
-
-    /// Watching the Deployment, its ReplicaSets or its pods failed repeatedly.
-    #[error("watching deployment \"{deployment}\" failed: {source}")]
-    Watch {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
-        /// The watcher's error.
-        #[source]
-        source: kube::runtime::watcher::Error,
-    },
-
-    /// A request to the API server failed.
-    #[error("deployment \"{deployment}\": {source}")]
-    Kube {
-        /// The Deployment, as `namespace/name`.
-        deployment: String,
-        /// The client's error (for API errors, the server's status with code and message).
-        #[source]
-        source: kube::Error,
+        /// The Deployment.
+        deployment: ObjectRef,
     },
 }
 
 impl RolloutError {
-    /// The Deployment the error is about, as `namespace/name`.
-    pub fn deployment(&self) -> &str {
+    /// The Deployment the error is about.
+    pub fn deployment(&self) -> &ObjectRef {
         match self {
-            RolloutError::NotFound { deployment }
-            | RolloutError::Failed { deployment, .. }
+            RolloutError::Failed { deployment, .. }
             | RolloutError::NoSuchRevision { deployment, .. }
             | RolloutError::NoPreviousRevision { deployment, .. }
             | RolloutError::NoSuchContainer { deployment, .. }
             | RolloutError::Paused { deployment, .. }
             | RolloutError::Timeout { deployment, .. }
-            | RolloutError::Deleted { deployment }
-            | RolloutError::Watch { deployment, .. }
-            | RolloutError::Kube { deployment, .. } => deployment,
+            | RolloutError::Deleted { deployment } => deployment,
         }
     }
 }
@@ -169,5 +143,3 @@ impl fmt::Display for Numbers<'_> {
     }
 }
 
-/// The result type of rollout calls.
-pub type Result<T, E = RolloutError> = std::result::Result<T, E>;

@@ -13,9 +13,8 @@ use kube::{
     runtime::{WatchStreamExt, watcher},
 };
 
-use super::{
-    REVISION_ANNOTATION, Rollout, controller_uid, error::Result, error::RolloutError, revision_of,
-};
+use super::{REVISION_ANNOTATION, Rollout, controller_uid, error::RolloutError, revision_of};
+use crate::{Error, Result};
 
 /// The reason the Deployment controller gives (condition `Progressing=False`) when a rollout
 /// made no progress within `progressDeadlineSeconds`.
@@ -472,9 +471,9 @@ impl Follow {
                 self.errors += 1;
                 if self.errors >= MAX_WATCH_ERRORS {
                     self.finished = true;
-                    return Some(Err(RolloutError::Watch {
-                        deployment: self.rollout.qualified_name(),
-                        source,
+                    return Some(Err(Error::Watch {
+                        object: self.rollout.qualified_name(),
+                        source: Box::new(source),
                     }));
                 }
                 continue;
@@ -484,7 +483,7 @@ impl Follow {
                 self.finished = true;
                 return Some(Err(RolloutError::Deleted {
                     deployment: self.rollout.qualified_name(),
-                }));
+                }.into()));
             };
             let status = full_status(
                 deployment,
@@ -526,7 +525,7 @@ impl Follow {
                 deployment,
                 reason,
                 pods: status.pod_problems,
-            }));
+            }.into()));
         }
         if status.is_observed() && !status.is_complete() {
             let mut fatal: Vec<&str> = status
@@ -543,14 +542,14 @@ impl Follow {
                     deployment,
                     reason: format!("new pods cannot start ({})", fatal.join(", ")),
                     pods: status.pod_problems,
-                }));
+                }.into()));
             }
             if status.paused {
                 self.finished = true;
                 return Some(Err(RolloutError::Paused {
                     deployment,
                     action: "finish the rollout".into(),
-                }));
+                }.into()));
             }
         }
         if status.is_complete() {
@@ -585,7 +584,7 @@ pub(crate) async fn wait(
         }
         Err(RolloutError::Deleted {
             deployment: rollout.qualified_name(),
-        })
+        }.into())
     };
     let outcome = tokio::time::timeout(timeout, run).await;
     match outcome {
@@ -599,7 +598,7 @@ pub(crate) async fn wait(
                 deployment: rollout.qualified_name(),
                 after: timeout,
                 status: Box::new(status),
-            })
+            }.into())
         }
     }
 }

@@ -12,7 +12,7 @@
 //! for; dropping the [`PortForward`] guard stops the listener and its connections.
 //!
 //! ```no_run
-//! # async fn demo(client: kubekit::Client) -> Result<(), kubekit::portforward::PortForwardError> {
+//! # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
 //! use kubekit::portforward::{PortForwardOptions, PortForwardTarget};
 //!
 //! let forward = client
@@ -86,6 +86,18 @@ impl PortForwardTarget {
     }
 }
 
+impl PortForwardTarget {
+    /// The object the target names, in `namespace`.
+    pub fn object(&self, namespace: &str) -> crate::ObjectRef {
+        let (kind, name) = match self {
+            Self::Pod(n) => ("Pod", n),
+            Self::Service(n) => ("Service", n),
+            Self::Deployment(n) => ("Deployment", n),
+        };
+        crate::ObjectRef::new(kind, Some(namespace), name)
+    }
+}
+
 impl fmt::Display for PortForwardTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -155,8 +167,16 @@ impl fmt::Display for RemotePort {
     }
 }
 
-/// Errors of port-forwarding. Each names the target, pod and port concerned.
+/// What went wrong in port-forwarding, the [`PortForward`](crate::Error::PortForward) part
+/// of [`kubekit::Error`](crate::Error). Each names the target, pod and port concerned.
+///
+/// When [`Client::port_forward`](crate::Client::port_forward) cannot read its target, it
+/// returns the server's answer as [`Error::NotFound`](crate::Error::NotFound) and the
+/// like; a connection opened later that cannot reach its pod is reported on the forward's
+/// error channel as [`PortForwardError::Resolve`] / [`PortForwardError::Connect`] with that
+/// answer as the source.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PortForwardError {
     /// A target string that is not `NAME`, `pod/NAME`, `svc/NAME` or `deploy/NAME`.
     #[error("bad port-forward target {target:?}: expected NAME, pod/NAME, svc/NAME or deploy/NAME")]
@@ -180,9 +200,9 @@ pub enum PortForwardError {
         target: PortForwardTarget,
         /// Its namespace.
         namespace: String,
-        /// The error from the API server.
+        /// The server's answer (e.g. [`Error::NotFound`](crate::Error::NotFound)).
         #[source]
-        source: kube::Error,
+        source: Box<crate::Error>,
     },
     /// No running, ready pod backs the Service or Deployment.
     #[error("no running pod for {target} in namespace {namespace} (selector {selector:?})")]
@@ -221,9 +241,9 @@ pub enum PortForwardError {
         pod: String,
         /// The pod's port.
         port: u16,
-        /// The error from the API server.
+        /// The server's answer or the connection's failure.
         #[source]
-        source: kube::Error,
+        source: Box<crate::Error>,
     },
     /// The node reported an error for a forwarded connection (nothing listens on the port,
     /// the pod went away, ...).
@@ -251,6 +271,28 @@ pub enum PortForwardError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl PortForwardError {
+    /// The object the error is about: the pod, or the target that could not be resolved.
+    pub fn object(&self) -> Option<crate::ObjectRef> {
+        match self {
+            PortForwardError::BadTarget { .. } | PortForwardError::Bind { .. } => None,
+            PortForwardError::Resolve {
+                target, namespace, ..
+            }
+            | PortForwardError::NoPod {
+                target, namespace, ..
+            } => Some(target.object(namespace)),
+            PortForwardError::NoSuchPort { .. } => None,
+            PortForwardError::PodNotRunning { namespace, pod, .. }
+            | PortForwardError::Connect { namespace, pod, .. }
+            | PortForwardError::Remote { namespace, pod, .. }
+            | PortForwardError::Io { namespace, pod, .. } => {
+                Some(crate::ObjectRef::new("Pod", Some(namespace), pod))
+            }
+        }
+    }
 }
 
 /// How forwarded connections travel through the API server.
@@ -412,7 +454,10 @@ impl Resolver {
         PortForwardError::Resolve {
             target: self.target.clone(),
             namespace: self.namespace.clone(),
-            source,
+            source: Box::new(crate::Error::from_kube(
+                source,
+                self.target.object(&self.namespace),
+            )),
         }
     }
 
@@ -629,10 +674,13 @@ async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
         return finish(result, tcp, namespace, pod, port).await;
     }
     let connect_error = |source| PortForwardError::Connect {
+        source: Box::new(crate::Error::from_kube(
+            source,
+            crate::ObjectRef::new("Pod", Some(&namespace), &pod),
+        )),
         namespace: namespace.clone(),
         pod: pod.clone(),
         port,
-        source,
     };
     let tunnel = {
         let mut tunnels = resolver.tunnels.lock().await;
@@ -860,10 +908,13 @@ async fn forward_channels(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
         Err(source) => {
             reset(tcp);
             return Err(PortForwardError::Connect {
+                source: Box::new(crate::Error::from_kube(
+                    source,
+                    crate::ObjectRef::new("Pod", Some(&namespace), &pod),
+                )),
                 namespace,
                 pod,
                 port,
-                source,
             });
         }
     };
@@ -999,7 +1050,7 @@ impl crate::Client {
     /// fails here) and again for every accepted connection.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), Box<dyn std::error::Error>> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use kubekit::portforward::{PortForwardOptions, PortForwardTarget};
     ///
     /// let forward = client
@@ -1012,7 +1063,7 @@ impl crate::Client {
     /// # Errors
     ///
     /// [`PortForwardError::Bind`] when the local address cannot be bound;
-    /// [`PortForwardError::Resolve`], [`PortForwardError::NoPod`],
+    /// [`Error::NotFound`](crate::Error::NotFound) / [`Error::Rejected`](crate::Error::Rejected), [`PortForwardError::NoPod`],
     /// [`PortForwardError::PodNotRunning`] or [`PortForwardError::NoSuchPort`] when the
     /// target cannot be resolved. Errors of single connections are collected in
     /// [`PortForward::take_errors`].
@@ -1021,7 +1072,7 @@ impl crate::Client {
         target: PortForwardTarget,
         port: impl Into<RemotePort>,
         options: PortForwardOptions,
-    ) -> Result<PortForward, PortForwardError> {
+    ) -> crate::Result<PortForward> {
         let resolver = Resolver {
             client: self.kube().clone(),
             namespace: self.namespace().to_string(),
@@ -1030,7 +1081,11 @@ impl crate::Client {
             protocol: options.protocol,
             tunnels: Arc::default(),
         };
-        resolver.resolve().await?;
+        resolver.resolve().await.map_err(|e| match e {
+            // The target cannot be read: say it as the server did.
+            PortForwardError::Resolve { source, .. } => *source,
+            other => other.into(),
+        })?;
         let addr = SocketAddr::new(options.address, options.local_port);
         let listener = TcpListener::bind(addr)
             .await
@@ -1076,7 +1131,7 @@ impl crate::Client {
     /// and a free local port on `127.0.0.1`.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::portforward::PortForwardError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// let forward = client.port_forward_pod("web", 80).await?;
     /// println!("{}", forward.local_addr());
     /// # Ok(()) }
@@ -1089,7 +1144,7 @@ impl crate::Client {
         &self,
         pod: &str,
         port: impl Into<RemotePort>,
-    ) -> Result<PortForward, PortForwardError> {
+    ) -> crate::Result<PortForward> {
         self.port_forward(PortForwardTarget::pod(pod), port, PortForwardOptions::new())
             .await
     }

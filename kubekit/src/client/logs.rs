@@ -12,7 +12,7 @@
 //! from a saved cursor ([`LogOptions::after`]).
 //!
 //! ```no_run
-//! # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+//! # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
 //! use futures::TryStreamExt;
 //! use kubekit::logs::LogOptions;
 //!
@@ -43,34 +43,14 @@ use kube::{
     runtime::{WatchStreamExt, watcher},
 };
 
-/// Errors of log calls. Each names the pod and container (or the selector) concerned.
+/// What went wrong in a log call for a reason of its own, the [`Logs`](crate::Error::Logs)
+/// part of [`kubekit::Error`](crate::Error). A pod, container or Deployment the server does
+/// not have is reported as the server answered, with the object:
+/// [`Error::NotFound`](crate::Error::NotFound), or [`Error::Rejected`](crate::Error::Rejected)
+/// for a container the pod does not have or one that has not started.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LogsError {
-    /// Reading the logs of a container failed (pod or container not found, container not
-    /// started, no previous instance, API server unreachable, ...).
-    #[error("cannot read logs of pod {namespace}/{pod}{}: {source}", container_suffix(.container))]
-    Read {
-        /// Namespace of the pod.
-        namespace: String,
-        /// The pod.
-        pod: String,
-        /// The container, when known.
-        container: Option<String>,
-        /// The error from the API server.
-        #[source]
-        source: kube::Error,
-    },
-    /// The Deployment whose pods were to be followed could not be read.
-    #[error("cannot read deployment {namespace}/{name}: {source}")]
-    Deployment {
-        /// Namespace of the Deployment.
-        namespace: String,
-        /// The Deployment.
-        name: String,
-        /// The error from the API server.
-        #[source]
-        source: kube::Error,
-    },
     /// The Deployment has no usable label selector.
     #[error("deployment {namespace}/{name} has no label selector")]
     NoSelector {
@@ -91,11 +71,18 @@ pub enum LogsError {
     },
 }
 
-fn container_suffix(container: &Option<String>) -> String {
-    container
-        .as_ref()
-        .map(|c| format!(" (container {c})"))
-        .unwrap_or_default()
+impl LogsError {
+    /// The object the error is about: the Deployment or the pod.
+    pub fn object(&self) -> crate::ObjectRef {
+        match self {
+            LogsError::NoSelector { namespace, name } => {
+                crate::ObjectRef::new("Deployment", Some(namespace), name)
+            }
+            LogsError::NoContainer { namespace, pod, .. } => {
+                crate::ObjectRef::new("Pod", Some(namespace), pod)
+            }
+        }
+    }
 }
 
 /// Where a follow stands: per pod and container, the last timestamp delivered and how many
@@ -392,8 +379,8 @@ impl LogFollow {
     ///
     /// # Errors
     ///
-    /// [`LogsError::Read`] when a container's logs cannot be read.
-    pub async fn next_line(&mut self) -> Option<Result<LogLine, LogsError>> {
+    /// [`Error::NotFound`](crate::Error::NotFound) / [`Error::Rejected`](crate::Error::Rejected) when a container's logs cannot be read.
+    pub async fn next_line(&mut self) -> Option<crate::Result<LogLine>> {
         loop {
             if let Some(line) = self.pending.pop_front() {
                 self.cursor.record(&line);
@@ -424,7 +411,7 @@ impl LogFollow {
 }
 
 impl Stream for LogFollow {
-    type Item = Result<String, LogsError>;
+    type Item = crate::Result<String>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
@@ -618,12 +605,10 @@ impl Follower {
                     if first && gone {
                         let _ = futures::SinkExt::send(
                             &mut tx,
-                            Err(LogsError::Read {
-                                namespace: self.namespace.clone(),
-                                pod: self.pod.clone(),
-                                container: Some(self.container.clone()),
+                            Err(crate::Error::from_kube(
                                 source,
-                            }),
+                                crate::ObjectRef::new("Pod", Some(&self.namespace), &self.pod),
+                            )),
                         )
                         .await;
                         return;
@@ -746,27 +731,22 @@ fn container_started(pod: &Pod, container: &str) -> bool {
 const CHANNEL: usize = 64;
 
 /// What a follower sends: the lines of one read, or an error.
-type Batch = Result<Vec<LogLine>, LogsError>;
+type Batch = crate::Result<Vec<LogLine>>;
 
 impl crate::Client {
     fn pods_api(&self) -> Api<Pod> {
         Api::namespaced(self.kube().clone(), self.namespace())
     }
 
-    fn read_error(&self, pod: &str, container: Option<&str>, source: kube::Error) -> LogsError {
-        LogsError::Read {
-            namespace: self.namespace().to_string(),
-            pod: pod.to_string(),
-            container: container.map(str::to_string),
-            source,
-        }
+    fn read_error(&self, pod: &str, source: kube::Error) -> crate::Error {
+        crate::Error::from_kube(source, crate::ObjectRef::new("Pod", Some(self.namespace()), pod))
     }
 
     /// Reads the logs of pod `pod` (one container, or all with
     /// [`LogOptions::all_containers`], each line then prefixed `[pod/NAME/CONTAINER] `).
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use kubekit::logs::LogOptions;
     ///
     /// let crashed = client.logs("web", &LogOptions::new().previous(true).tail(50)).await?;
@@ -775,14 +755,14 @@ impl crate::Client {
     ///
     /// # Errors
     ///
-    /// [`LogsError::Read`] naming the pod and container when the pod, the container or
+    /// [`Error::NotFound`](crate::Error::NotFound) / [`Error::Rejected`](crate::Error::Rejected) naming the pod and container when the pod, the container or
     /// (with `previous`) its previous instance does not exist.
-    pub async fn logs(&self, pod: &str, options: &LogOptions) -> Result<String, LogsError> {
+    pub async fn logs(&self, pod: &str, options: &LogOptions) -> crate::Result<String> {
         let api = self.pods_api();
         let object = api
             .get(pod)
             .await
-            .map_err(|e| self.read_error(pod, options.container.as_deref(), e))?;
+            .map_err(|e| self.read_error(pod, e))?;
         let containers = if options.all_containers {
             container_names(&object, true)
         } else {
@@ -803,7 +783,7 @@ impl crate::Client {
             let text = api
                 .logs(pod, &options.params(&container))
                 .await
-                .map_err(|e| self.read_error(pod, Some(&container), e))?;
+                .map_err(|e| self.read_error(pod, e))?;
             if prefix {
                 for line in text.lines() {
                     out.push_str(&format!("[pod/{pod}/{container}] {line}\n"));
@@ -819,7 +799,7 @@ impl crate::Client {
     /// [`LogOptions::all_containers`]) until its containers end or the follow is dropped.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use futures::TryStreamExt;
     /// use kubekit::logs::LogOptions;
     ///
@@ -832,18 +812,18 @@ impl crate::Client {
     ///
     /// # Errors
     ///
-    /// [`LogsError::Read`] when the pod does not exist; [`LogsError::NoContainer`] when it
+    /// [`Error::NotFound`](crate::Error::NotFound) / [`Error::Rejected`](crate::Error::Rejected) when the pod does not exist; [`LogsError::NoContainer`] when it
     /// has no such container. Later read errors come through the stream.
     pub async fn follow_logs(
         &self,
         pod: &str,
         options: &LogOptions,
-    ) -> Result<LogFollow, LogsError> {
+    ) -> crate::Result<LogFollow> {
         let api = self.pods_api();
         let object = api
             .get(pod)
             .await
-            .map_err(|e| self.read_error(pod, options.container.as_deref(), e))?;
+            .map_err(|e| self.read_error(pod, e))?;
         let all = container_names(&object, false);
         let containers = if options.all_containers {
             all
@@ -858,7 +838,8 @@ impl crate::Client {
                     namespace: self.namespace().to_string(),
                     pod: pod.to_string(),
                     container: name,
-                });
+                }
+                .into());
             }
             vec![name]
         };
@@ -899,7 +880,7 @@ impl crate::Client {
     /// begin as the options say (tail / since); pods appearing later from their first line.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use futures::TryStreamExt;
     /// use kubekit::logs::LogOptions;
     ///
@@ -912,17 +893,17 @@ impl crate::Client {
     ///
     /// # Errors
     ///
-    /// [`LogsError::Read`] when the pods cannot be listed.
+    /// [`Error::NotFound`](crate::Error::NotFound) / [`Error::Rejected`](crate::Error::Rejected) when the pods cannot be listed.
     pub async fn follow_logs_selector(
         &self,
         selector: &str,
         options: &LogOptions,
-    ) -> Result<LogFollow, LogsError> {
+    ) -> crate::Result<LogFollow> {
         let api = self.pods_api();
         // Fail early on a bad selector or missing access.
         api.list(&ListParams::default().labels(selector).limit(1))
             .await
-            .map_err(|e| self.read_error(&format!("-l {selector}"), None, e))?;
+            .map_err(|e| self.read_error(&format!("-l {selector}"), e))?;
         let (tx, rx) = mpsc::channel(CHANNEL);
         let namespace = self.namespace().to_string();
         let options_for_task = options.clone();
@@ -998,7 +979,7 @@ impl crate::Client {
     /// [`Client::follow_logs_selector`](crate::Client::follow_logs_selector) does.
     ///
     /// ```no_run
-    /// # async fn demo(client: kubekit::Client) -> Result<(), kubekit::logs::LogsError> {
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
     /// use futures::TryStreamExt;
     /// use kubekit::logs::LogOptions;
     ///
@@ -1011,21 +992,22 @@ impl crate::Client {
     ///
     /// # Errors
     ///
-    /// [`LogsError::Deployment`] when the Deployment cannot be read,
+    /// [`Error::NotFound`](crate::Error::NotFound) when the Deployment cannot be read,
     /// [`LogsError::NoSelector`] when it has no selector.
     pub async fn follow_logs_deployment(
         &self,
         name: &str,
         options: &LogOptions,
-    ) -> Result<LogFollow, LogsError> {
+    ) -> crate::Result<LogFollow> {
         let api: Api<Deployment> = Api::namespaced(self.kube().clone(), self.namespace());
         let deployment = api
             .get(name)
             .await
-            .map_err(|source| LogsError::Deployment {
-                namespace: self.namespace().to_string(),
-                name: name.to_string(),
-                source,
+            .map_err(|source| {
+                crate::Error::from_kube(
+                    source,
+                    crate::ObjectRef::new("Deployment", Some(self.namespace()), name),
+                )
             })?;
         let selector = deployment
             .spec
