@@ -2,7 +2,7 @@
 //! `walkthrough` namespace, the pod `web`, and a tiny HTTP GET.
 #![allow(dead_code)]
 
-use std::{error::Error, net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kubekit::{
@@ -16,7 +16,7 @@ pub const NAMESPACE: &str = "walkthrough";
 /// How long the examples wait for a pod.
 pub const WAIT: Duration = Duration::from_secs(90);
 
-pub type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
+pub use kubekit::Result;
 
 /// A client of the test run's shared cluster (started if none runs; stopped ten seconds after
 /// the last user exits, unless `KUBEKIT_KEEP_CLUSTER=1`), bound to [`NAMESPACE`], and the

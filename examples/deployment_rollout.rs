@@ -21,7 +21,7 @@ use kubekit::{
 const WAIT: Duration = Duration::from_secs(120);
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> kubekit::Result<()> {
     let cluster = kubekit_testing::Cluster::shared().await?;
     let images = kubekit_testing::images()?;
     let ns = format!("rollout-demo-{}", std::process::id());
@@ -36,10 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     result
 }
 
-async fn demo(
-    client: &Client,
-    images: &kubekit_testing::Images,
-) -> Result<(), Box<dyn std::error::Error>> {
+async fn demo(client: &Client, images: &kubekit_testing::Images) -> kubekit::Result<()> {
     // Three nginx pods; updates start one new pod at a time and never stop an old one before
     // its replacement is available.
     let web = deployment()
@@ -97,7 +94,7 @@ async fn demo(
     println!("== update to an image that is not there");
     rollout.set_image("web", "kubekit.local/missing:1").await?;
     match rollout.wait(WAIT).await {
-        Err(RolloutError::Failed { reason, pods, .. }) => {
+        Err(kubekit::Error::Rollout(RolloutError::Failed { reason, pods, .. })) => {
             println!("rollout failed: {reason}");
             for pod in pods {
                 println!("  {pod}");

@@ -10,7 +10,7 @@ use kubekit::{
     manifest::{self, Object},
 };
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> kubekit::Result<()> {
     // `kubectl run web --image=nginx:1.28 --port 80`
     let web = pod()
         .name("web")

@@ -37,7 +37,13 @@ async fn main() -> common::Result<()> {
     }
     let mut seen = 0;
     while seen < 3 {
-        match tokio::time::timeout(common::WAIT, follow.next_line()).await? {
+        let next = tokio::time::timeout(common::WAIT, follow.next_line()).await;
+        let next = next.map_err(|_| kubekit::Error::Timeout {
+            what: "three request lines in the logs of pod web".into(),
+            after: common::WAIT,
+            state: format!("{seen} seen"),
+        })?;
+        match next {
             Some(line) => {
                 let line = line?;
                 if line.text.contains("request=") {

@@ -22,7 +22,7 @@ use proc_macro::TokenStream;
 ///
 /// // A kubekit client whose default namespace is the test's.
 /// #[kubekit::test]
-/// async fn creates_a_config_map(client: kubekit::Client) -> Result<(), kubekit::client::Error> {
+/// async fn creates_a_config_map(client: kubekit::Client) -> kubekit::Result<()> {
 ///     client
 ///         .apply_manifest("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n")
 ///         .await?;

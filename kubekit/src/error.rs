@@ -258,6 +258,15 @@ pub enum Error {
     #[cfg(feature = "client")]
     #[error("Kubernetes client error: {0}")]
     Kube(#[source] kube::Error),
+
+    /// The test cluster could not be started or reached (feature `testing`).
+    #[cfg(feature = "testing")]
+    #[error("test cluster: {0}")]
+    Cluster(#[from] kubekit_testing::Error),
+
+    /// Local I/O of the caller's failed (reading a manifest file, a socket).
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// The result type of kubekit's calls.
@@ -519,7 +528,8 @@ mod tests {
     #[cfg(feature = "client")]
     #[test]
     fn the_object_of_a_bare_kube_error_comes_from_the_status_details() {
-        let mut s = kube::core::Status::failure("pods \"web\" not found", "NotFound").with_code(404);
+        let mut s =
+            kube::core::Status::failure("pods \"web\" not found", "NotFound").with_code(404);
         s.details = Some(details("pods", "web", vec![]));
         let err = Error::from(kube::Error::Api(Box::new(s)));
         assert_eq!(err.to_string(), "pods web not found");
@@ -543,7 +553,10 @@ mod tests {
                 field: "spec.containers[0].image".into(),
             }],
         ));
-        let err = Error::from_kube(kube::Error::Api(Box::new(s)), ObjectRef::new("Pod", Some("a"), "web"));
+        let err = Error::from_kube(
+            kube::Error::Api(Box::new(s)),
+            ObjectRef::new("Pod", Some("a"), "web"),
+        );
         assert_eq!(
             err.to_string(),
             "Pod a/web is invalid: spec.containers[0].image: Required value"
@@ -558,7 +571,11 @@ mod tests {
     #[test]
     fn a_rejection_is_said_with_the_server_message_not_its_debug_form() {
         let err = Error::from_kube(
-            status(403, "Forbidden", "pods \"web\" is forbidden: User \"x\" cannot get resource"),
+            status(
+                403,
+                "Forbidden",
+                "pods \"web\" is forbidden: User \"x\" cannot get resource",
+            ),
             ObjectRef::new("Pod", Some("a"), "web"),
         );
         let text = err.to_string();
@@ -572,7 +589,11 @@ mod tests {
     #[test]
     fn a_validation_error_names_its_object() {
         let err = Error::from(crate::builders::ValidationError::new(
-            "Pod", "Web", "metadata.name", "Web", "is not valid",
+            "Pod",
+            "Web",
+            "metadata.name",
+            "Web",
+            "is not valid",
         ));
         assert_eq!(err.object(), Some(ObjectRef::new("Pod", None, "Web")));
     }

@@ -77,3 +77,8 @@ pub mod prelude {
     pub use crate::manifest::{Object, from_yaml, to_yaml, to_yaml_all};
     pub use crate::{Error, Result};
 }
+
+/// The README's code, compiled as doctests (its `#[kubekit::test]` needs feature `testing`).
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -186,6 +186,36 @@ async fn round_trip<K: ApiObject>(client: &Client, object: K) -> TestResult {
     Ok(())
 }
 
+/// `in_namespace` rebinds the kube client `kube()` hands out too: a ConfigMap created through
+/// `Api::default_namespaced(client.kube())` is where `client.get` looks, and not in the
+/// namespace the client started in.
+#[tokio::test]
+async fn in_namespace_and_kube_agree() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let other = kubekit_testing::TestNamespace::create(&format!("{}::other", ns.name())).await?;
+    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let moved = client.clone().in_namespace(other.name());
+    assert_eq!(moved.kube().default_namespace(), other.name());
+    assert_eq!(client.kube().default_namespace(), ns.name());
+
+    let api: kube::Api<ConfigMap> = kube::Api::default_namespaced(moved.kube().clone());
+    api.create(&Default::default(), &config_map("through-kube", "1"))
+        .await?;
+    let found = moved.get::<ConfigMap>("through-kube").await?;
+    assert_eq!(found.metadata.namespace.as_deref(), Some(other.name()));
+    let err = client
+        .get::<ConfigMap>("through-kube")
+        .await
+        .expect_err("not in the first namespace");
+    assert!(err.is_not_found(), "{err}");
+
+    // Back to the first namespace: the original kube client again, and calls still work.
+    let back = moved.in_namespace(ns.name());
+    assert_eq!(back.kube().default_namespace(), ns.name());
+    assert!(back.get_opt::<ConfigMap>("through-kube").await?.is_none());
+    Ok(())
+}
+
 #[tokio::test]
 async fn namespace_round_trip() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;

@@ -19,7 +19,7 @@ use kube::{
     runtime::{WatchStreamExt, watcher},
 };
 use kubekit::{
-    Client,
+    Client, Error, ObjectRef,
     builders::{PullPolicy, container, deployment, pod, pod_template},
     rollout::{RolloutError, RolloutStatus, Update},
 };
@@ -199,15 +199,19 @@ async fn missing_image_fails_with_the_reason_and_undo_brings_the_old_version_bac
         .await
         .err()
         .ok_or("the rollout did not fail")?;
-    let RolloutError::Failed {
+    let Error::Rollout(RolloutError::Failed {
         deployment,
         reason,
         pods,
-    } = &err
+    }) = &err
     else {
         return Err(format!("expected Failed, got {err}").into());
     };
-    assert_eq!(deployment, &format!("{}/web", client.namespace()));
+    assert_eq!(
+        deployment,
+        &ObjectRef::new("Deployment", Some(client.namespace()), "web")
+    );
+    assert_eq!(err.object().as_ref(), Some(deployment));
     assert!(reason.contains("ErrImageNeverPull"), "{err}");
     assert!(
         pods.iter()
@@ -230,7 +234,7 @@ async fn missing_image_fails_with_the_reason_and_undo_brings_the_old_version_bac
         .err()
         .ok_or("the rollout did not fail")?;
     match &err {
-        RolloutError::Failed { reason, pods, .. } => {
+        Error::Rollout(RolloutError::Failed { reason, pods, .. }) => {
             assert!(reason.starts_with("ProgressDeadlineExceeded"), "{err}");
             assert!(
                 pods.iter().any(|p| p.reason == "ErrImageNeverPull"),
@@ -319,7 +323,7 @@ async fn history_lists_revisions_in_order_and_undo_goes_to_a_given_one() -> Test
         .err()
         .ok_or("undo to 1 again succeeded")?;
     assert!(
-        matches!(&err, RolloutError::NoSuchRevision { revision: 1, available, .. } if available == &[2, 3, 4]),
+        matches!(&err, Error::Rollout(RolloutError::NoSuchRevision { revision: 1, available, .. }) if available == &[2, 3, 4]),
         "{err}"
     );
     assert!(
@@ -472,7 +476,10 @@ async fn pause_holds_changes_resume_rolls_them_out_and_restart_replaces_pods() -
         .await
         .err()
         .ok_or("a paused rollout finished")?;
-    assert!(matches!(err, RolloutError::Paused { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Rollout(RolloutError::Paused { .. })),
+        "{err}"
+    );
     assert_eq!(
         web.history().await?.numbers(),
         [1],
@@ -483,7 +490,10 @@ async fn pause_holds_changes_resume_rolls_them_out_and_restart_replaces_pods() -
         .await
         .err()
         .ok_or("restart of a paused deployment")?;
-    assert!(matches!(err, RolloutError::Paused { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Rollout(RolloutError::Paused { .. })),
+        "{err}"
+    );
 
     web.resume().await?;
     web.wait(WAIT).await?;

@@ -7,6 +7,7 @@ use kube::{
     Api,
     api::{ObjectMeta, PostParams},
 };
+use kubekit::Error;
 use kubekit::exec::{ExecError, ExecOptions};
 use sha2::{Digest, Sha256};
 
@@ -126,7 +127,10 @@ async fn exec_collects_stdout_stderr_and_exit_codes() -> TestResult {
         )
         .await
         .expect_err("exit 3 must fail");
-    assert_eq!(err.code(), Some(3));
+    let Error::Exec(exec_err) = &err else {
+        panic!("not an exec error: {err:?}")
+    };
+    assert_eq!(exec_err.code(), Some(3));
     let message = err.to_string();
     assert!(message.contains("exited with code 3"), "{message}");
     assert!(message.contains("broken"), "{message}");
@@ -219,7 +223,11 @@ async fn exec_stdin_container_timeout_and_errors() -> TestResult {
         )
         .await
         .expect_err("must time out");
-    assert!(matches!(err, ExecError::Timeout { .. }), "{err}");
+    assert!(
+        matches!(err, Error::Exec(ExecError::Timeout { .. })),
+        "{err}"
+    );
+    assert!(err.is_timeout());
     assert!(started.elapsed() < Duration::from_secs(10));
 
     // a command that does not exist.
@@ -233,7 +241,7 @@ async fn exec_stdin_container_timeout_and_errors() -> TestResult {
         .expect_err("missing command");
     let message = err.to_string();
     assert!(
-        matches!(err, ExecError::CommandNotFound { .. }),
+        matches!(err, Error::Exec(ExecError::CommandNotFound { .. })),
         "{message}"
     );
     assert!(message.contains("no-such-command"), "{message}");
@@ -245,13 +253,23 @@ async fn exec_stdin_container_timeout_and_errors() -> TestResult {
         .await
         .expect_err("missing container");
     let message = err.to_string();
-    assert!(matches!(err, ExecError::Start { .. }), "{message}");
+    // The API server's answer, said as it said it (not its Status structure), with the pod.
+    assert!(
+        matches!(err, Error::Rejected { code: 400, .. }),
+        "{message}"
+    );
+    assert!(!message.contains("Status {"), "{message}");
+    assert_eq!(err.object().map(|o| o.name), Some("two".to_string()));
     assert!(message.contains("third"), "{message}");
     let err = client
         .exec("ghost", ["true"], ExecOptions::new())
         .await
         .expect_err("missing pod");
-    assert!(err.to_string().contains("ghost"), "{err}");
+    assert!(err.is_not_found(), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("Pod {}/ghost not found", client.namespace())
+    );
     Ok(())
 }
 

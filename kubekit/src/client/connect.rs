@@ -49,3 +49,15 @@ pub(crate) fn kube_client(config: Config) -> Result<kube::Client, kube::Error> {
         .service(http_client);
     Ok(kube::Client::new(service, config.default_namespace))
 }
+
+/// The same client (its connections, authentication and middleware) with `namespace` as its
+/// default namespace: kube's client has no setter, so a new one is built on the old one's
+/// `send`, which carries upgrades (exec, port-forward) too.
+pub(crate) fn rebind(client: &kube::Client, namespace: &str) -> kube::Client {
+    let inner = client.clone();
+    let service = tower::service_fn(move |request: http::Request<kube::client::Body>| {
+        let inner = inner.clone();
+        async move { inner.send(request).await }
+    });
+    kube::Client::new(service, namespace).with_valid_until(*client.valid_until())
+}

@@ -739,7 +739,10 @@ impl crate::Client {
     }
 
     fn read_error(&self, pod: &str, source: kube::Error) -> crate::Error {
-        crate::Error::from_kube(source, crate::ObjectRef::new("Pod", Some(self.namespace()), pod))
+        crate::Error::from_kube(
+            source,
+            crate::ObjectRef::new("Pod", Some(self.namespace()), pod),
+        )
     }
 
     /// Reads the logs of pod `pod` (one container, or all with
@@ -759,10 +762,7 @@ impl crate::Client {
     /// (with `previous`) its previous instance does not exist.
     pub async fn logs(&self, pod: &str, options: &LogOptions) -> crate::Result<String> {
         let api = self.pods_api();
-        let object = api
-            .get(pod)
-            .await
-            .map_err(|e| self.read_error(pod, e))?;
+        let object = api.get(pod).await.map_err(|e| self.read_error(pod, e))?;
         let containers = if options.all_containers {
             container_names(&object, true)
         } else {
@@ -814,16 +814,9 @@ impl crate::Client {
     ///
     /// [`Error::NotFound`](crate::Error::NotFound) / [`Error::Rejected`](crate::Error::Rejected) when the pod does not exist; [`LogsError::NoContainer`] when it
     /// has no such container. Later read errors come through the stream.
-    pub async fn follow_logs(
-        &self,
-        pod: &str,
-        options: &LogOptions,
-    ) -> crate::Result<LogFollow> {
+    pub async fn follow_logs(&self, pod: &str, options: &LogOptions) -> crate::Result<LogFollow> {
         let api = self.pods_api();
-        let object = api
-            .get(pod)
-            .await
-            .map_err(|e| self.read_error(pod, e))?;
+        let object = api.get(pod).await.map_err(|e| self.read_error(pod, e))?;
         let all = container_names(&object, false);
         let containers = if options.all_containers {
             all
@@ -1000,15 +993,12 @@ impl crate::Client {
         options: &LogOptions,
     ) -> crate::Result<LogFollow> {
         let api: Api<Deployment> = Api::namespaced(self.kube().clone(), self.namespace());
-        let deployment = api
-            .get(name)
-            .await
-            .map_err(|source| {
-                crate::Error::from_kube(
-                    source,
-                    crate::ObjectRef::new("Deployment", Some(self.namespace()), name),
-                )
-            })?;
+        let deployment = api.get(name).await.map_err(|source| {
+            crate::Error::from_kube(
+                source,
+                crate::ObjectRef::new("Deployment", Some(self.namespace()), name),
+            )
+        })?;
         let selector = deployment
             .spec
             .map(|s| selector_string(&s.selector))

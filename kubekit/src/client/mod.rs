@@ -41,10 +41,10 @@ use k8s_openapi::{ClusterResourceScope, NamespaceResourceScope};
 use kube::{Api, Resource};
 use serde::{Serialize, de::DeserializeOwned};
 
+pub use crate::error::{Error, FieldCause, ObjectRef, Result};
 pub use apply::{Applied, ApplyOptions, ApplyOutcome};
 pub use delete::{DeleteOptions, DeleteReport, Propagation};
 pub use discovery::ApiResourceInfo;
-pub use crate::error::{Error, FieldCause, ObjectRef, Result};
 pub use manifest::{AppliedObject, ApplyReport};
 pub use read::Labels;
 
@@ -63,7 +63,11 @@ pub const DEFAULT_FIELD_MANAGER: &str = "kubekit";
 /// ```
 #[derive(Clone)]
 pub struct Client {
+    /// The kube client whose default namespace is `namespace`.
     inner: kube::Client,
+    /// The client as built (or handed in); `inner` is rebound from it for other namespaces,
+    /// so rebinding never stacks.
+    base: kube::Client,
     namespace: String,
     field_manager: String,
 }
@@ -83,7 +87,8 @@ impl Client {
     pub fn new(client: kube::Client) -> Self {
         let namespace = client.default_namespace().to_string();
         Self {
-            inner: client,
+            inner: client.clone(),
+            base: client,
             namespace,
             field_manager: DEFAULT_FIELD_MANAGER.to_string(),
         }
@@ -117,7 +122,7 @@ impl Client {
     /// ACK. (A proxy URL or an exec credential plugin in `config` keeps kube's own client.)
     ///
     /// ```no_run
-    /// # async fn demo() -> kubekit::Result<()> {
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     /// let config = kube::Config::from_kubeconfig(&kube::config::KubeConfigOptions {
     ///     context: Some("kind-dev".into()),
     ///     ..Default::default()
@@ -136,10 +141,29 @@ impl Client {
     }
 
     /// The same client with `namespace` as the namespace of namespaced objects that do not
-    /// name one.
+    /// name one — for kubekit's calls and for the [`kube::Client`] that [`kube`](Self::kube)
+    /// hands out (`Api::default_namespaced(client.kube().clone())` addresses `namespace`
+    /// too). Both share one connection pool.
+    ///
+    /// Call it within a Tokio runtime (as building the client itself).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> kubekit::Result<()> {
+    /// let client = kubekit::Client::try_default().await?.in_namespace("team-a");
+    /// assert_eq!(client.kube().default_namespace(), "team-a");
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn in_namespace(mut self, namespace: impl Into<String>) -> Self {
-        self.namespace = namespace.into();
+        let namespace = namespace.into();
+        if self.inner.default_namespace() != namespace {
+            self.inner = if self.base.default_namespace() == namespace {
+                self.base.clone()
+            } else {
+                connect::rebind(&self.base, &namespace)
+            };
+        }
+        self.namespace = namespace;
         self
     }
 

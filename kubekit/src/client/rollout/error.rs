@@ -142,4 +142,3 @@ impl fmt::Display for Numbers<'_> {
         Ok(())
     }
 }
-

@@ -569,7 +569,7 @@ impl Rollout {
     ///
     /// match client.rollout("web").wait(Duration::from_secs(300)).await {
     ///     Ok(status) => println!("{status}"),
-    ///     Err(RolloutError::Failed { reason, pods, .. }) => {
+    ///     Err(kubekit::Error::Rollout(RolloutError::Failed { reason, pods, .. })) => {
     ///         eprintln!("rollout failed: {reason}");
     ///         for pod in pods {
     ///             eprintln!("  {pod}"); // pod web-7d9-x2x container web: ErrImageNeverPull (...)
@@ -1042,7 +1042,9 @@ mod tests {
             images(&t),
             [Some("nginx:2".into()), Some("busybox:1".into())]
         );
-        Update::new().image_all("x:3").apply_to(&ObjectRef::new("Deployment", Some("ns"), "web"), &mut t)?;
+        Update::new()
+            .image_all("x:3")
+            .apply_to(&ObjectRef::new("Deployment", Some("ns"), "web"), &mut t)?;
         assert_eq!(images(&t), [Some("x:3".into()), Some("x:3".into())]);
         Ok(())
     }

@@ -483,7 +483,8 @@ impl Follow {
                 self.finished = true;
                 return Some(Err(RolloutError::Deleted {
                     deployment: self.rollout.qualified_name(),
-                }.into()));
+                }
+                .into()));
             };
             let status = full_status(
                 deployment,
@@ -525,7 +526,8 @@ impl Follow {
                 deployment,
                 reason,
                 pods: status.pod_problems,
-            }.into()));
+            }
+            .into()));
         }
         if status.is_observed() && !status.is_complete() {
             let mut fatal: Vec<&str> = status
@@ -542,14 +544,16 @@ impl Follow {
                     deployment,
                     reason: format!("new pods cannot start ({})", fatal.join(", ")),
                     pods: status.pod_problems,
-                }.into()));
+                }
+                .into()));
             }
             if status.paused {
                 self.finished = true;
                 return Some(Err(RolloutError::Paused {
                     deployment,
                     action: "finish the rollout".into(),
-                }.into()));
+                }
+                .into()));
             }
         }
         if status.is_complete() {
@@ -584,7 +588,8 @@ pub(crate) async fn wait(
         }
         Err(RolloutError::Deleted {
             deployment: rollout.qualified_name(),
-        }.into())
+        }
+        .into())
     };
     let outcome = tokio::time::timeout(timeout, run).await;
     match outcome {
@@ -598,7 +603,8 @@ pub(crate) async fn wait(
                 deployment: rollout.qualified_name(),
                 after: timeout,
                 status: Box::new(status),
-            }.into())
+            }
+            .into())
         }
     }
 }
