@@ -30,6 +30,7 @@
 pub mod builders;
 mod error;
 pub mod manifest;
+mod selector;
 
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]

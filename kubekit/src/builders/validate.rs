@@ -1165,32 +1165,7 @@ pub(crate) fn fmt_int_or_string(v: &IntOrString) -> String {
 }
 
 pub(crate) fn fmt_labels(labels: &BTreeMap<String, String>) -> String {
-    labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Does `selector` select an object with `labels`?
-fn selector_matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    let labels_ok = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| labels.get(k) == Some(v));
-    let expressions_ok = selector.match_expressions.iter().flatten().all(|e| {
-        let value = labels.get(&e.key);
-        let values = e.values.as_deref().unwrap_or_default();
-        match e.operator.as_str() {
-            "In" => value.is_some_and(|v| values.contains(v)),
-            "NotIn" => value.is_none_or(|v| !values.contains(v)),
-            "Exists" => value.is_some(),
-            "DoesNotExist" => value.is_none(),
-            _ => false,
-        }
-    });
-    labels_ok && expressions_ok
+    kube_core::Selector::from_iter(labels.clone()).to_string()
 }
 
 fn check_selector(ctx: Ctx<'_>, path: &str, selector: &LabelSelector) -> VResult {
@@ -1275,13 +1250,13 @@ fn check_workload(
     if let Some(annotations) = meta.and_then(|m| m.annotations.as_ref()) {
         check_annotations(ctx, "spec.template.metadata.annotations", Some(annotations))?;
     }
-    if !selector_matches(selector, labels) {
+    if !crate::selector::matches(selector, labels) {
         return Err(ctx.err(
             "spec.template.metadata.labels",
             fmt_labels(labels),
             format!(
                 "does not match the selector ({}): the selector must select the pods of the template",
-                fmt_selector(selector)
+                crate::selector::string(selector).unwrap_or_default()
             ),
         ));
     }
@@ -1289,26 +1264,6 @@ fn check_workload(
         return Err(ctx.err("spec.template.spec", "", "is required"));
     };
     check_pod_spec(ctx, "spec.template.spec", spec, PodMode::WorkloadTemplate)
-}
-
-fn fmt_selector(selector: &LabelSelector) -> String {
-    let mut parts: Vec<String> = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    for e in selector.match_expressions.iter().flatten() {
-        let values = e.values.as_deref().unwrap_or_default().join(",");
-        parts.push(match e.operator.as_str() {
-            "Exists" => e.key.clone(),
-            "DoesNotExist" => format!("!{}", e.key),
-            "In" => format!("{} in ({values})", e.key),
-            "NotIn" => format!("{} notin ({values})", e.key),
-            op => format!("{} {op} ({values})", e.key),
-        });
-    }
-    parts.join(",")
 }
 
 fn check_strategy(ctx: Ctx<'_>, strategy: &DeploymentStrategy) -> VResult {

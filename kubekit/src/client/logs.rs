@@ -35,7 +35,6 @@ use std::{
 use futures::{AsyncBufReadExt, Stream, StreamExt, channel::mpsc};
 use k8s_openapi::{
     api::{apps::v1::Deployment, core::v1::Pod},
-    apimachinery::pkg::apis::meta::v1::LabelSelector,
     jiff::Timestamp,
 };
 use kube::{
@@ -452,26 +451,6 @@ fn container_names(pod: &Pod, init: bool) -> Vec<String> {
         .chain(spec.containers.iter())
         .map(|c| c.name.clone())
         .collect()
-}
-
-/// The label selector of a Deployment as a selector string.
-pub(crate) fn selector_string(selector: &LabelSelector) -> String {
-    let mut parts: Vec<String> = selector
-        .match_labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    for e in selector.match_expressions.iter().flatten() {
-        let values = e.values.clone().unwrap_or_default().join(",");
-        parts.push(match e.operator.as_str() {
-            "In" => format!("{} in ({values})", e.key),
-            "NotIn" => format!("{} notin ({values})", e.key),
-            "Exists" => e.key.clone(),
-            _ => format!("!{}", e.key),
-        });
-    }
-    parts.join(",")
 }
 
 /// Splits `TIMESTAMP text` as the kubelet writes it with `timestamps=true`.
@@ -1001,8 +980,7 @@ impl crate::Client {
         })?;
         let selector = deployment
             .spec
-            .map(|s| selector_string(&s.selector))
-            .filter(|s| !s.is_empty())
+            .and_then(|s| crate::selector::string(&s.selector))
             .ok_or_else(|| LogsError::NoSelector {
                 namespace: self.namespace().to_string(),
                 name: name.to_string(),

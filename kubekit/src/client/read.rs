@@ -32,11 +32,41 @@ impl Labels {
     }
 
     fn from_pairs<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        let parts: Vec<String> = pairs
-            .into_iter()
-            .map(|(k, v)| format!("{}={}", k.as_ref(), v.as_ref()))
-            .collect();
-        Self(parts.join(","))
+        Self::from(kube::core::Selector::from_iter(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string())),
+        ))
+    }
+}
+
+/// kube-core's selector, as kubectl's syntax.
+impl From<kube::core::Selector> for Labels {
+    fn from(selector: kube::core::Selector) -> Self {
+        Self(selector.to_string())
+    }
+}
+
+/// An object's label selector (a Deployment's `spec.selector`, ...).
+///
+/// ```
+/// use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+/// use kubekit::client::Labels;
+///
+/// let selector = LabelSelector {
+///     match_labels: Some([("app".to_string(), "web".to_string())].into()),
+///     ..Default::default()
+/// };
+/// assert_eq!(Labels::try_from(&selector)?.as_str(), "app=web");
+/// # Ok::<(), kube::core::ParseExpressionError>(())
+/// ```
+impl TryFrom<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector> for Labels {
+    type Error = kube::core::ParseExpressionError;
+
+    fn try_from(
+        selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    ) -> std::result::Result<Self, Self::Error> {
+        kube::core::Selector::try_from(selector.clone()).map(Self::from)
     }
 }
 

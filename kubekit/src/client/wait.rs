@@ -161,7 +161,7 @@ impl Client {
         let selector = deployment
             .spec
             .as_ref()
-            .map(|s| crate::logs::selector_string(&s.selector))
+            .and_then(|s| crate::selector::string(&s.selector))
             .unwrap_or_default();
         if selector.is_empty() {
             return String::new();

@@ -490,7 +490,7 @@ impl Resolver {
                 let deployment = api.get(name).await.map_err(|e| self.resolve_error(e))?;
                 let selector = deployment
                     .spec
-                    .map(|s| crate::logs::selector_string(&s.selector))
+                    .and_then(|s| crate::selector::string(&s.selector))
                     .unwrap_or_default();
                 let pod = self.pick_pod(&selector).await?;
                 let port = container_port(&pod, &self.port)?;
