@@ -1,23 +1,4 @@
 //! Secrets: credentials, keys and certificates for pods.
-//!
-//! The builder writes every value, text or binary, to `data` (base64 in YAML and JSON), never to
-//! `stringData`, as `kubectl create secret generic --from-literal` does:
-//!
-//! - `stringData` is write-only: the API server merges it into `data` and never returns it, so
-//!   an object built with `stringData` never equals the one read back (diffs and round trips
-//!   always differ);
-//! - under server-side apply, the applied `stringData` fields stay in the applier's
-//!   `managedFields` although they are never in the object, and removing a key from
-//!   `stringData` does not remove it from `data`;
-//! - `data` keeps text and binary values in one map with one set of keys.
-//!
-//! Base64 is an encoding, not encryption: anyone who can read the Secret can read its values.
-//!
-//! kubekit never puts a Secret's values in an error message: a [`ValidationError`] about a
-//! Secret names the key and the rule, and `<secret contents redacted>` stands for a value
-//! (as the API server writes it). But k8s-openapi's own `Debug` of
-//! [`Secret`](k8s_openapi::api::core::v1::Secret) prints `data` and `stringData` (as bytes and
-//! text), so do not log a Secret with `{:?}`.
 
 // Struct literals end in `..Default::default()` even when every field is set: the fields of
 // the k8s-openapi types depend on the Kubernetes version feature the final build picks.
@@ -136,8 +117,8 @@ impl From<String> for SecretType {
 ///
 /// `name` (a DNS-1123 subdomain) is required: a Secret without one does not compile. Add
 /// values with [`string_data`](SecretBuilder::string_data) (text) and
-/// [`data`](SecretBuilder::data) (bytes); both are written to `data`, base64-encoded (see the
-/// [module docs](self) for why not `stringData`). The type is `Opaque` unless set with
+/// [`data`](SecretBuilder::data) (bytes); both are written to `data`, base64-encoded (see
+/// [below](#why-data-not-stringdata) for why not `stringData`). The type is `Opaque` unless set with
 /// [`type_`](SecretBuilder::type_) or one of the shortcuts that also set its keys:
 /// [`tls`](SecretBuilder::tls), [`basic_auth`](SecretBuilder::basic_auth),
 /// [`docker_config_json`](SecretBuilder::docker_config_json),
@@ -150,6 +131,31 @@ impl From<String> for SecretType {
 /// keys, never values.
 ///
 /// A Secret is ready as soon as it exists: there is no status to wait for.
+///
+/// # Why `data`, not `stringData`
+///
+/// The builder writes every value, text or binary, to `data`, as
+/// `kubectl create secret generic --from-literal` does:
+///
+/// - `stringData` is write-only: the API server merges it into `data` and never returns it, so
+///   an object built with `stringData` never equals the one read back (diffs and round trips
+///   always differ);
+/// - under server-side apply, the applied `stringData` fields stay in the applier's
+///   `managedFields` although they are never in the object, and removing a key from
+///   `stringData` does not remove it from `data`;
+/// - `data` keeps text and binary values in one map with one set of keys.
+///
+/// Base64 is an encoding, not encryption: anyone who can read the Secret can read its values.
+///
+/// # Values stay out of errors, not out of `Debug`
+///
+/// kubekit never puts a Secret's values in an error message: a [`ValidationError`] about a
+/// Secret names the key and the rule, and `<secret contents redacted>` stands for a value (as
+/// the API server writes it). But k8s-openapi's own `Debug` of
+/// [`Secret`](k8s_openapi::api::core::v1::Secret) prints `data` (as bytes) and `stringData`, so
+/// do not log a Secret with `{:?}`.
+///
+/// # Example
 ///
 /// ```
 /// use kubekit::builders::{secret, SecretType};
@@ -252,7 +258,7 @@ impl<S: secret_builder::State> SecretBuilder<S> {
     }
 
     /// Adds a text value. It is written to `data` (UTF-8, base64-encoded), not `stringData`:
-    /// see the [module docs](self).
+    /// see [`secret()`](secret()#why-data-not-stringdata).
     ///
     /// ```
     /// let s = kubekit::builders::secret().name("s").string_data("password", "hunter2").build()?;

@@ -1765,28 +1765,27 @@ impl Validate for Secret {
                 secret_json_object(value)
                     .map_err(|rule| ctx.err(format!("data[{key}]"), REDACTED, rule))?;
             }
-            "kubernetes.io/basic-auth" => {
-                if !merged.contains_key("username") && !merged.contains_key("password") {
-                    return Err(ctx.err(
-                        "data[username]",
-                        "",
-                        format!(
-                            "is required for a Secret of type {secret_type} (unless `password` \
-                             is set)"
-                        ),
-                    ));
-                }
+            "kubernetes.io/basic-auth"
+                if !merged.contains_key("username") && !merged.contains_key("password") =>
+            {
+                return Err(ctx.err(
+                    "data[username]",
+                    "",
+                    format!(
+                        "is required for a Secret of type {secret_type} (unless `password` is set)"
+                    ),
+                ));
             }
-            "kubernetes.io/ssh-auth" => {
-                if merged.get("ssh-privatekey").is_none_or(|v| v.is_empty()) {
-                    return Err(ctx.err(
-                        "data[ssh-privatekey]",
-                        "",
-                        format!(
-                            "is required, and must not be empty, for a Secret of type {secret_type}"
-                        ),
-                    ));
-                }
+            "kubernetes.io/ssh-auth"
+                if merged.get("ssh-privatekey").is_none_or(|v| v.is_empty()) =>
+            {
+                return Err(ctx.err(
+                    "data[ssh-privatekey]",
+                    "",
+                    format!(
+                        "is required, and must not be empty, for a Secret of type {secret_type}"
+                    ),
+                ));
             }
             "kubernetes.io/tls" => {
                 for key in ["tls.crt", "tls.key"] {
