@@ -17,6 +17,8 @@
 //! | [`service()`](service()) | [`Service`](k8s_openapi::api::core::v1::Service) | `name`, `selector`, `port` |
 //! | [`service_for(&target)`](service_for()) | [`Service`](k8s_openapi::api::core::v1::Service) | `name`, `port` |
 //! | [`namespace()`](namespace()) | [`Namespace`](k8s_openapi::api::core::v1::Namespace) | `name` |
+//! | [`config_map()`](config_map()) | [`ConfigMap`](k8s_openapi::api::core::v1::ConfigMap) | `name` |
+//! | [`secret()`](secret()) | [`Secret`](k8s_openapi::api::core::v1::Secret) | `name` |
 //!
 //! Leaving out a required member is a compile error on `build()` that names the member, e.g.
 //! for `container().name("web").build()`:
@@ -106,14 +108,17 @@
 //! # Ok::<(), kubekit::builders::ValidationError>(())
 //! ```
 
+mod config_map;
 mod container;
 mod error;
 mod namespace;
 mod pod;
+mod secret;
 mod service;
 pub mod validate;
 mod workload;
 
+pub use config_map::{ConfigMapBuilder, config_map};
 pub use container::{
     ContainerBuilder, ContainerPort, PortRef, Probe, Protocol, PullPolicy, container,
 };
@@ -123,6 +128,7 @@ pub use pod::{
     PodBuilder, PodTemplateBuilder, RestartPolicy, config_map_volume, empty_dir,
     empty_dir_in_memory, pod, pod_template, secret_volume,
 };
+pub use secret::{SERVICE_ACCOUNT_NAME_ANNOTATION, SecretBuilder, SecretType, secret};
 pub use service::{
     ServiceBuilder, ServiceForBuilder, ServicePort, ServiceTarget, ServiceType, service,
     service_for, service_for_deployment, service_for_pod,

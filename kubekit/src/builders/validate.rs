@@ -579,7 +579,7 @@ fn is_zero(v: &IntOrString) -> bool {
 /// An object that can be checked against Kubernetes' validation rules.
 ///
 /// Implemented for the `k8s-openapi` types kubekit builds: [`Pod`], [`Container`],
-/// [`Deployment`], [`ReplicaSet`], [`Service`] and [`Namespace`].
+/// [`Deployment`], [`ReplicaSet`], [`Service`], [`Namespace`], [`ConfigMap`] and [`Secret`].
 ///
 /// ```
 /// use kubekit::builders::validate::Validate;
@@ -1521,6 +1521,238 @@ impl Validate for Namespace {
             name: object_name(&self.metadata),
         };
         check_meta(ctx, &self.metadata, dns1123_label, false)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ConfigMap and Secret
+// ---------------------------------------------------------------------------------------------
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+
+/// Maximum length of a ConfigMap or Secret key.
+pub const CONFIG_KEY_MAX_LEN: usize = 253;
+/// Maximum total size of the values of a ConfigMap (`data` and `binaryData`) or of a Secret
+/// (`data` and `stringData`): 1 MiB.
+pub const CONFIG_DATA_MAX_BYTES: usize = 1024 * 1024;
+/// What an error about a Secret shows instead of a value, as the API server writes it.
+pub const REDACTED: &str = "<secret contents redacted>";
+
+/// Checks that `s` is a valid key of a ConfigMap or a Secret (`IsConfigMapKey`): at most 253
+/// characters, alphanumeric characters, `-`, `_` or `.`, and not `.`, `..` or starting with
+/// `..` (keys become file names when mounted).
+///
+/// ```
+/// use kubekit::builders::validate::config_key;
+/// assert!(config_key("app.conf").is_ok());
+/// assert!(config_key(".dockerconfigjson").is_ok());
+/// assert!(config_key("KEY_NAME").is_ok());
+/// assert!(config_key("bad key").is_err());
+/// assert!(config_key("..data").is_err());
+/// assert!(config_key("").is_err());
+/// ```
+pub fn config_key(s: &str) -> Result<(), &'static str> {
+    if s.len() > CONFIG_KEY_MAX_LEN {
+        return Err("is not a valid config key: must be no more than 253 characters");
+    }
+    let allowed = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.');
+    if s.is_empty() || !s.bytes().all(allowed) {
+        return Err(
+            "is not a valid config key: must consist of alphanumeric characters, '-', '_' or '.'",
+        );
+    }
+    match s {
+        "." => Err("is not a valid config key: must not be '.'"),
+        ".." => Err("is not a valid config key: must not be '..'"),
+        _ if s.starts_with("..") => Err("is not a valid config key: must not start with '..'"),
+        _ => Ok(()),
+    }
+}
+
+/// Validates a ConfigMap: metadata, keys of `data` and `binaryData` (see [`config_key`]), no
+/// key in both, at most 1 MiB of values in total.
+///
+/// ```
+/// use kubekit::builders::validate::validate_config_map;
+/// use kubekit::k8s_openapi::api::core::v1::ConfigMap;
+/// let mut cm = ConfigMap::default();
+/// cm.metadata.name = Some("settings".into());
+/// cm.data = Some([("..data".to_string(), "x".to_string())].into());
+/// assert_eq!(validate_config_map(&cm).unwrap_err().field, "data[..data]");
+/// ```
+pub fn validate_config_map(config_map: &ConfigMap) -> Result<(), ValidationError> {
+    config_map.validate()
+}
+
+/// Validates a Secret: metadata, keys of `data` and `stringData` (see [`config_key`]), at most
+/// 1 MiB of values in total, and the keys (or annotation) its `type` requires. Errors name
+/// keys, never values.
+///
+/// ```
+/// use kubekit::builders::validate::validate_secret;
+/// use kubekit::k8s_openapi::api::core::v1::Secret;
+/// let mut s = Secret::default();
+/// s.metadata.name = Some("web-tls".into());
+/// s.type_ = Some("kubernetes.io/tls".into());
+/// assert_eq!(validate_secret(&s).unwrap_err().field, "data[tls.crt]");
+/// ```
+pub fn validate_secret(secret: &Secret) -> Result<(), ValidationError> {
+    secret.validate()
+}
+
+fn check_config_size(ctx: Ctx<'_>, total: usize, rule: &'static str) -> VResult {
+    if total > CONFIG_DATA_MAX_BYTES {
+        return Err(ctx.err("data", format!("{total} bytes"), rule));
+    }
+    Ok(())
+}
+
+impl Validate for ConfigMap {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "ConfigMap",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let mut total = 0usize;
+        for (key, value) in self.data.iter().flatten() {
+            ctx.check(|| format!("data[{key}]"), key, config_key)?;
+            total = total.saturating_add(value.len());
+        }
+        let data = self.data.as_ref();
+        for (key, value) in self.binary_data.iter().flatten() {
+            let field = || format!("binaryData[{key}]");
+            ctx.check(field, key, config_key)?;
+            if data.is_some_and(|d| d.contains_key(key)) {
+                return Err(ctx.err(
+                    field(),
+                    key,
+                    "is a duplicate: a key may not be in both data and binaryData",
+                ));
+            }
+            total = total.saturating_add(value.0.len());
+        }
+        check_config_size(
+            ctx,
+            total,
+            "is too long: data and binaryData must hold at most 1048576 bytes in total",
+        )
+    }
+}
+
+/// Checks that a Secret's value is a JSON object (or `null`), as the API server does for the
+/// docker config types. The rule never quotes the value.
+fn secret_json_object(bytes: &[u8]) -> Result<(), String> {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(serde_json::Value::Object(_) | serde_json::Value::Null) => Ok(()),
+        Ok(_) => Err("must be a JSON object".to_string()),
+        Err(e) => Err(format!(
+            "must be a JSON object: invalid JSON at line {} column {}",
+            e.line(),
+            e.column()
+        )),
+    }
+}
+
+impl Validate for Secret {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Secret",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        // The API server merges `stringData` into `data` (`stringData` wins) before it checks.
+        let mut merged: BTreeMap<&str, &[u8]> = BTreeMap::new();
+        for (key, value) in self.data.iter().flatten() {
+            ctx.check(|| format!("data[{key}]"), key, config_key)?;
+            merged.insert(key, &value.0);
+        }
+        for (key, value) in self.string_data.iter().flatten() {
+            ctx.check(|| format!("stringData[{key}]"), key, config_key)?;
+            merged.insert(key, value.as_bytes());
+        }
+        let total = merged
+            .values()
+            .fold(0usize, |sum, v| sum.saturating_add(v.len()));
+        check_config_size(
+            ctx,
+            total,
+            "is too long: data and stringData must hold at most 1048576 bytes in total",
+        )?;
+
+        let secret_type = self.type_.as_deref().unwrap_or_default();
+        let required = |key: &str| {
+            ctx.err(
+                format!("data[{key}]"),
+                "",
+                format!("is required for a Secret of type {secret_type}"),
+            )
+        };
+        match secret_type {
+            "kubernetes.io/service-account-token" => {
+                let annotation = super::SERVICE_ACCOUNT_NAME_ANNOTATION;
+                let named = self
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(annotation))
+                    .is_some_and(|v| !v.is_empty());
+                if !named {
+                    return Err(ctx.err(
+                        format!("metadata.annotations[{annotation}]"),
+                        "",
+                        format!(
+                            "is required for a Secret of type {secret_type}: the name of its \
+                             ServiceAccount"
+                        ),
+                    ));
+                }
+            }
+            "kubernetes.io/dockercfg" | "kubernetes.io/dockerconfigjson" => {
+                let key = if secret_type == "kubernetes.io/dockercfg" {
+                    ".dockercfg"
+                } else {
+                    ".dockerconfigjson"
+                };
+                let Some(value) = merged.get(key) else {
+                    return Err(required(key));
+                };
+                secret_json_object(value)
+                    .map_err(|rule| ctx.err(format!("data[{key}]"), REDACTED, rule))?;
+            }
+            "kubernetes.io/basic-auth"
+                if !merged.contains_key("username") && !merged.contains_key("password") =>
+            {
+                return Err(ctx.err(
+                    "data[username]",
+                    "",
+                    format!(
+                        "is required for a Secret of type {secret_type} (unless `password` is set)"
+                    ),
+                ));
+            }
+            "kubernetes.io/ssh-auth"
+                if merged.get("ssh-privatekey").is_none_or(|v| v.is_empty()) =>
+            {
+                return Err(ctx.err(
+                    "data[ssh-privatekey]",
+                    "",
+                    format!(
+                        "is required, and must not be empty, for a Secret of type {secret_type}"
+                    ),
+                ));
+            }
+            "kubernetes.io/tls" => {
+                for key in ["tls.crt", "tls.key"] {
+                    if !merged.contains_key(key) {
+                        return Err(required(key));
+                    }
+                }
+            }
+            // `Opaque`, empty (the API server then writes `Opaque`) and any other type: no rule.
+            _ => {}
+        }
+        Ok(())
     }
 }
 
