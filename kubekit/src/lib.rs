@@ -31,6 +31,8 @@ pub mod builders;
 mod error;
 pub mod manifest;
 mod selector;
+pub mod table;
+pub mod kinds;
 
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]

@@ -32,7 +32,7 @@ mod manifest;
 pub mod portforward;
 mod read;
 pub mod rollout;
-pub mod table;
+pub use crate::table;
 mod wait;
 
 use std::fmt::Debug;

@@ -5,7 +5,7 @@
 //! use k8s_openapi::api::core::v1::Pod;
 //!
 //! let pods: Vec<Pod> = Vec::new();
-//! assert_eq!(kubekit::client::table::pods(&pods), "No resources found\n");
+//! assert_eq!(kubekit::table::pods(&pods), "No resources found\n");
 //! ```
 
 use std::collections::BTreeMap;
@@ -44,7 +44,7 @@ pub fn pods_wide(pods: &[Pod]) -> String {
 /// })).unwrap();
 /// let now: Timestamp = "2025-01-01T00:03:10Z".parse().unwrap();
 /// assert_eq!(
-///     kubekit::client::table::pods_at(&[pod], false, now),
+///     kubekit::table::pods_at(&[pod], false, now),
 ///     "NAME   READY   STATUS    RESTARTS   AGE\n\
 ///      web    0/1     Pending   0          3m10s\n"
 /// );
@@ -91,7 +91,7 @@ fn or_none(value: Option<String>) -> String {
 /// cell plus three spaces (at least six characters), one row a line.
 ///
 /// ```
-/// let table = kubekit::client::table::render(&["NAME", "AGE"], &[vec!["web", "5s"]]);
+/// let table = kubekit::table::render(&["NAME", "AGE"], &[vec!["web", "5s"]]);
 /// assert_eq!(table, "NAME   AGE\nweb    5s\n");
 /// ```
 pub fn render<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> String {
@@ -175,7 +175,7 @@ fn restartable_init_containers(pod: &Pod) -> BTreeMap<&str, ()> {
 ///         "name": "web", "image": "x", "imageID": "", "ready": false, "restartCount": 0,
 ///         "state": {"waiting": {"reason": "ErrImageNeverPull"}}}]}
 /// })).unwrap();
-/// assert_eq!(kubekit::client::table::pod_status(&pod), "ErrImageNeverPull");
+/// assert_eq!(kubekit::table::pod_status(&pod), "ErrImageNeverPull");
 /// ```
 pub fn pod_status(pod: &Pod) -> String {
     let status = pod.status.as_ref();
@@ -359,7 +359,7 @@ fn readiness_gates(pod: &Pod) -> String {
 ///
 /// let created = Time("2025-01-01T00:00:00Z".parse().unwrap());
 /// let now: Timestamp = "2025-01-03T00:00:05Z".parse().unwrap();
-/// assert_eq!(kubekit::client::table::age(Some(&created), now), "2d");
+/// assert_eq!(kubekit::table::age(Some(&created), now), "2d");
 /// ```
 pub fn age(since: Option<&Time>, now: Timestamp) -> String {
     match since {
@@ -376,7 +376,7 @@ pub fn age(since: Option<&Time>, now: Timestamp) -> String {
 /// skew is `<invalid>`.
 ///
 /// ```
-/// use kubekit::client::table::human_duration;
+/// use kubekit::table::human_duration;
 ///
 /// assert_eq!(human_duration(5), "5s");
 /// assert_eq!(human_duration(190), "3m10s");

@@ -1,0 +1,14 @@
+//! ServiceAccount: ready once it exists; `kubectl get serviceaccounts` columns.
+
+use k8s_openapi::{api::core::v1::ServiceAccount, jiff::Timestamp};
+
+use super::{Kind, age, name};
+
+impl Kind for ServiceAccount {
+    const COLUMNS: &'static [&'static str] = &["NAME", "SECRETS", "AGE"];
+
+    fn row(&self, now: Timestamp) -> Vec<String> {
+        let secrets = self.secrets.as_ref().map_or(0, Vec::len);
+        vec![name(self), secrets.to_string(), age(self, now)]
+    }
+}
