@@ -29,10 +29,10 @@
 
 pub mod builders;
 mod error;
+pub mod kinds;
 pub mod manifest;
 mod selector;
 pub mod table;
-pub mod kinds;
 
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]

@@ -1,14 +1,6 @@
 //! Server-side apply of typed objects.
 
-use std::{
-    any::Any,
-    fmt::{self, Debug},
-};
-
-use k8s_openapi::api::{
-    apps::v1::{Deployment, ReplicaSet},
-    core::v1::{Namespace, Pod, Service},
-};
+use std::fmt::{self, Debug};
 
 use kube::{
     Api, Resource,
@@ -18,7 +10,6 @@ use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
 use super::{ApiObject, Client, Error, ObjectRef, Result};
-use crate::builders::validate::Validate;
 
 /// What an apply did to the object on the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -168,23 +159,13 @@ impl Client {
     }
 }
 
-/// Runs the builders' validation on the kinds it covers.
+/// Runs the validation of the kinds kubekit knows ([`Kind`](crate::kinds::Kind)); other
+/// types pass.
 fn validate_known<K: ApiObject>(object: &K) -> Result<()> {
-    let any: &dyn Any = object;
-    let checked = if let Some(o) = any.downcast_ref::<Pod>() {
-        o.validate()
-    } else if let Some(o) = any.downcast_ref::<Deployment>() {
-        o.validate()
-    } else if let Some(o) = any.downcast_ref::<ReplicaSet>() {
-        o.validate()
-    } else if let Some(o) = any.downcast_ref::<Service>() {
-        o.validate()
-    } else if let Some(o) = any.downcast_ref::<Namespace>() {
-        o.validate()
-    } else {
-        Ok(())
-    };
-    checked.map_err(Error::Validation)
+    match crate::manifest::object::validate_any(object) {
+        Some(checked) => checked.map_err(Error::Validation),
+        None => Ok(()),
+    }
 }
 
 /// Removes what the server owns or what would turn the apply into a precondition check:

@@ -16,10 +16,7 @@ use super::{
     ApplyOptions, ApplyOutcome, Client, Error, ObjectRef, Result,
     apply::{apply_value, prepare_body},
 };
-use crate::{
-    builders::validate::Validate,
-    manifest::{self, Object},
-};
+use crate::manifest::{self, Object};
 
 /// One object of an applied manifest and what the apply did to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +245,9 @@ impl Client {
             document,
             source: Box::new(e),
         };
-        validate(&object).map_err(|e| in_document(Error::Validation(e)))?;
+        object
+            .validate()
+            .map_err(|e| in_document(Error::Validation(e)))?;
         let api_version = object.api_version().to_string();
         let kind = object.kind().to_string();
         let Some((resource, scope)) = self.resolve_kind(&api_version, &kind, cache).await? else {
@@ -304,17 +303,6 @@ impl Client {
 }
 
 /// The builders' rules for the kinds they cover.
-fn validate(object: &Object) -> Result<(), crate::builders::ValidationError> {
-    match object {
-        Object::Pod(o) => o.validate(),
-        Object::Deployment(o) => o.validate(),
-        Object::ReplicaSet(o) => o.validate(),
-        Object::Service(o) => o.validate(),
-        Object::Namespace(o) => o.validate(),
-        _ => Ok(()),
-    }
-}
-
 /// The 1-based document numbers (counting empty documents, as manifest errors do) of the
 /// `count` non-empty documents of `yaml`, split as the manifest reader splits; falls back to
 /// 1..=count if the split disagrees with the reader.

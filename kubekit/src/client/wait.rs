@@ -7,6 +7,7 @@ use kube::runtime::wait::{Condition, await_condition};
 use serde_json::Value;
 
 use super::{ApiObject, Client, Error, Result};
+use crate::kinds::{Kind, Readiness};
 
 impl Client {
     /// Waits until object `name` of kind `K` exists and `condition` holds for it, at most
@@ -44,6 +45,61 @@ impl Client {
         .ok_or_else(|| Error::NotFound {
             object: self.object_ref::<K>(None, name),
         })
+    }
+
+    /// Waits until object `name` of a kind kubekit knows is ready by its kind's rule
+    /// ([`Kind::readiness`](crate::kinds::Kind::readiness): a Pod Ready, a Deployment rolled
+    /// out, a Job complete, a PVC bound, a ConfigMap existing, ...), at most `timeout`,
+    /// watching it.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
+    /// use std::time::Duration;
+    /// use k8s_openapi::api::batch::v1::Job;
+    ///
+    /// let job: Job = client.wait_ready("migrate", Duration::from_secs(120)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unreachable`] when the object reaches a state it will not come back from (a
+    /// failed Job, with the controller's reason); [`Error::Timeout`] with the object's state
+    /// and why it is not ready; [`Error::Watch`] when the watch fails.
+    pub async fn wait_ready<K: Kind + ApiObject>(
+        &self,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<K> {
+        let object = self.object_ref::<K>(None, name);
+        let what = format!("{object} to be ready");
+        let waited = self
+            .wait_for(name, timeout, what.clone(), |o: Option<&K>| {
+                o.is_some_and(|o| !matches!(o.readiness(), Readiness::NotReady(_)))
+            })
+            .await;
+        let found = match waited {
+            Err(Error::Timeout { what, after, state }) => {
+                // Say why by the kind's rule, next to the object's raw state.
+                let why = match self.get_opt::<K>(name).await {
+                    Ok(Some(current)) => match current.readiness() {
+                        Readiness::NotReady(why) | Readiness::Failed(why) => format!("{why}; "),
+                        Readiness::Ready => String::new(),
+                    },
+                    _ => String::new(),
+                };
+                return Err(Error::Timeout {
+                    what,
+                    after,
+                    state: format!("{why}{state}"),
+                });
+            }
+            other => other?.ok_or(Error::NotFound { object })?,
+        };
+        match found.readiness() {
+            Readiness::Failed(why) => Err(Error::Unreachable { what, state: why }),
+            _ => Ok(found),
+        }
     }
 
     /// Waits until Pod `name` is running (phase `Running`), at most `timeout`.

@@ -4,7 +4,7 @@
 use k8s_openapi::{api::core::v1::ConfigMap, jiff::Timestamp};
 
 use super::{Kind, age, name};
-use crate::builders::{ValidationError, Validate};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for ConfigMap {
     fn validate(&self) -> Result<(), ValidationError> {

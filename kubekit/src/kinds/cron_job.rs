@@ -5,8 +5,14 @@ use k8s_openapi::{api::batch::v1::CronJob, jiff::Timestamp};
 use super::{Kind, age, name};
 
 impl Kind for CronJob {
-    const COLUMNS: &'static [&'static str] =
-        &["NAME", "SCHEDULE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"];
+    const COLUMNS: &'static [&'static str] = &[
+        "NAME",
+        "SCHEDULE",
+        "SUSPEND",
+        "ACTIVE",
+        "LAST SCHEDULE",
+        "AGE",
+    ];
 
     fn row(&self, now: Timestamp) -> Vec<String> {
         let spec = self.spec.as_ref();

@@ -25,8 +25,15 @@ impl Kind for DaemonSet {
         }
     }
 
-    const COLUMNS: &'static [&'static str] =
-        &["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"];
+    const COLUMNS: &'static [&'static str] = &[
+        "NAME",
+        "DESIRED",
+        "CURRENT",
+        "READY",
+        "UP-TO-DATE",
+        "AVAILABLE",
+        "AGE",
+    ];
 
     fn row(&self, now: Timestamp) -> Vec<String> {
         let s = self.status.clone().unwrap_or_default();

@@ -24,12 +24,18 @@ impl Kind for Ingress {
             .flatten()
             .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()))
             .collect();
-        let tls = spec.and_then(|s| s.tls.as_ref()).is_some_and(|t| !t.is_empty());
+        let tls = spec
+            .and_then(|s| s.tls.as_ref())
+            .is_some_and(|t| !t.is_empty());
         vec![
             name(self),
             spec.and_then(|s| s.ingress_class_name.clone())
                 .unwrap_or_else(|| "<none>".into()),
-            if hosts.is_empty() { "*".into() } else { hosts.join(",") },
+            if hosts.is_empty() {
+                "*".into()
+            } else {
+                hosts.join(",")
+            },
             address.join(","),
             if tls { "80, 443" } else { "80" }.into(),
             age(self, now),

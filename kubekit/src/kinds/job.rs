@@ -45,6 +45,11 @@ impl Kind for Job {
         };
         let wanted = self.spec.as_ref().and_then(|s| s.completions).unwrap_or(1);
         let done = self.status.as_ref().and_then(|s| s.succeeded).unwrap_or(0);
-        vec![name(self), status, format!("{done}/{wanted}"), age(self, now)]
+        vec![
+            name(self),
+            status,
+            format!("{done}/{wanted}"),
+            age(self, now),
+        ]
     }
 }

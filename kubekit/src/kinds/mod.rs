@@ -130,3 +130,41 @@ pub(crate) fn age<K: Kind>(object: &K, now: k8s_openapi::jiff::Timestamp) -> Str
 pub(crate) fn count(n: Option<i32>) -> String {
     n.unwrap_or(0).to_string()
 }
+
+/// The readiness of an object of a kind kubekit does not know, from the fields besides
+/// `apiVersion`, `kind` and `metadata`: ready when it has no `status.conditions`, or when
+/// condition `Ready` (else `Available`) is `True`; not ready with that condition's reason
+/// and message otherwise.
+///
+/// ```
+/// use kubekit::kinds::{Readiness, readiness_of_conditions};
+/// let status = serde_json::json!({"status": {"conditions": [
+///     {"type": "Ready", "status": "False", "reason": "Waiting", "message": "no endpoints"}
+/// ]}});
+/// assert_eq!(
+///     readiness_of_conditions(&status),
+///     Readiness::NotReady("Ready=False: Waiting: no endpoints".into())
+/// );
+/// assert_eq!(readiness_of_conditions(&serde_json::json!({"spec": {}})), Readiness::Ready);
+/// ```
+pub fn readiness_of_conditions(fields: &serde_json::Value) -> Readiness {
+    let Some(conditions) = fields["status"]["conditions"].as_array() else {
+        return Readiness::Ready;
+    };
+    let find = |type_: &str| conditions.iter().find(|c| c["type"] == type_);
+    let Some(condition) = find("Ready").or_else(|| find("Available")) else {
+        return Readiness::Ready;
+    };
+    if condition["status"] == "True" {
+        return Readiness::Ready;
+    }
+    let text = |key: &str| condition[key].as_str().unwrap_or_default().to_string();
+    let mut said = format!("{}={}", text("type"), text("status"));
+    for part in [text("reason"), text("message")] {
+        if !part.is_empty() {
+            said.push_str(": ");
+            said.push_str(&part);
+        }
+    }
+    Readiness::NotReady(said)
+}

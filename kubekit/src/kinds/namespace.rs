@@ -3,7 +3,7 @@
 use k8s_openapi::{api::core::v1::Namespace, jiff::Timestamp};
 
 use super::{Kind, Readiness, age, name};
-use crate::builders::{ValidationError, Validate};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for Namespace {
     fn validate(&self) -> Result<(), ValidationError> {

@@ -4,7 +4,7 @@
 use k8s_openapi::{api::core::v1::Pod, jiff::Timestamp};
 
 use super::{Kind, Readiness, age, name};
-use crate::builders::{ValidationError, Validate};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for Pod {
     fn validate(&self) -> Result<(), ValidationError> {
@@ -22,9 +22,10 @@ impl Kind for Pod {
             return Readiness::Ready;
         }
         match status.and_then(|s| s.phase.as_deref()) {
-            Some(phase @ ("Succeeded" | "Failed")) => {
-                Readiness::Failed(format!("the pod has ended ({phase}): {}", crate::table::pod_status(self)))
-            }
+            Some(phase @ ("Succeeded" | "Failed")) => Readiness::Failed(format!(
+                "the pod has ended ({phase}): {}",
+                crate::table::pod_status(self)
+            )),
             _ => Readiness::NotReady(crate::table::pod_status(self)),
         }
     }

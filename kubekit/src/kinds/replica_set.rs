@@ -4,7 +4,7 @@
 use k8s_openapi::{api::apps::v1::ReplicaSet, jiff::Timestamp};
 
 use super::{Kind, Readiness, age, count, name};
-use crate::builders::{ValidationError, Validate};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for ReplicaSet {
     fn validate(&self) -> Result<(), ValidationError> {

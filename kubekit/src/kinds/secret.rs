@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use k8s_openapi::{api::core::v1::Secret, jiff::Timestamp};
 
 use super::{Kind, age, name};
-use crate::builders::{ValidationError, Validate};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for Secret {
     fn validate(&self) -> Result<(), ValidationError> {
@@ -49,7 +49,10 @@ mod tests {
         .expect("a Secret");
         let now: Timestamp = "2025-01-03T00:00:05Z".parse().expect("a time");
         let table = crate::kinds::table_at(&[s], now);
-        assert_eq!(table, "NAME   TYPE     DATA   AGE\ndb     Opaque   2      2d\n");
+        assert_eq!(
+            table,
+            "NAME   TYPE     DATA   AGE\ndb     Opaque   2      2d\n"
+        );
         assert!(!table.contains("aHVudGVyMg"));
     }
 }

@@ -4,7 +4,7 @@
 use k8s_openapi::{api::core::v1::Service, jiff::Timestamp};
 
 use super::{Kind, Readiness, age, name};
-use crate::builders::{ValidationError, Validate};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for Service {
     fn validate(&self) -> Result<(), ValidationError> {
@@ -31,8 +31,14 @@ impl Kind for Service {
         }
     }
 
-    const COLUMNS: &'static [&'static str] =
-        &["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"];
+    const COLUMNS: &'static [&'static str] = &[
+        "NAME",
+        "TYPE",
+        "CLUSTER-IP",
+        "EXTERNAL-IP",
+        "PORT(S)",
+        "AGE",
+    ];
 
     fn row(&self, now: Timestamp) -> Vec<String> {
         let spec = self.spec.clone().unwrap_or_default();
@@ -51,7 +57,12 @@ impl Kind for Service {
             .filter(|s| !s.is_empty())
             .or_else(|| spec.external_ips.as_ref().map(|ips| ips.join(",")))
             .unwrap_or_else(|| {
-                if type_ == "LoadBalancer" { "<pending>" } else { "<none>" }.to_string()
+                if type_ == "LoadBalancer" {
+                    "<pending>"
+                } else {
+                    "<none>"
+                }
+                .to_string()
             });
         let ports = spec
             .ports
@@ -71,7 +82,11 @@ impl Kind for Service {
             type_,
             spec.cluster_ip.clone().unwrap_or_else(|| "<none>".into()),
             external,
-            if ports.is_empty() { "<none>".into() } else { ports },
+            if ports.is_empty() {
+                "<none>".into()
+            } else {
+                ports
+            },
             age(self, now),
         ]
     }

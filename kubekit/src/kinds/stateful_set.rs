@@ -15,14 +15,15 @@ impl Kind for StatefulSet {
         };
         let ready = status.ready_replicas.unwrap_or(0);
         let updated = status.updated_replicas.unwrap_or(0);
-        let seen =
-            status.observed_generation.unwrap_or(0) >= self.metadata.generation.unwrap_or(0);
-        let revision_done = status.update_revision.is_none()
-            || status.current_revision == status.update_revision;
+        let seen = status.observed_generation.unwrap_or(0) >= self.metadata.generation.unwrap_or(0);
+        let revision_done =
+            status.update_revision.is_none() || status.current_revision == status.update_revision;
         if seen && ready == wanted && updated == wanted && revision_done {
             Readiness::Ready
         } else {
-            Readiness::NotReady(format!("{ready}/{wanted} ready, {updated}/{wanted} updated"))
+            Readiness::NotReady(format!(
+                "{ready}/{wanted} ready, {updated}/{wanted} updated"
+            ))
         }
     }
 

@@ -98,7 +98,7 @@
 
 mod error;
 mod fast;
-mod object;
+pub(crate) mod object;
 mod parse;
 mod render;
 

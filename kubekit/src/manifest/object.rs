@@ -83,6 +83,30 @@ macro_rules! known_kinds {
                 }
             }
 
+            /// Checks the rules of the API server's that kubekit knows for the object's kind
+            /// ([`Kind::validate`](crate::kinds::Kind::validate)); other kinds pass.
+            ///
+            /// # Errors
+            ///
+            /// The first rule the object breaks, with the field's path.
+            pub fn validate(&self) -> Result<(), crate::builders::ValidationError> {
+                match self {
+                    $(Self::$variant(object) => crate::kinds::Kind::validate(object),)*
+                    Self::Other(_) => Ok(()),
+                }
+            }
+
+            /// Where the object stands by its kind's rule
+            /// ([`Kind::readiness`](crate::kinds::Kind::readiness)); another kind is ready
+            /// when it exists and, if it has conditions, `Ready` or `Available` is `True`.
+            #[must_use]
+            pub fn readiness(&self) -> crate::kinds::Readiness {
+                match self {
+                    $(Self::$variant(object) => crate::kinds::Kind::readiness(object),)*
+                    Self::Other(object) => crate::kinds::readiness_of_conditions(&object.data),
+                }
+            }
+
             fn serialize_inner<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
                 match self {
                     $(Self::$variant(object) => object.serialize(serializer),)*
@@ -110,6 +134,17 @@ macro_rules! known_kinds {
                 }
             }
         )*
+
+        /// [`Kind::validate`](crate::kinds::Kind::validate) of `object` when its type is one of
+        /// the kinds kubekit knows (for calls generic over any resource type).
+        pub(crate) fn validate_any(
+            object: &dyn std::any::Any,
+        ) -> Option<Result<(), crate::builders::ValidationError>> {
+            $(if let Some(object) = object.downcast_ref::<$ty>() {
+                return Some(crate::kinds::Kind::validate(object));
+            })*
+            None
+        }
 
         /// `(kind, apiVersion)` of every kind with a variant.
         const KNOWN: &[(&str, &str)] = &[$((
