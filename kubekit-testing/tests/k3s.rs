@@ -219,3 +219,32 @@ fn without_docker_the_error_says_so_and_names_the_alternatives() -> TestResult {
     assert!(line.contains("KUBEKIT_PROVIDER=kubeconfig"), "{line}");
     Ok(())
 }
+
+/// The kubeconfig copied out of the container embeds the admin key: only its owner may read
+/// it, in directories only the owner can enter (issue 18).
+#[tokio::test]
+async fn the_copied_kubeconfig_is_readable_by_its_owner_only() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let cluster = k3s().await?;
+    let kubeconfig = cluster.kubeconfig().ok_or("no kubeconfig")?;
+    let mode = |p: &std::path::Path| -> std::io::Result<u32> {
+        Ok(std::fs::metadata(p)?.permissions().mode() & 0o7777)
+    };
+    assert_eq!(mode(kubeconfig)?, 0o600, "{}", kubeconfig.display());
+    let clusters = kubekit_testing::assets::cache_dir().join("clusters");
+    let mut problems = Vec::new();
+    let mut dir = kubeconfig.parent();
+    while let Some(d) = dir.filter(|d| d.starts_with(&clusters)) {
+        if mode(d)? & 0o077 != 0 {
+            problems.push(format!("{} has mode {:o}", d.display(), mode(d)?));
+        }
+        dir = d.parent();
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let read = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "cat"])
+        .arg(kubeconfig)
+        .output()?;
+    assert!(!read.status.success(), "another user can read {}", kubeconfig.display());
+    Ok(())
+}
