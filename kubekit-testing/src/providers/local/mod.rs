@@ -270,8 +270,7 @@ pub(crate) async fn start_control_plane(
         for d in [&fresh, &fresh.join("pki"), &fresh.join("etcd")] {
             util::private_dir(d)?;
         }
-        let logs = fresh.join("logs");
-        std::fs::create_dir_all(&logs).io("creating", logs)?;
+        util::private_dir(&fresh.join("logs"))?;
         certs::generate(
             &fresh.join("pki"),
             &[
