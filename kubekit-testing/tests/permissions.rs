@@ -126,7 +126,7 @@ fn keys_and_kubeconfigs_are_private_and_removed_with_the_cluster() -> TestResult
     );
     let shared_dir = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("CHILD-SHARED-DIR "))
+        .find_map(|l| l.split_once("CHILD-SHARED-DIR ").map(|(_, dir)| dir))
         .map(PathBuf::from)
         .ok_or_else(|| format!("the child printed no cluster directory:\n{stdout}"))?;
 
