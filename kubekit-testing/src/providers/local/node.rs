@@ -2,7 +2,7 @@
 //! Debian's containerd, runc and CNI plugins, and images built locally and loaded into it.
 //!
 //! Everything the node makes lives under [`RUN_DIR`] and on the bridge [`BRIDGE`];
-//! [`teardown`] removes all of it (containers, mounts, network namespaces, interfaces,
+//! its teardown removes all of it (containers, mounts, network namespaces, interfaces,
 //! iptables chains, cgroups) when the cluster stops.
 
 use std::{
