@@ -9,7 +9,7 @@ use crate::{
     error::Result,
     providers::{K3s, Kubeconfig, Local, Provider, ProviderKind},
     report::warning,
-    shared,
+    shared, util,
 };
 
 /// A running cluster tests can use.
@@ -138,7 +138,8 @@ impl Cluster {
     }
 
     async fn connect() -> Result<Cluster> {
-        match ProviderKind::from_env()? {
+        // Asking Docker whether it answers may take a second: not on the async runtime.
+        match util::blocking(ProviderKind::from_env).await? {
             ProviderKind::Kubeconfig => Self::connect_with(Kubeconfig).await,
             ProviderKind::K3s => {
                 let image = K3s::from_env()?;
