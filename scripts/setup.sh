@@ -34,10 +34,12 @@ fi
 say "Kubernetes components present"
 kubekit-testing/images/build-images.sh
 say "images present"
+# The program whose `watchdog` subcommand stops the tests' shared cluster after a run.
+cargo build -q -p kubekit-examples --bin kubekit-cluster
+say "kubekit-cluster built"
 if [[ ${KUBEKIT_SKIP_DOCKER:-} == 1 ]]; then
   say "KUBEKIT_SKIP_DOCKER=1: no Docker engine, the k3s provider's tests will fail; setup done"
   exit 0
 fi
-cargo build -q -p kubekit-examples --bin kubekit-cluster
 kubekit-testing/scripts/start-docker.sh "${CARGO_TARGET_DIR:-target}/debug/kubekit-cluster"
 say "setup done"

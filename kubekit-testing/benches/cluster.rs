@@ -88,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     stats("cluster with a Ready node", "< 15 s", xs);
     let cluster = cluster.unwrap();
-    let client = cluster.client()?;
+    let client = kube::Client::try_from(cluster.config().clone())?;
 
     // A fresh namespace, ready when its default ServiceAccount exists.
     let mut xs = vec![];

@@ -97,8 +97,8 @@ fn build(dir: &Path) -> Result<()> {
     let script = cache_dir().join("build-components.sh");
     std::fs::create_dir_all(cache_dir()).io("creating", cache_dir())?;
     std::fs::write(&script, BUILD_SCRIPT).io("writing", &script)?;
-    eprintln!(
-        "kubekit-testing: building Kubernetes {KUBERNETES_VERSION} into {} (once; later runs reuse it)",
+    crate::report::progress!(
+        "building Kubernetes {KUBERNETES_VERSION} into {} (once; later runs reuse it)",
         dir.display()
     );
     let status = Command::new("bash")

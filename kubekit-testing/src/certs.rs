@@ -8,7 +8,7 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
 
-use crate::error::{IoContext, Result};
+use crate::{error::Result, util};
 
 /// The file names [`generate`] writes into a directory.
 pub(crate) mod files {
@@ -21,9 +21,10 @@ pub(crate) mod files {
     pub const SA_PUB: &str = "sa.pub";
 }
 
+/// Writes one file of the cluster's PKI, readable by its owner only (keys and certificates
+/// alike: nothing else needs them).
 fn write(dir: &Path, name: &str, contents: &str) -> Result<()> {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).io("writing", &path)
+    util::write_private(&dir.join(name), contents.as_bytes())
 }
 
 /// Writes a CA, a serving certificate valid for `sans` (DNS names or IP addresses), an

@@ -66,6 +66,27 @@ pub enum Error {
         source: kube::config::KubeconfigError,
     },
 
+    /// `KUBEKIT_PROVIDER=kubeconfig`, but no kubeconfig could be found or used.
+    #[error("KUBEKIT_PROVIDER=kubeconfig but no usable kubeconfig: {0}")]
+    InferConfig(#[source] kube::config::InferConfigError),
+
+    /// The provider cannot do what was asked (e.g. load an image onto a cluster it does not
+    /// manage).
+    #[error("{0}")]
+    Unsupported(String),
+
+    /// An environment variable holds a value kubekit-testing cannot use.
+    #[error("{0}")]
+    Setting(String),
+
+    /// The watchdog that stops the shared cluster after the run cannot start.
+    #[error("the watchdog of the shared cluster: {0}")]
+    Watchdog(String),
+
+    /// Watching an object until a condition holds failed.
+    #[error("waiting for a condition: {0}")]
+    Wait(#[from] kube::runtime::wait::Error),
+
     /// A request to the cluster failed.
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),

@@ -2,37 +2,49 @@
 //! namespace per test.
 //!
 //! ```no_run
-//! # async fn demo() -> kubekit_testing::Result<()> {
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use k8s_openapi::api::core::v1::ConfigMap;
 //! use kube::Api;
 //!
 //! // The run's cluster (started on first use, stopped after the run) and a namespace for
 //! // this test, deleted when the test passes, kept for inspection when it fails.
 //! let ns = kubekit_testing::test_namespace!().await?;
-//! let config_maps: Api<ConfigMap> = Api::namespaced(ns.client(), ns.name());
+//! let client = kube::Client::try_from(ns.cluster().config().clone())?;
+//! let config_maps: Api<ConfigMap> = Api::namespaced(client, ns.name());
 //! assert!(config_maps.get_opt("kube-root-ca.crt").await?.is_some());
 //! # Ok(()) }
 //! ```
 //!
-//! Providers (`KUBEKIT_PROVIDER`): `k3s` runs k3s in a Docker container through
-//! testcontainers ([`K3s`]); `local` runs etcd, kube-apiserver, kube-controller-manager,
-//! kube-scheduler and, as root, a node (kubelet, containerd, CNI, kube-proxy) as local
-//! processes; `kubeconfig` uses the cluster `KUBECONFIG` points at. Unset, `k3s` is chosen
-//! where a Docker engine answers and its image is present or can be pulled, `local`
-//! otherwise.
+//! Providers (`KUBEKIT_PROVIDER`, [`ProviderKind`]; each a [`Provider`] in [`providers`]):
+//! `k3s` runs k3s in a Docker container through testcontainers ([`K3s`]); `local` runs etcd,
+//! kube-apiserver, kube-controller-manager, kube-scheduler and, as root, a node (kubelet,
+//! containerd, CNI, kube-proxy) as local processes ([`Local`]); `kubeconfig` uses the
+//! cluster `KUBECONFIG` points at ([`Kubeconfig`]). Unset, `k3s` is chosen where a Docker
+//! engine answers and its image is present or can be pulled, `local` otherwise.
+//!
+//! A cluster's keys and kubeconfigs are readable by the user only (directories 0700, files
+//! 0600) and removed when the cluster stops; the components' logs stay for failure reports.
+//! Progress lines go to stderr and are `tracing` events of target `kubekit_testing`.
 
 pub mod assets;
 mod certs;
+mod cluster;
 mod error;
-mod k3s;
-mod local;
 mod namespace;
-mod node;
+pub mod providers;
+mod report;
 mod shared;
+mod util;
 
+pub use cluster::Cluster;
 pub use error::{Error, Result};
-pub use k3s::{CLUSTER_LABEL, K3S_IMAGE, K3S_TAG, K3s};
-pub use local::{CONTROLLERS, LocalCluster, POD_CIDR, SERVICE_CIDR};
 pub use namespace::{TEST_LABEL, TEST_PATH_LABEL, TestNamespace, namespace_name};
-pub use node::{BRIDGE, Images, NODE_IP, NODE_NAME, RUN_DIR, images, load_image, node_selector};
-pub use shared::{Cluster, Provider, state_dir, stop_local};
+pub use providers::{
+    Kubeconfig, Local, Provider, ProviderKind,
+    k3s::{CLUSTER_LABEL, K3S_IMAGE, K3S_TAG, K3s},
+    local::{
+        CONTROLLERS, LocalCluster, POD_CIDR, SERVICE_CIDR,
+        node::{BRIDGE, Images, NODE_IP, NODE_NAME, RUN_DIR, images, load_image, node_selector},
+    },
+};
+pub use shared::{WATCHDOG_PROGRAM, run_watchdog, state_dir, stop_local};

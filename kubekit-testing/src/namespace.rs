@@ -4,18 +4,20 @@
 use std::{
     collections::BTreeMap,
     hash::{BuildHasher, Hasher},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::{
     Api,
     api::{DeleteParams, ListParams, ObjectMeta, PostParams},
+    runtime::wait::await_condition,
 };
 
 use crate::{
+    cluster::Cluster,
     error::{Error, Result},
-    shared::Cluster,
+    report::warning,
 };
 
 /// The label every test namespace carries.
@@ -94,10 +96,13 @@ pub fn namespace_name(test_path: &str) -> String {
 ///
 /// Dropped after the test passed, it deletes the namespace (and everything in it). Dropped
 /// while the test panics, it keeps the namespace and prints how to inspect it.
+///
+/// A client is made from the cluster's configuration
+/// (`kube::Client::try_from(ns.cluster().config().clone())`; kubekit's `kubekit::testing`
+/// adds a `client()` returning kubekit's client).
 pub struct TestNamespace {
     name: String,
     cluster: &'static Cluster,
-    client: kube::Client,
 }
 
 impl std::fmt::Debug for TestNamespace {
@@ -159,33 +164,27 @@ impl TestNamespace {
             }
         }
 
-        let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), &name);
-        let started = Instant::now();
+        let accounts: Api<ServiceAccount> = Api::namespaced(client, &name);
         let timeout = Duration::from_secs(30);
-        while sas.get_opt("default").await?.is_none() {
-            if started.elapsed() > timeout {
+        let has_default = |sa: Option<&ServiceAccount>| sa.is_some();
+        match tokio::time::timeout(timeout, await_condition(accounts, "default", has_default)).await
+        {
+            Ok(watched) => {
+                watched?;
+            }
+            Err(_) => {
                 return Err(Error::Timeout {
                     what: format!("the default ServiceAccount of namespace {name}"),
                     after: timeout,
                 });
             }
-            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        Ok(Self {
-            name,
-            cluster,
-            client,
-        })
+        Ok(Self { name, cluster })
     }
 
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    /// A client of the cluster (bound to the runtime that created this namespace).
-    pub fn client(&self) -> kube::Client {
-        self.client.clone()
     }
 
     /// The cluster the namespace lives in.
@@ -209,8 +208,8 @@ impl TestNamespace {
 impl Drop for TestNamespace {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "kubekit-testing: the test failed; its namespace {} is kept. Inspect it with\n    {}\n\
+            warning!(
+                "the test failed; its namespace {} is kept. Inspect it with\n    {}\n\
                  (start the run with KUBEKIT_KEEP_CLUSTER=1 to keep the cluster running too)",
                 self.name,
                 self.inspect_command()
@@ -236,7 +235,7 @@ impl Drop for TestNamespace {
         })
         .join();
         if !matches!(deleted, Ok(Some(_))) {
-            eprintln!("kubekit-testing: could not delete a test namespace; the next run sweeps it");
+            warning!("could not delete a test namespace; the next run sweeps it");
         }
     }
 }
@@ -249,7 +248,7 @@ impl Drop for TestNamespace {
 /// ```no_run
 /// # async fn demo() -> kubekit_testing::Result<()> {
 /// let ns = kubekit_testing::test_namespace!().await?;
-/// println!("testing in {}", ns.name());
+/// println!("testing in {} on {:?}", ns.name(), ns.cluster().kubeconfig());
 /// # Ok(()) }
 /// ```
 #[macro_export]

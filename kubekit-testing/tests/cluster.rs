@@ -8,10 +8,16 @@ use kubekit_testing::{Cluster, TEST_LABEL, test_namespace};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
+/// A kube client of `cluster` (kubekit's own tests get kubekit's client from
+/// `kubekit::testing`).
+fn client(cluster: &Cluster) -> Result<kube::Client, kube::Error> {
+    kube::Client::try_from(cluster.config().clone())
+}
+
 #[tokio::test]
 async fn shared_cluster_serves_the_pinned_release() -> TestResult {
     let cluster = Cluster::shared().await?;
-    let version = cluster.client()?.apiserver_version().await?;
+    let version = client(cluster)?.apiserver_version().await?;
     assert_eq!(
         version.git_version,
         kubekit_testing::assets::KUBERNETES_VERSION
@@ -33,7 +39,7 @@ async fn namespace_is_ready_labelled_and_deleted_after_the_test() -> TestResult 
     );
     assert!(name.len() <= 63);
 
-    let namespaces: Api<Namespace> = Api::all(ns.client());
+    let namespaces: Api<Namespace> = Api::all(client(ns.cluster())?);
     let got = namespaces.get(&name).await?;
     assert_eq!(
         got.metadata
@@ -45,7 +51,7 @@ async fn namespace_is_ready_labelled_and_deleted_after_the_test() -> TestResult 
     );
 
     // Usable at once: a ConfigMap can be created in it.
-    let cms: Api<ConfigMap> = Api::namespaced(ns.client(), &name);
+    let cms: Api<ConfigMap> = Api::namespaced(client(ns.cluster())?, &name);
     let cm = ConfigMap {
         metadata: kube::api::ObjectMeta {
             name: Some("x".into()),
@@ -55,7 +61,7 @@ async fn namespace_is_ready_labelled_and_deleted_after_the_test() -> TestResult 
     };
     cms.create(&PostParams::default(), &cm).await?;
 
-    let client = ns.client();
+    let client = client(ns.cluster())?;
     drop(ns);
     let namespaces: Api<Namespace> = Api::all(client);
     let after = namespaces.get_opt(&name).await?;
@@ -70,7 +76,7 @@ async fn namespace_is_ready_labelled_and_deleted_after_the_test() -> TestResult 
 #[tokio::test]
 async fn namespace_of_a_failed_test_is_kept() -> TestResult {
     let cluster = Cluster::shared().await?;
-    let client = cluster.client()?;
+    let client = client(cluster)?;
     // Run a "test" that panics while holding a namespace, on its own thread.
     let handle = std::thread::spawn(|| {
         let rt = tokio::runtime::Builder::new_current_thread()

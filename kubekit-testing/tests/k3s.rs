@@ -14,9 +14,15 @@ use kube::{
     api::{DeleteParams, ObjectMeta, PostParams},
     runtime::wait::{await_condition, conditions::is_pod_running},
 };
-use kubekit_testing::{Cluster, K3s, Provider, TestNamespace};
+use kubekit_testing::{Cluster, K3s, ProviderKind, TestNamespace};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A kube client of `cluster` (kubekit's own tests get kubekit's client from
+/// `kubekit::testing`).
+fn client(cluster: &Cluster) -> Result<kube::Client, kube::Error> {
+    kube::Client::try_from(cluster.config().clone())
+}
 
 async fn k3s() -> kubekit_testing::Result<&'static Cluster> {
     let image = match std::env::var("KUBEKIT_K3S_IMAGE") {
@@ -51,7 +57,7 @@ fn pod(name: &str, image: &str, command: &[&str]) -> Pod {
 #[tokio::test]
 async fn the_container_serves_a_verified_api_on_loopback_with_a_ready_node() -> TestResult {
     let cluster = k3s().await?;
-    assert_eq!(cluster.provider(), Provider::K3s);
+    assert_eq!(cluster.provider(), ProviderKind::K3s);
     assert!(cluster.has_node());
     // The kubeconfig points at the published port on 127.0.0.1, and the client verifies
     // the server's certificate against the cluster's CA (no insecure-skip).
@@ -62,7 +68,7 @@ async fn the_container_serves_a_verified_api_on_loopback_with_a_ready_node() -> 
         "{url} is the container's port, not the host's"
     );
     assert!(!cluster.config().accept_invalid_certs);
-    let client = cluster.client()?;
+    let client = client(cluster)?;
     let version = client.apiserver_version().await?;
     assert_eq!(
         (version.major.as_str(), version.minor.as_str()),
@@ -80,7 +86,7 @@ async fn the_container_serves_a_verified_api_on_loopback_with_a_ready_node() -> 
 async fn apply_get_delete_lifecycle_in_a_test_namespace() -> TestResult {
     let cluster = k3s().await?;
     let ns = TestNamespace::create_in(cluster, "k3s::apply_get_delete_lifecycle").await?;
-    let maps: Api<ConfigMap> = Api::namespaced(ns.client(), ns.name());
+    let maps: Api<ConfigMap> = Api::namespaced(client(ns.cluster())?, ns.name());
     let cm = ConfigMap {
         metadata: ObjectMeta {
             name: Some("settings".into()),
@@ -108,7 +114,7 @@ async fn apply_get_delete_lifecycle_in_a_test_namespace() -> TestResult {
 
     // A real pod on the container's node, from an image the provider loaded.
     let images = kubekit_testing::images()?;
-    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let pods: Api<Pod> = Api::namespaced(client(ns.cluster())?, ns.name());
     pods.create(&PostParams::default(), &pod("web", &images.nginx, &[]))
         .await?;
     let running = tokio::time::timeout(
@@ -143,7 +149,7 @@ async fn images_load_into_the_container_node_with_ctr() -> TestResult {
         .join("images")
         .join("toolbox.tar");
     cluster.load_image(&archive).await?;
-    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let pods: Api<Pod> = Api::namespaced(client(ns.cluster())?, ns.name());
     pods.create(
         &PostParams::default(),
         &pod("hello", &images.toolbox, &["echo", "loaded"]),
@@ -217,5 +223,38 @@ fn without_docker_the_error_says_so_and_names_the_alternatives() -> TestResult {
     );
     assert!(line.contains("KUBEKIT_PROVIDER=local"), "{line}");
     assert!(line.contains("KUBEKIT_PROVIDER=kubeconfig"), "{line}");
+    Ok(())
+}
+
+/// The kubeconfig copied out of the container embeds the admin key: only its owner may read
+/// it, in directories only the owner can enter (issue 18).
+#[tokio::test]
+async fn the_copied_kubeconfig_is_readable_by_its_owner_only() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let cluster = k3s().await?;
+    let kubeconfig = cluster.kubeconfig().ok_or("no kubeconfig")?;
+    let mode = |p: &std::path::Path| -> std::io::Result<u32> {
+        Ok(std::fs::metadata(p)?.permissions().mode() & 0o7777)
+    };
+    assert_eq!(mode(kubeconfig)?, 0o600, "{}", kubeconfig.display());
+    let clusters = kubekit_testing::assets::cache_dir().join("clusters");
+    let mut problems = Vec::new();
+    let mut dir = kubeconfig.parent();
+    while let Some(d) = dir.filter(|d| d.starts_with(&clusters)) {
+        if mode(d)? & 0o077 != 0 {
+            problems.push(format!("{} has mode {:o}", d.display(), mode(d)?));
+        }
+        dir = d.parent();
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let read = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "cat"])
+        .arg(kubeconfig)
+        .output()?;
+    assert!(
+        !read.status.success(),
+        "another user can read {}",
+        kubeconfig.display()
+    );
     Ok(())
 }

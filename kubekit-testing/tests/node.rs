@@ -8,9 +8,15 @@ use kube::{
     api::{ObjectMeta, PostParams},
     runtime::wait::{await_condition, conditions::is_pod_running},
 };
-use kubekit_testing::{NODE_NAME, test_namespace};
+use kubekit_testing::{Cluster, NODE_NAME, test_namespace};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A kube client of `cluster` (kubekit's own tests get kubekit's client from
+/// `kubekit::testing`).
+fn client(cluster: &Cluster) -> Result<kube::Client, kube::Error> {
+    kube::Client::try_from(cluster.config().clone())
+}
 
 fn pod(name: &str, image: &str, policy: &str) -> Pod {
     Pod {
@@ -39,7 +45,7 @@ async fn nginx_pod_runs_on_the_node_with_its_own_ip() -> TestResult {
         "the shared local cluster must have a node (run as root)"
     );
     let images = kubekit_testing::images()?;
-    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let pods: Api<Pod> = Api::namespaced(client(ns.cluster())?, ns.name());
     pods.create(&PostParams::default(), &pod("web", &images.nginx, "Never"))
         .await?;
     let running = tokio::time::timeout(
@@ -61,7 +67,7 @@ async fn nginx_pod_runs_on_the_node_with_its_own_ip() -> TestResult {
 #[tokio::test]
 async fn missing_image_with_pull_policy_never_fails_clearly() -> TestResult {
     let ns = test_namespace!().await?;
-    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let pods: Api<Pod> = Api::namespaced(client(ns.cluster())?, ns.name());
     pods.create(
         &PostParams::default(),
         &pod("ghost", "kubekit.local/not-built:1", "Never"),

@@ -5,6 +5,9 @@
 //! cargo run -p kubekit-examples --bin kubekit-cluster -- --no-node
 //! cargo run -p kubekit-examples --bin kubekit-cluster -- build   # only build/cache the binaries and images
 //! kubekit-cluster serve [KUBECONFIG]   # as a container's entrypoint (kubekit-testing's node image)
+//! kubekit-cluster stop                 # stop the shared local cluster (one kept with KUBEKIT_KEEP_CLUSTER=1)
+//! kubekit-cluster watchdog DIR IDLE    # started by kubekit-testing: stops the shared cluster of DIR
+//!                                      # once no test process has used it for IDLE seconds
 //! ```
 //! `serve` runs the cluster with a node until SIGTERM or SIGINT, writing its kubeconfig to
 //! `KUBECONFIG` (default `/etc/rancher/k3s/k3s.yaml`, where k3s writes it), so the k3s
@@ -32,7 +35,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         Some("--help") | Some("-h") | Some("help") => {
-            println!("usage: kubekit-cluster [--no-node | build | serve [KUBECONFIG]]");
+            println!(
+                "usage: kubekit-cluster [--no-node | build | serve [KUBECONFIG] | stop | watchdog DIR IDLE_SECONDS]"
+            );
+        }
+        Some("stop") => kubekit_testing::stop_local()?,
+        Some("watchdog") => {
+            let (Some(dir), Some(idle)) = (args.get(1), args.get(2).and_then(|s| s.parse().ok()))
+            else {
+                return Err("usage: kubekit-cluster watchdog DIR IDLE_SECONDS".into());
+            };
+            kubekit_testing::run_watchdog(
+                std::path::Path::new(dir),
+                std::time::Duration::from_secs(idle),
+            )
+            .await?;
         }
         Some("serve") => {
             let target = std::path::PathBuf::from(

@@ -1,13 +1,13 @@
 //! The local provider: etcd, kube-apiserver, kube-controller-manager and kube-scheduler as
-//! local processes on 127.0.0.1, with fresh certificates and a temporary data directory.
+//! local processes on 127.0.0.1, with fresh certificates, and as root a node ([`node`]:
+//! kubelet, containerd, CNI, kube-proxy).
+//!
+//! A cluster's directory holds its keys (`pki/`), its kubeconfig, etcd's data and the
+//! components' logs. The directory is the user's only (0700), the keys and the kubeconfig are
+//! written 0600, and stopping the cluster removes all but the logs.
 
 use std::{
-    fmt::Write as _,
-    fs::File,
-    net::TcpListener,
-    os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -15,13 +15,20 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::{
     Api,
     config::{KubeConfigOptions, Kubeconfig},
+    runtime::wait::await_condition,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    assets,
     certs::{self, files},
     error::{Error, IoContext, Result},
+    providers::{Provider, ProviderKind},
+    report::progress,
+    util::{self, Process, Started},
 };
+
+pub mod node;
 
 /// The Service ClusterIP range of the local cluster (clear of the machine's own addresses).
 pub const SERVICE_CIDR: &str = "10.97.0.0/16";
@@ -47,88 +54,129 @@ pub const CONTROLLERS: &[&str] = &[
     "node-lifecycle-controller",
 ];
 
-/// One process of the cluster, as recorded in its state file.
+/// What a running local cluster is made of, as recorded in the run's state file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Process {
-    pub name: String,
-    pub pid: u32,
-    pub exe: PathBuf,
-    pub log: PathBuf,
+pub struct LocalState {
+    pub(crate) dir: PathBuf,
+    pub(crate) kubeconfig: PathBuf,
+    pub(crate) api_port: u16,
+    pub(crate) processes: Vec<Process>,
+    pub(crate) node: bool,
 }
 
-/// What a running local cluster is made of.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct State {
-    pub dir: PathBuf,
-    pub kubeconfig: PathBuf,
-    pub api_port: u16,
-    pub run_id: String,
-    pub processes: Vec<Process>,
-    pub node: bool,
+/// The local provider (`KUBEKIT_PROVIDER=local`): a control plane of local processes and,
+/// with [`Local::with_node`] (the default as root), a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Local {
+    node: bool,
 }
 
-pub(crate) fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").io("binding a free port on", "127.0.0.1")?;
-    Ok(l.local_addr()
-        .io("reading the address of", "127.0.0.1")?
-        .port())
-}
-
-/// The last `n` lines of a log file.
-pub(crate) fn tail(path: &Path, n: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// A component started by kubekit, still a child of this process.
-pub(crate) struct Started {
-    pub process: Process,
-    pub child: Child,
-}
-
-impl Started {
-    /// An error with the component's last log lines when it has exited.
-    pub fn check_alive(&mut self) -> Result<()> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Err(self.failed(format!("it exited ({status})")));
-        }
-        Ok(())
-    }
-
-    pub fn failed(&self, reason: String) -> Error {
-        Error::Component {
-            component: self.process.name.clone(),
-            reason,
-            log: self.process.log.clone(),
-            tail: tail(&self.process.log, 25),
-        }
+impl Default for Local {
+    /// [`Local::from_env`].
+    fn default() -> Self {
+        Self::from_env()
     }
 }
 
-/// Starts `exe` with `args` in its own process group (so it outlives the test process that
-/// started it and a terminal's signals do not reach it), logging to `logs/<name>.log`.
-pub(crate) fn spawn(dir: &Path, name: &str, exe: &Path, args: &[String]) -> Result<Started> {
-    let log = dir.join("logs").join(format!("{name}.log"));
-    let out = File::create(&log).io("creating", &log)?;
-    let err = out.try_clone().io("opening", &log)?;
-    let child = Command::new(exe)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .process_group(0)
-        .spawn()
-        .io("starting", exe)?;
-    Ok(Started {
-        process: Process {
-            name: name.into(),
-            pid: child.id(),
-            exe: exe.into(),
-            log,
-        },
-        child,
-    })
+impl Local {
+    /// A node when the process runs as root, unless `KUBEKIT_NODE=0`.
+    pub fn from_env() -> Self {
+        Self {
+            node: node::wanted(),
+        }
+    }
+
+    /// A control plane only.
+    pub fn control_plane() -> Self {
+        Self { node: false }
+    }
+
+    /// A control plane and a node (needs root).
+    pub fn with_node() -> Self {
+        Self { node: true }
+    }
+
+    /// The directory of the run's shared local cluster.
+    pub fn shared_dir() -> PathBuf {
+        assets::cache_dir()
+            .join("clusters")
+            .join(format!("local-{}", assets::KUBERNETES_VERSION))
+    }
+
+    /// Starts a cluster in `dir` (made afresh): a control plane, and a node when asked.
+    async fn start_in(&self, dir: &Path) -> Result<LocalState> {
+        let mut needed = assets::CONTROL_PLANE_BINARIES.to_vec();
+        if self.node {
+            needed.extend_from_slice(assets::NODE_BINARIES);
+        }
+        let bins = util::blocking(move || assets::binaries(&needed)).await?;
+        let (mut state, mut started) = start_control_plane(dir, &bins).await?;
+        if self.node
+            && let Err(e) = node::start(&mut state, &mut started, &bins).await
+        {
+            let failed = state.clone();
+            let _ = util::blocking(move || teardown(&failed)).await;
+            return Err(e);
+        }
+        Ok(state)
+    }
+}
+
+impl Provider for Local {
+    type State = LocalState;
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Local
+    }
+
+    fn state_dir(&self) -> Option<PathBuf> {
+        Some(Self::shared_dir())
+    }
+
+    async fn start(&self, dir: &Path, _run_id: &str) -> Result<LocalState> {
+        self.start_in(&dir.join("cluster")).await
+    }
+
+    async fn alive(&self, state: &LocalState) -> bool {
+        state.processes.iter().all(Process::runs)
+    }
+
+    fn kubeconfig<'s>(&self, state: &'s LocalState) -> Option<&'s Path> {
+        Some(&state.kubeconfig)
+    }
+
+    fn has_node(&self, state: &LocalState) -> bool {
+        state.node
+    }
+
+    async fn load_image(&self, state: &LocalState, archive: &Path) -> Result<()> {
+        if !state.node {
+            return Err(Error::Node(
+                "the local cluster has no node (KUBEKIT_NODE=0 or not root)".into(),
+            ));
+        }
+        node::load_image(archive).await
+    }
+
+    async fn stop(&self, state: &LocalState) -> Result<()> {
+        let state = state.clone();
+        util::blocking(move || teardown(&state)).await
+    }
+}
+
+/// Stops every process of the cluster (each PID only while it still runs the recorded
+/// program, so a reused PID is never signalled), removes the node when there is one, and
+/// removes etcd's data, the keys and the kubeconfig. The logs stay, for failure reports.
+pub(crate) fn teardown(state: &LocalState) -> Result<()> {
+    if state.node {
+        node::teardown();
+    }
+    let reversed: Vec<Process> = state.processes.iter().rev().cloned().collect();
+    util::stop_processes(&reversed, Duration::from_secs(10));
+    for secret in ["etcd", "pki", "kubeconfig"] {
+        util::remove(&state.dir.join(secret))?;
+    }
+    Ok(())
 }
 
 /// Writes a kubeconfig for the admin user of the cluster at `server`.
@@ -166,7 +214,7 @@ current-context: kubekit
         cert = data(files::ADMIN_CERT)?,
         key = data(files::ADMIN_KEY)?,
     );
-    std::fs::write(path, text).io("writing", path)
+    util::write_private(path, text.as_bytes())
 }
 
 /// Reads a kubeconfig file into a client configuration.
@@ -194,61 +242,67 @@ fn api_address() -> Result<(String, u16)> {
     match std::env::var("KUBEKIT_API_ADDRESS") {
         Ok(v) if !v.is_empty() => {
             let addr: std::net::SocketAddr = v.parse().map_err(|_| {
-                Error::Node(format!(
+                Error::Setting(format!(
                     "KUBEKIT_API_ADDRESS={v} is not an IP:PORT address such as 0.0.0.0:6443"
                 ))
             })?;
             Ok((addr.ip().to_string(), addr.port()))
         }
-        _ => Ok(("127.0.0.1".into(), free_port()?)),
+        _ => Ok(("127.0.0.1".into(), util::free_port()?)),
     }
 }
 
-/// Starts a control plane in `dir` (created fresh) from the binaries in `bins` and waits
-/// until it serves requests and its controllers work (the `default` ServiceAccount exists).
+/// Starts a control plane in `dir` (made afresh, the user's only) from the binaries in
+/// `bins` and waits until it serves requests and its controllers work (the `default`
+/// ServiceAccount exists).
 pub(crate) async fn start_control_plane(
     dir: &Path,
     bins: &Path,
-    run_id: &str,
-) -> Result<(State, Vec<Started>)> {
+) -> Result<(LocalState, Vec<Started>)> {
     let began = Instant::now();
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).io("removing", dir)?;
-    }
     let pki = dir.join("pki");
-    for d in [&pki, &dir.join("logs"), &dir.join("etcd")] {
-        std::fs::create_dir_all(d).io("creating", d.as_path())?;
-    }
-    certs::generate(
-        &pki,
-        &[
-            "127.0.0.1",
-            "localhost",
-            "10.97.0.1",
-            "10.98.0.1",
-            "kubernetes",
-            "kubernetes.default",
-            "kubernetes.default.svc",
-            "kubernetes.default.svc.cluster.local",
-        ],
-    )?;
+    let fresh = dir.to_path_buf();
+    util::blocking(move || {
+        util::remove(&fresh)?;
+        if let Some(clusters) = fresh.parent() {
+            util::private_dir(clusters)?;
+        }
+        for d in [&fresh, &fresh.join("pki"), &fresh.join("etcd")] {
+            util::private_dir(d)?;
+        }
+        util::private_dir(&fresh.join("logs"))?;
+        certs::generate(
+            &fresh.join("pki"),
+            &[
+                "127.0.0.1",
+                "localhost",
+                "10.97.0.1",
+                "10.98.0.1",
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local",
+            ],
+        )
+    })
+    .await?;
     let (api_bind, api_port) = api_address()?;
-    let (etcd_port, peer_port) = (free_port()?, free_port()?);
-    let (kcm_port, sched_port) = (free_port()?, free_port()?);
+    let (etcd_port, peer_port) = (util::free_port()?, util::free_port()?);
+    let (kcm_port, sched_port) = (util::free_port()?, util::free_port()?);
     let kubeconfig = dir.join("kubeconfig");
     let server = format!("https://127.0.0.1:{api_port}");
     write_kubeconfig(&kubeconfig, &pki, &server)?;
     let pk = |f: &str| pki.join(f).display().to_string();
     let kc = kubeconfig.display().to_string();
 
-    eprintln!(
-        "kubekit-testing: starting Kubernetes {} control plane (etcd, kube-apiserver, \
-         kube-controller-manager, kube-scheduler) on {server}",
-        crate::assets::KUBERNETES_VERSION
+    progress!(
+        "starting Kubernetes {} control plane (etcd, kube-apiserver, kube-controller-manager, \
+         kube-scheduler) on {server}",
+        assets::KUBERNETES_VERSION
     );
     let etcd_url = format!("http://127.0.0.1:{etcd_port}");
     let peer_url = format!("http://127.0.0.1:{peer_port}");
-    let mut started = vec![spawn(
+    let mut started = vec![util::spawn(
         dir,
         "etcd",
         &bins.join("etcd"),
@@ -264,7 +318,7 @@ pub(crate) async fn start_control_plane(
             ("log-level", "warn".into()),
         ]),
     )?];
-    started.push(spawn(
+    started.push(util::spawn(
         dir,
         "kube-apiserver",
         &bins.join("kube-apiserver"),
@@ -302,7 +356,7 @@ pub(crate) async fn start_control_plane(
             ("v", "1".into()),
         ]),
     )?);
-    started.push(spawn(
+    started.push(util::spawn(
         dir,
         "kube-controller-manager",
         &bins.join("kube-controller-manager"),
@@ -323,7 +377,7 @@ pub(crate) async fn start_control_plane(
             ("concurrent-namespace-syncs", "10".into()),
         ]),
     )?);
-    started.push(spawn(
+    started.push(util::spawn(
         dir,
         "kube-scheduler",
         &bins.join("kube-scheduler"),
@@ -337,128 +391,84 @@ pub(crate) async fn start_control_plane(
         ]),
     )?);
 
-    let state = State {
+    let state = LocalState {
         dir: dir.into(),
         kubeconfig: kubeconfig.clone(),
         api_port,
-        run_id: run_id.into(),
         processes: started.iter().map(|s| s.process.clone()).collect(),
         node: false,
     };
-    // Write the teardown script now, so even a failed start can be cleaned up.
-    write_teardown(&state)?;
-    let config = config_from(&kubeconfig).await?;
-    let client = kube::Client::try_from(config)?;
-    if let Err(e) = wait_ready(&client, &mut started).await {
-        let _ = run_teardown(dir);
+    let ready = async {
+        let client = kube::Client::try_from(config_from(&kubeconfig).await?)?;
+        wait_ready(&client, &mut started).await
+    };
+    if let Err(e) = ready.await {
+        let failed = state.clone();
+        let _ = util::blocking(move || teardown(&failed)).await;
         return Err(e);
     }
-    eprintln!(
-        "kubekit-testing: control plane ready in {:.1} s (kubeconfig: {})",
+    progress!(
+        "control plane ready in {:.1} s (kubeconfig: {})",
         began.elapsed().as_secs_f64(),
         kubeconfig.display()
     );
     Ok((state, started))
 }
 
+/// Waits until kube-apiserver answers `/readyz` (polled: there is nothing to watch yet),
+/// then watches for the `default` ServiceAccount (kube-controller-manager works), while
+/// checking that no component exited.
 async fn wait_ready(client: &kube::Client, started: &mut [Started]) -> Result<()> {
     const TIMEOUT: Duration = Duration::from_secs(90);
     let deadline = Instant::now() + TIMEOUT;
-    let mut stage = "kube-apiserver /readyz";
     loop {
         for s in started.iter_mut() {
             s.check_alive()?;
         }
-        let done = if stage.starts_with("kube-apiserver") {
-            let req = http::Request::get("/readyz")
-                .body(Vec::new())
-                .map_err(kube::Error::HttpError)?;
-            if matches!(client.request_text(req).await.as_deref(), Ok("ok")) {
-                stage = "the default ServiceAccount (kube-controller-manager)";
-            }
-            false
-        } else {
-            let sas: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
-            matches!(sas.get_opt("default").await, Ok(Some(_)))
-        };
-        if done {
-            return Ok(());
+        let req = http::Request::get("/readyz")
+            .body(Vec::new())
+            .map_err(kube::Error::HttpError)?;
+        if matches!(client.request_text(req).await.as_deref(), Ok("ok")) {
+            break;
         }
         if Instant::now() > deadline {
-            let culprit = if stage.starts_with("kube-apiserver") {
-                1
-            } else {
-                2
-            };
-            return Err(started[culprit].failed(format!("not ready after {TIMEOUT:?} ({stage})")));
+            return Err(started[1].failed(format!(
+                "not ready after {TIMEOUT:?} (kube-apiserver /readyz)"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Writes `teardown.sh`: stops every process of the cluster (checking each PID still runs
-/// the recorded program, so a reused PID is never signalled), runs the node's cleanup when
-/// there is one, and removes the state file. The watchdog and [`run_teardown`] both run it.
-pub(crate) fn write_teardown(state: &State) -> Result<()> {
-    let mut s = String::from(
-        "#!/usr/bin/env bash\n# Stops kubekit's local cluster. Generated by kubekit-testing.\nset -u\n",
-    );
-    let _ = writeln!(s, "dir='{}'", state.dir.display());
-    s.push_str(
-        r#"ours() { [[ -r /proc/$1/cmdline ]] && tr '\0' '\n' </proc/$1/cmdline | head -1 | grep -qxF "$2"; }
-pids=()
-stop() { if ours "$1" "$2"; then kill -TERM "$1" 2>/dev/null; pids+=("$1:$2"); fi; }
-"#,
-    );
-    if state.node {
-        s.push_str("[[ -x $dir/node-teardown.sh ]] && \"$dir/node-teardown.sh\"\n");
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let watched = util::while_alive(
+        started,
+        deadline.saturating_duration_since(Instant::now()),
+        async {
+            Ok(
+                await_condition(accounts, "default", |sa: Option<&ServiceAccount>| {
+                    sa.is_some()
+                })
+                .await?,
+            )
+        },
+    )
+    .await?;
+    match watched {
+        Some(_) => Ok(()),
+        None => Err(started[2].failed(format!(
+            "not ready after {TIMEOUT:?} (the default ServiceAccount)"
+        ))),
     }
-    for p in state.processes.iter().rev() {
-        let _ = writeln!(s, "stop {} '{}'", p.pid, p.exe.display());
-    }
-    s.push_str(
-        r#"for _ in $(seq 100); do
-  alive=0
-  for e in "${pids[@]}"; do ours "${e%%:*}" "${e#*:}" && alive=1; done
-  (( alive )) || break
-  sleep 0.1
-done
-for e in "${pids[@]}"; do ours "${e%%:*}" "${e#*:}" && kill -KILL "${e%%:*}" 2>/dev/null; done
-rm -rf "$dir/etcd" "$dir/../state.json"
-exit 0
-"#,
-    );
-    let path = state.dir.join("teardown.sh");
-    std::fs::write(&path, s).io("writing", &path)?;
-    let status = Command::new("chmod")
-        .arg("+x")
-        .arg(&path)
-        .status()
-        .io("chmod", &path)?;
-    debug_assert!(status.success());
-    Ok(())
-}
-
-/// Runs the cluster's teardown script, if any.
-pub(crate) fn run_teardown(dir: &Path) -> Result<()> {
-    let script = dir.join("teardown.sh");
-    if script.is_file() {
-        Command::new("bash")
-            .arg(&script)
-            .status()
-            .io("running", &script)?;
-    }
-    Ok(())
 }
 
 /// A cluster of its own, outside the shared one: started by [`LocalCluster::start`], stopped
-/// when dropped. For benchmarks and for programs that want a throwaway cluster (the `tour`
-/// example); tests should use the shared cluster ([`Cluster::shared`](crate::Cluster::shared)).
+/// when dropped. For benchmarks and for programs that want a throwaway cluster (the
+/// `kubekit-cluster` program); tests should use the shared cluster
+/// ([`Cluster::shared`](crate::Cluster::shared)).
 ///
 /// A node ([`LocalCluster::start_with_node`]) uses the machine-wide [`RUN_DIR`](crate::RUN_DIR)
 /// and bridge, so only one cluster with a node can run on a machine at a time.
 pub struct LocalCluster {
-    state: State,
+    state: LocalState,
     config: kube::Config,
 }
 
@@ -483,14 +493,14 @@ impl LocalCluster {
     /// # Example
     ///
     /// ```no_run
-    /// # async fn demo() -> kubekit_testing::Result<()> {
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     /// let cluster = kubekit_testing::LocalCluster::start().await?;
-    /// let version = cluster.client()?.apiserver_version().await?;
-    /// println!("Kubernetes {}", version.git_version);
+    /// let client = kube::Client::try_from(cluster.config().clone())?;
+    /// println!("Kubernetes {}", client.apiserver_version().await?.git_version);
     /// # Ok(()) }
     /// ```
     pub async fn start() -> Result<Self> {
-        Self::start_inner(false).await
+        Self::start_with(Local::control_plane()).await
     }
 
     /// Starts a control plane and a node (kubelet, containerd, CNI, kube-proxy) with the
@@ -501,38 +511,32 @@ impl LocalCluster {
     /// As [`LocalCluster::start`], and when the node cannot start (not root, a package
     /// missing, or another node running on this machine).
     pub async fn start_with_node() -> Result<Self> {
-        Self::start_inner(true).await
+        Self::start_with(Local::with_node()).await
     }
 
-    async fn start_inner(with_node: bool) -> Result<Self> {
-        let mut needed = crate::assets::CONTROL_PLANE_BINARIES.to_vec();
-        if with_node {
-            needed.extend_from_slice(crate::assets::NODE_BINARIES);
-        }
-        let bins = crate::assets::binaries(&needed)?;
-        let run_id = crate::namespace::random_suffix();
-        let dir = crate::assets::cache_dir()
+    async fn start_with(provider: Local) -> Result<Self> {
+        let dir = assets::cache_dir()
             .join("clusters")
-            .join(format!("dedicated-{run_id}"));
-        let (mut state, mut started) = start_control_plane(&dir, &bins, &run_id).await?;
-        if with_node && let Err(e) = crate::node::start(&mut state, &mut started, &bins).await {
-            let _ = run_teardown(&dir);
-            return Err(e);
-        }
+            .join(format!("dedicated-{}", crate::namespace::random_suffix()));
+        let state = match provider.start_in(&dir).await {
+            Ok(state) => state,
+            Err(e) => {
+                let _ = util::blocking(move || util::remove(&dir)).await;
+                return Err(e);
+            }
+        };
         let config = config_from(&state.kubeconfig).await?;
         Ok(Self { state, config })
     }
 
-    /// A new client for this cluster, bound to the calling async runtime.
-    ///
-    /// # Errors
-    ///
-    /// When the client's TLS configuration cannot be built.
-    pub fn client(&self) -> Result<kube::Client> {
-        Ok(kube::Client::try_from(self.config.clone())?)
+    /// The client configuration of this cluster (`kube::Client::try_from(config.clone())`
+    /// makes a client; kubekit's `Client::from_config` a faster one).
+    pub fn config(&self) -> &kube::Config {
+        &self.config
     }
 
-    /// The cluster's kubeconfig file (for `kubectl --kubeconfig`).
+    /// The cluster's kubeconfig file (for `kubectl --kubeconfig`), readable by its owner
+    /// only; removed when the cluster stops.
     pub fn kubeconfig(&self) -> &Path {
         &self.state.kubeconfig
     }
@@ -546,16 +550,20 @@ impl LocalCluster {
     ///
     /// # Errors
     ///
-    /// When the teardown script cannot be run.
-    pub fn stop(self) -> Result<()> {
-        // Drop does the work.
-        Ok(())
+    /// When a process cannot be stopped or a file cannot be removed.
+    pub fn stop(mut self) -> Result<()> {
+        // Drop does it again, finding nothing left.
+        self.stop_now()
+    }
+
+    fn stop_now(&mut self) -> Result<()> {
+        teardown(&self.state)?;
+        util::remove(&self.state.dir)
     }
 }
 
 impl Drop for LocalCluster {
     fn drop(&mut self) {
-        let _ = run_teardown(&self.state.dir);
-        let _ = std::fs::remove_dir_all(&self.state.dir);
+        let _ = self.stop_now();
     }
 }

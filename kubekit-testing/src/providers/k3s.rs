@@ -19,12 +19,19 @@ use std::{
     time::{Duration, Instant},
 };
 
+use futures::{StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::core::v1::{Node, ServiceAccount};
-use kube::Api;
+use kube::{
+    Api,
+    runtime::{WatchStreamExt as _, wait::await_condition, watcher},
+};
 use serde::{Deserialize, Serialize};
 use testcontainers::{
     ContainerAsync, Image, ImageExt,
-    bollard::models::{HostConfig, PortBinding},
+    bollard::{
+        models::{HostConfig, PortBinding},
+        query_parameters::{RemoveContainerOptionsBuilder, StopContainerOptionsBuilder},
+    },
     core::{CgroupnsMode, ContainerPort, Mount, WaitFor},
     runners::AsyncRunner,
 };
@@ -32,7 +39,9 @@ use testcontainers::{
 use crate::{
     assets,
     error::{Error, IoContext, Result},
-    local,
+    providers::{Provider, ProviderKind, local},
+    report::progress,
+    util,
 };
 
 /// The k3s image the provider runs by default.
@@ -56,7 +65,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(180);
 ///
 /// // rancher/k3s at K3S_TAG, shared by every test process of the run.
 /// let cluster = Cluster::shared_k3s(K3s::new()).await?;
-/// let nodes = cluster.client()?.apiserver_version().await?;
+/// println!("kubectl --kubeconfig {:?}", cluster.kubeconfig());
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,25 +179,80 @@ impl Image for K3s {
 
 /// What the shared state file records of a running k3s container.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct K3sState {
-    pub container_id: String,
-    pub image: String,
-    pub kubeconfig: PathBuf,
-    pub run_id: String,
+pub struct K3sState {
+    pub(crate) container_id: String,
+    pub(crate) image: String,
+    pub(crate) kubeconfig: PathBuf,
     /// The host directory bind-mounted at `/var/lib/kubekit/import` in the container.
-    pub import_dir: PathBuf,
+    pub(crate) import_dir: PathBuf,
 }
 
-/// The state directory of the shared container of `image`.
-pub(crate) fn state_dir(image: &K3s) -> PathBuf {
-    let safe: String = image
-        .reference()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    assets::cache_dir()
-        .join("clusters")
-        .join(format!("k3s-{safe}"))
+impl Provider for K3s {
+    type State = K3sState;
+
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::K3s
+    }
+
+    /// One directory per image: several images may run side by side.
+    fn state_dir(&self) -> Option<PathBuf> {
+        let safe: String = self
+            .reference()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        Some(
+            assets::cache_dir()
+                .join("clusters")
+                .join(format!("k3s-{safe}")),
+        )
+    }
+
+    async fn start(&self, dir: &Path, run_id: &str) -> Result<K3sState> {
+        start(self, dir, run_id).await
+    }
+
+    async fn alive(&self, state: &K3sState) -> bool {
+        alive(state).await
+    }
+
+    fn kubeconfig<'s>(&self, state: &'s K3sState) -> Option<&'s Path> {
+        Some(&state.kubeconfig)
+    }
+
+    fn has_node(&self, _state: &K3sState) -> bool {
+        true
+    }
+
+    async fn load_image(&self, state: &K3sState, archive: &Path) -> Result<()> {
+        import(&state.container_id, &state.import_dir, archive).await
+    }
+
+    /// Stops the container (its entrypoint cleans up inside), removes it with its volumes,
+    /// and removes the copied kubeconfig.
+    async fn stop(&self, state: &K3sState) -> Result<()> {
+        remove_container(&state.container_id).await?;
+        util::remove(&state.kubeconfig)
+    }
+}
+
+/// Stops and removes a container of the provider through the Docker API (bollard).
+async fn remove_container(id: &str) -> Result<()> {
+    let docker = docker().await?;
+    let stop = StopContainerOptionsBuilder::default().t(30).build();
+    let _ = docker.stop_container(id, Some(stop)).await;
+    let remove = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
+    match docker.remove_container(id, Some(remove)).await {
+        Ok(()) => Ok(()),
+        Err(testcontainers::bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }) => Ok(()),
+        Err(e) => Err(k3s_error(format!("removing container {id}: {e}"))),
+    }
 }
 
 /// Where the Docker engine listens: `DOCKER_HOST` or the default socket.
@@ -226,7 +290,6 @@ pub(crate) fn docker_answers() -> bool {
 /// Whether `image` is present in the engine or can be pulled (for the automatic provider
 /// choice). Errors say why not.
 pub(crate) async fn image_available(image: &K3s) -> Result<()> {
-    use futures::TryStreamExt as _;
     use testcontainers::bollard::query_parameters::CreateImageOptionsBuilder;
 
     let docker = docker().await?;
@@ -271,7 +334,7 @@ fn k3s_error(what: String) -> Error {
 }
 
 /// Whether the cluster of `state` answers.
-pub(crate) async fn alive(state: &K3sState) -> bool {
+async fn alive(state: &K3sState) -> bool {
     let Ok(config) = local::config_from(&state.kubeconfig).await else {
         return false;
     };
@@ -286,9 +349,9 @@ pub(crate) async fn alive(state: &K3sState) -> bool {
 
 /// Starts the container of `image` for the shared cluster in `dir`, waits until its node is
 /// Ready, loads kubekit's test images, and leaves the container running for the watchdog.
-pub(crate) async fn start(image: &K3s, dir: &Path, run_id: &str) -> Result<K3sState> {
+async fn start(image: &K3s, dir: &Path, run_id: &str) -> Result<K3sState> {
     let began = Instant::now();
-    if !docker_answers() {
+    if !util::blocking(|| Ok(docker_answers())).await? {
         return Err(k3s_error(format!(
             "no Docker engine answers at {} (install Docker, start the daemon, or set \
              DOCKER_HOST)",
@@ -298,10 +361,10 @@ pub(crate) async fn start(image: &K3s, dir: &Path, run_id: &str) -> Result<K3sSt
     let cluster_dir = dir.join("cluster");
     let import = dir.join("import");
     for d in [&cluster_dir, &import] {
-        std::fs::create_dir_all(d).io("creating", d.as_path())?;
+        util::private_dir(d)?;
     }
-    eprintln!(
-        "kubekit-testing: starting {} in a container (testcontainers)",
+    progress!(
+        "starting {} in a container (testcontainers)",
         image.reference()
     );
     let request = image
@@ -334,10 +397,7 @@ pub(crate) async fn start(image: &K3s, dir: &Path, run_id: &str) -> Result<K3sSt
         .await
         .map_err(|e| k3s_error(format!("starting {}: {e}", image.reference())))?;
     let id = container.id().to_string();
-    // From here on the container must not outlive a failure unnoticed: the teardown script
-    // removes it, and the watchdog runs that script when the run is over.
-    write_teardown(&cluster_dir, &id)?;
-    match finish_start(&container, image, &cluster_dir, &import, run_id, began).await {
+    match finish_start(&container, image, &cluster_dir, &import, began).await {
         Ok(state) => {
             // The container outlives this process (later test processes use it); the
             // watchdog removes it. testcontainers would remove it on drop.
@@ -352,7 +412,7 @@ pub(crate) async fn start(image: &K3s, dir: &Path, run_id: &str) -> Result<K3sSt
                 component: format!("the k3s container ({})", image.reference()),
                 reason: e.to_string(),
                 log: PathBuf::from(format!("docker logs {id}")),
-                tail: last_lines(&[logs, errs].concat(), 30),
+                tail: util::last_lines(&String::from_utf8_lossy(&[logs, errs].concat()), 30),
             })
         }
     }
@@ -363,7 +423,6 @@ async fn finish_start(
     image: &K3s,
     cluster_dir: &Path,
     import_dir: &Path,
-    run_id: &str,
     began: Instant,
 ) -> Result<K3sState> {
     let port = container
@@ -394,21 +453,23 @@ async fn finish_start(
         "https://127.0.0.1:6443",
         &format!("https://127.0.0.1:{port}"),
     );
-    std::fs::write(&kubeconfig, text).io("writing", &kubeconfig)?;
+    util::write_private(&kubeconfig, text.as_bytes())?;
     let client = kube::Client::try_from(local::config_from(&kubeconfig).await?)?;
     wait_ready(&client, deadline).await?;
-    if let Ok(images) = crate::images() {
+    if let Ok(images) = util::blocking(crate::images).await {
         for name in ["pause", "nginx", "toolbox"] {
-            let archive = crate::node::images_dir().join(format!("{name}.tar"));
+            let archive = local::node::images_dir().join(format!("{name}.tar"));
             import(container.id(), import_dir, &archive).await?;
         }
-        eprintln!(
-            "kubekit-testing: loaded {}, {} and {} into the k3s node",
-            images.pause, images.nginx, images.toolbox
+        progress!(
+            "loaded {}, {} and {} into the k3s node",
+            images.pause,
+            images.nginx,
+            images.toolbox
         );
     }
-    eprintln!(
-        "kubekit-testing: k3s cluster ready in {:.1} s (kubeconfig: {})",
+    progress!(
+        "k3s cluster ready in {:.1} s (kubeconfig: {})",
         began.elapsed().as_secs_f64(),
         kubeconfig.display()
     );
@@ -416,35 +477,44 @@ async fn finish_start(
         container_id: container.id().to_string(),
         image: image.reference(),
         kubeconfig,
-        run_id: run_id.into(),
         import_dir: import_dir.into(),
     })
 }
 
-/// Waits until a node is Ready and the `default` ServiceAccount exists.
+/// Waits (watching) until a node is Ready and the `default` ServiceAccount exists.
 async fn wait_ready(client: &kube::Client, deadline: Instant) -> Result<()> {
     let nodes: Api<Node> = Api::all(client.clone());
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
-    loop {
-        let node_ready = nodes.list(&Default::default()).await.is_ok_and(|l| {
-            l.items.iter().any(|n| {
-                n.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-            })
-        });
-        if node_ready && matches!(accounts.get_opt("default").await, Ok(Some(_))) {
-            return Ok(());
+    let ready = async {
+        // The API may still be starting: the watch retries with a backoff.
+        let mut ready_nodes = std::pin::pin!(
+            watcher(nodes, watcher::Config::default())
+                .default_backoff()
+                .applied_objects()
+                .filter_map(
+                    |n| async move { n.ok().filter(|n| local::node::is_node_ready(Some(n))) }
+                )
+        );
+        ready_nodes.next().await;
+        loop {
+            match await_condition(
+                accounts.clone(),
+                "default",
+                |sa: Option<&ServiceAccount>| sa.is_some(),
+            )
+            .await
+            {
+                Ok(Some(_)) => return,
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
         }
-        if Instant::now() > deadline {
-            return Err(Error::Timeout {
-                what: "a Ready node and the default ServiceAccount".into(),
-                after: START_TIMEOUT,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    };
+    tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), ready)
+        .await
+        .map_err(|_| Error::Timeout {
+            what: "a Ready node and the default ServiceAccount".into(),
+            after: START_TIMEOUT,
+        })
 }
 
 /// Imports an image archive into the node's containerd with `ctr images import` in the
@@ -467,8 +537,10 @@ pub(crate) async fn import(container_id: &str, import_dir: &Path, archive: &Path
     );
     let staged = import_dir.join(&name);
     // A hard link when possible (same file system), else a copy.
-    if std::fs::hard_link(archive, &staged).is_err() {
-        std::fs::copy(archive, &staged).io("copying", archive)?;
+    if tokio::fs::hard_link(archive, &staged).await.is_err() {
+        tokio::fs::copy(archive, &staged)
+            .await
+            .io("copying", archive)?;
     }
     let inside = format!("{IMPORT_DIR}/{name}");
     let outcome = docker_exec(
@@ -476,13 +548,12 @@ pub(crate) async fn import(container_id: &str, import_dir: &Path, archive: &Path
         &["ctr", "-n", "k8s.io", "images", "import", &inside],
     )
     .await;
-    let _ = std::fs::remove_file(&staged);
+    let _ = tokio::fs::remove_file(&staged).await;
     outcome.map(|_| ())
 }
 
 /// `docker exec` through the Docker API: its output, or an error with it.
 async fn docker_exec(container_id: &str, cmd: &[&str]) -> Result<String> {
-    use futures::StreamExt as _;
     use testcontainers::bollard::{exec::StartExecResults, models::ExecConfig};
     let docker = docker().await?;
     let exec = docker
@@ -523,33 +594,4 @@ async fn docker_exec(container_id: &str, cmd: &[&str]) -> Result<String> {
             output.trim()
         )))
     }
-}
-
-/// The teardown script the watchdog runs: stop the container (its entrypoint cleans up
-/// inside), then remove it with its volumes. Uses the Docker API over its socket with curl,
-/// or the docker CLI.
-fn write_teardown(cluster_dir: &Path, id: &str) -> Result<()> {
-    let endpoint = docker_endpoint();
-    let socket = endpoint
-        .strip_prefix("unix://")
-        .unwrap_or("/var/run/docker.sock");
-    let script = format!(
-        "#!/usr/bin/env bash\n# Removes the k3s provider's container. Generated by kubekit-testing.\n\
-         id={id} sock={socket}\n\
-         if command -v curl >/dev/null && [[ -S $sock ]]; then\n\
-         \x20 curl -s -o /dev/null --max-time 40 --unix-socket \"$sock\" -X POST \"http://docker/containers/$id/stop?t=30\"\n\
-         \x20 curl -s -o /dev/null --max-time 40 --unix-socket \"$sock\" -X DELETE \"http://docker/containers/$id?force=true&v=true\"\n\
-         elif command -v docker >/dev/null; then\n\
-         \x20 docker stop -t 30 \"$id\" >/dev/null 2>&1; docker rm -f -v \"$id\" >/dev/null 2>&1\n\
-         fi\n\
-         exit 0\n"
-    );
-    let path = cluster_dir.join("teardown.sh");
-    std::fs::write(&path, script).io("writing", &path)
-}
-
-fn last_lines(bytes: &[u8], n: usize) -> String {
-    let text = String::from_utf8_lossy(bytes);
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }

@@ -1,13 +1,12 @@
 //! The node of the local cluster: kubelet and kube-proxy from the pinned release, with
 //! Debian's containerd, runc and CNI plugins, and images built locally and loaded into it.
 //!
-//! Everything the node makes lives under [`RUN_DIR`] and on the bridge [`BRIDGE`]; the
-//! generated `node-teardown.sh` removes all of it (containers, mounts, network namespaces,
-//! interfaces, iptables chains, cgroups) when the cluster stops.
+//! Everything the node makes lives under [`RUN_DIR`] and on the bridge [`BRIDGE`];
+//! its teardown removes all of it (containers, mounts, network namespaces, interfaces,
+//! iptables chains, cgroups) when the cluster stops.
 
 use std::{
     collections::BTreeMap,
-    fmt::Write as _,
     os::unix::fs::MetadataExt,
     path::{Path, PathBuf},
     process::Command,
@@ -15,13 +14,16 @@ use std::{
 };
 
 use k8s_openapi::api::core::v1::Node;
-use kube::Api;
+use kube::{Api, runtime::wait::await_condition};
+use rustix::process::Signal;
 
 use crate::{
     assets,
     certs::files,
     error::{Error, IoContext, Result},
-    local::{self, Started, State},
+    providers::local::{self, LocalState},
+    report::{self, progress},
+    util::{self, Started},
 };
 
 /// Where the node keeps containerd's state, kubelet's root, CNI configuration and IPAM.
@@ -34,9 +36,9 @@ pub const BRIDGE: &str = "kubekit0";
 pub const NODE_IP: &str = "10.98.0.1";
 const POD_SUBNET: &str = "10.98.0.0/24";
 
-const BUILD_IMAGES: &str = include_str!("../images/build-images.sh");
-const IMAGE_PY: &str = include_str!("../images/image.py");
-const PAUSE_C: &str = include_str!("../images/pause.c");
+const BUILD_IMAGES: &str = include_str!("../../../images/build-images.sh");
+const IMAGE_PY: &str = include_str!("../../../images/image.py");
+const PAUSE_C: &str = include_str!("../../../images/pause.c");
 
 /// The images kubekit-testing builds from Debian packages and loads onto the node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +92,7 @@ pub fn images() -> Result<Images> {
         .io("running", &script)?;
     let log = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() || log.contains(": built") {
-        eprint!("{log}");
+        report::output(&log);
     }
     if !out.status.success() {
         return Err(Error::Build {
@@ -117,41 +119,12 @@ fn read_images(dir: &Path) -> Result<Images> {
     })
 }
 
-fn is_root() -> bool {
-    std::fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
-}
-
 /// Whether the shared local cluster gets a node: as root, unless `KUBEKIT_NODE=0`.
 pub(crate) fn wanted() -> bool {
     match std::env::var("KUBEKIT_NODE").as_deref() {
         Ok("0") | Ok("false") => false,
-        _ => is_root(),
+        _ => util::is_root(),
     }
-}
-
-fn run(program: &str, args: &[&str]) -> Result<()> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .io("running", program)?;
-    if !out.status.success() {
-        return Err(Error::Component {
-            component: "node setup".into(),
-            reason: format!("`{program} {}` failed ({})", args.join(" "), out.status),
-            log: PathBuf::from(program),
-            tail: String::from_utf8_lossy(&out.stderr).into_owned(),
-        });
-    }
-    Ok(())
-}
-
-fn write(path: &Path, text: &str) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).io("creating", parent)?;
-    }
-    std::fs::write(path, text).io("writing", path)
 }
 
 fn need(program: &str, package: &str) -> Result<PathBuf> {
@@ -177,7 +150,7 @@ fn need(program: &str, package: &str) -> Result<PathBuf> {
 /// Starts containerd, loads the images, starts kubelet and kube-proxy, and waits until the
 /// node is Ready.
 pub(crate) async fn start(
-    state: &mut State,
+    state: &mut LocalState,
     started: &mut Vec<Started>,
     bins: &Path,
 ) -> Result<()> {
@@ -189,10 +162,8 @@ pub(crate) async fn start(
     if !Path::new("/usr/lib/cni/bridge").is_file() {
         need("bridge-cni-plugin", "containernetworking-plugins")?;
     }
-    let images = images()?;
-    eprintln!(
-        "kubekit-testing: starting node {NODE_NAME} (containerd, kubelet, kube-proxy; pods on {POD_SUBNET})"
-    );
+    let images = util::blocking(images).await?;
+    progress!("starting node {NODE_NAME} (containerd, kubelet, kube-proxy; pods on {POD_SUBNET})");
 
     let run_dir = Path::new(RUN_DIR);
     if let Some(pid) = running_node() {
@@ -203,21 +174,23 @@ pub(crate) async fn start(
         )));
     }
     // A previous node that was not cleaned up (e.g. the machine lost power) is removed first.
-    let old_teardown = state.dir.join("node-teardown.sh");
-    write_node_teardown(&old_teardown)?;
-    let _ = Command::new("bash").arg(&old_teardown).status();
+    util::blocking(|| {
+        teardown();
+        Ok(())
+    })
+    .await?;
     std::fs::create_dir_all(run_dir).io("creating", run_dir)?;
     state.node = true;
-    local::write_teardown(state)?;
 
     // Network: the bridge with the node's address, forwarding, and bridged traffic through
     // iptables (for kube-proxy's Service rules).
-    run("ip", &["link", "add", BRIDGE, "type", "bridge"])?;
-    run(
+    util::run("ip", &["link", "add", BRIDGE, "type", "bridge"]).await?;
+    util::run(
         "ip",
         &["addr", "add", &format!("{NODE_IP}/24"), "dev", BRIDGE],
-    )?;
-    run("ip", &["link", "set", BRIDGE, "up"])?;
+    )
+    .await?;
+    util::run("ip", &["link", "set", BRIDGE, "up"]).await?;
     for (path, value) in [
         ("/proc/sys/net/ipv4/ip_forward", "1"),
         ("/proc/sys/net/bridge/bridge-nf-call-iptables", "1"),
@@ -228,7 +201,7 @@ pub(crate) async fn start(
     }
 
     let sock = run_dir.join("containerd/containerd.sock");
-    write(
+    util::write_file(
         &run_dir.join("containerd/config.toml"),
         &format!(
             r#"version = 2
@@ -259,7 +232,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
             pause = images.pause
         ),
     )?;
-    write(
+    util::write_file(
         &run_dir.join("cni/net.d/10-kubekit.conflist"),
         &format!(
             r#"{{
@@ -278,7 +251,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         ),
     )?;
     let dir = state.dir.clone();
-    started.push(local::spawn(
+    started.push(util::spawn(
         &dir,
         "containerd",
         &containerd,
@@ -290,7 +263,6 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     state
         .processes
         .push(started[started.len() - 1].process.clone());
-    local::write_teardown(state)?;
 
     // Load the images as soon as containerd answers.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -304,13 +276,13 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     for name in ["pause", "nginx", "toolbox"] {
-        load_into(&sock, &images_dir().join(format!("{name}.tar")))?;
+        load_into(&sock, &images_dir().join(format!("{name}.tar"))).await?;
     }
 
     let pki = state.dir.join("pki");
-    let kubelet_port = local::free_port()?;
+    let kubelet_port = util::free_port()?;
     let kubelet_config = run_dir.join("kubelet-config.yaml");
-    write(
+    util::write_file(
         &kubelet_config,
         &format!(
             r#"apiVersion: kubelet.config.k8s.io/v1beta1
@@ -345,7 +317,7 @@ maxPods: 110
         ),
     )?;
     let kc = state.kubeconfig.display().to_string();
-    started.push(local::spawn(
+    started.push(util::spawn(
         &dir,
         "kubelet",
         &bins.join("kubelet"),
@@ -361,8 +333,8 @@ maxPods: 110
     state
         .processes
         .push(started[started.len() - 1].process.clone());
-    let (proxy_metrics, proxy_health) = (local::free_port()?, local::free_port()?);
-    started.push(local::spawn(
+    let (proxy_metrics, proxy_health) = (util::free_port()?, util::free_port()?);
+    started.push(util::spawn(
         &dir,
         "kube-proxy",
         &bins.join("kube-proxy"),
@@ -381,47 +353,39 @@ maxPods: 110
     state
         .processes
         .push(started[started.len() - 1].process.clone());
-    local::write_teardown(state)?;
 
     let client = kube::Client::try_from(local::config_from(&state.kubeconfig).await?)?;
     let nodes: Api<Node> = Api::all(client);
     let timeout = Duration::from_secs(60);
-    let deadline = Instant::now() + timeout;
-    loop {
-        for s in started.iter_mut() {
-            s.check_alive()?;
-        }
-        if let Ok(Some(node)) = nodes.get_opt(NODE_NAME).await {
-            let ready = node
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .into_iter()
-                .any(|c| c.type_ == "Ready" && c.status == "True");
-            if ready {
-                break;
-            }
-        }
-        if Instant::now() > deadline {
-            let kubelet = started.iter().find(|s| s.process.name == "kubelet");
-            return Err(match kubelet {
-                Some(k) => k.failed(format!("node {NODE_NAME} not Ready after {timeout:?}")),
-                None => Error::Timeout {
-                    what: format!("node {NODE_NAME} Ready"),
-                    after: timeout,
-                },
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let ready = util::while_alive(started, timeout, async {
+        Ok(await_condition(nodes, NODE_NAME, is_node_ready).await?)
+    })
+    .await?;
+    if ready.flatten().is_none() {
+        let kubelet = started.iter().find(|s| s.process.name == "kubelet");
+        return Err(match kubelet {
+            Some(k) => k.failed(format!("node {NODE_NAME} not Ready after {timeout:?}")),
+            None => Error::Timeout {
+                what: format!("node {NODE_NAME} Ready"),
+                after: timeout,
+            },
+        });
     }
-    eprintln!(
-        "kubekit-testing: node {NODE_NAME} Ready in {:.1} s; images: {}, {}, {}",
+    progress!(
+        "node {NODE_NAME} Ready in {:.1} s; images: {}, {}, {}",
         began.elapsed().as_secs_f64(),
         images.pause,
         images.nginx,
         images.toolbox
     );
     Ok(())
+}
+
+/// Whether a node's `Ready` condition is `True`.
+pub(crate) fn is_node_ready(node: Option<&Node>) -> bool {
+    node.and_then(|n| n.status.as_ref())
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// The PID of a running containerd of a kubekit node, if any.
@@ -439,9 +403,7 @@ fn running_node() -> Option<u32> {
 }
 
 /// Imports a docker or OCI archive into the node's containerd (namespace `k8s.io`).
-fn load_into(sock: &Path, archive: &Path) -> Result<()> {
-    let sock = sock.display().to_string();
-    let archive_s = archive.display().to_string();
+async fn load_into(sock: &Path, archive: &Path) -> Result<()> {
     if !archive.is_file() {
         return Err(Error::Io {
             action: "loading image",
@@ -449,33 +411,21 @@ fn load_into(sock: &Path, archive: &Path) -> Result<()> {
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such archive"),
         });
     }
-    run(
-        "ctr",
-        &[
-            "--address",
-            &sock,
-            "--namespace",
-            "k8s.io",
-            "images",
-            "import",
-            "--no-unpack=false",
-            &archive_s,
-        ],
-    )
-    .or_else(|_| {
-        run(
-            "ctr",
-            &[
-                "--address",
-                &sock,
-                "--namespace",
-                "k8s.io",
-                "images",
-                "import",
-                &archive_s,
-            ],
-        )
-    })
+    let sock = sock.display().to_string();
+    let archive = archive.display().to_string();
+    let base = [
+        "--address",
+        &sock,
+        "--namespace",
+        "k8s.io",
+        "images",
+        "import",
+    ];
+    let unpacked = [&base[..], &["--no-unpack=false", &archive]].concat();
+    if util::run("ctr", &unpacked).await.is_err() {
+        util::run("ctr", &[&base[..], &[archive.as_str()]].concat()).await?;
+    }
+    Ok(())
 }
 
 /// Loads an image archive (`docker save` / OCI format) onto the local node, as `kind load`
@@ -485,7 +435,7 @@ fn load_into(sock: &Path, archive: &Path) -> Result<()> {
 /// # Errors
 ///
 /// When the file does not exist, the cluster has no local node, or the import fails.
-pub fn load_image(archive: &Path) -> Result<()> {
+pub async fn load_image(archive: &Path) -> Result<()> {
     let sock = Path::new(RUN_DIR).join("containerd/containerd.sock");
     if !sock.exists() {
         return Err(Error::Node(format!(
@@ -493,65 +443,224 @@ pub fn load_image(archive: &Path) -> Result<()> {
             sock.display()
         )));
     }
-    load_into(&sock, archive)
+    load_into(&sock, archive).await
 }
 
-/// Writes the node's cleanup script.
-fn write_node_teardown(path: &Path) -> Result<()> {
-    let mut s = String::from(
-        "#!/usr/bin/env bash\n# Removes kubekit's local node. Generated by kubekit-testing.\nset -u\n",
-    );
-    let _ = writeln!(s, "run='{RUN_DIR}' bridge='{BRIDGE}'");
-    s.push_str(
-        r#"# Only processes of this mount namespace: a node in a container has a RUN_DIR of its own.
-own_mnt=$(readlink /proc/$$/ns/mnt)
-in_run() { [[ $(readlink /proc/$1/ns/mnt 2>/dev/null) == "$own_mnt" ]] && tr '\0' ' ' </proc/$1/cmdline 2>/dev/null | grep -qF -- "$run"; }
-mine() { [[ $(readlink /proc/$1/ns/mnt 2>/dev/null) == "$own_mnt" ]]; }
-# 1. kubelet and kube-proxy first, so nothing restarts containers.
-for p in /proc/[0-9]*; do
-  pid=${p#/proc/}
-  exe=$(readlink "$p/exe" 2>/dev/null) || continue
-  case $exe in */kubelet|*/kube-proxy) mine "$pid" && { in_run "$pid" || [[ $(tr '\0' ' ' <"$p/cmdline") == *kubekit-node* ]]; } && kill -KILL "$pid" 2>/dev/null;; esac
-done
-# 2. Every container process (cgroups under kubepods), then the shims and containerd.
-for c in /sys/fs/cgroup/pids/kubepods /sys/fs/cgroup/memory/kubepods /sys/fs/cgroup/unified/kubepods; do
-  [[ -d $c ]] && find "$c" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-done
-for p in /proc/[0-9]*; do
-  pid=${p#/proc/}
-  exe=$(readlink "$p/exe" 2>/dev/null) || continue
-  case $exe in */containerd-shim*|*/containerd) in_run "$pid" && kill -KILL "$pid" 2>/dev/null;; esac
-done
-sleep 0.3
-# 3. Mounts, network namespaces and interfaces.
-grep -F " $run/" /proc/mounts | awk '{print $2}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-for ns in /run/netns/cni-*; do
-  [[ -e $ns ]] || continue
-  ip netns pids "$(basename "$ns")" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-  ip netns delete "$(basename "$ns")" 2>/dev/null
-done
-for v in $(ip -o link show master "$bridge" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do ip link delete "$v" 2>/dev/null; done
-ip link delete "$bridge" 2>/dev/null
-# 4. iptables chains of kube-proxy and the CNI plugins.
-for t in nat filter mangle; do
-  iptables -t $t -S 2>/dev/null | grep -E '^-A .*(KUBE-|CNI-)' | sed 's/^-A/-D/' | while read -r r; do eval "iptables -t $t $r" 2>/dev/null; done
-  iptables -t $t -S 2>/dev/null | grep -E '^-N (KUBE-|CNI-)' | awk '{print $2}' | while read -r ch; do iptables -t $t -F "$ch" 2>/dev/null; done
-  iptables -t $t -S 2>/dev/null | grep -E '^-N (KUBE-|CNI-)' | awk '{print $2}' | while read -r ch; do iptables -t $t -X "$ch" 2>/dev/null; done
-done
-# 5. Pod cgroups and the node's files.
-for ctl in /sys/fs/cgroup/*/; do
-  [[ -d ${ctl}kubepods ]] && find "${ctl}kubepods" -depth -type d -exec rmdir {} + 2>/dev/null
-done
-# (The directory itself may be a mount point, e.g. a volume of a container: keep it then.)
-if [[ -d $run ]]; then
-  if mountpoint -q "$run"; then find "$run" -mindepth 1 -maxdepth 1 -exec rm -rf --one-file-system {} + 2>/dev/null
-  else rm -rf --one-file-system "$run"; fi
-fi
-exit 0
-"#,
-    );
-    write(path, &s)?;
-    run("chmod", &["+x", &path.display().to_string()])
+/// A process as the node's teardown sees it.
+struct Proc {
+    pid: u32,
+    exe: PathBuf,
+    cmdline: String,
+    /// In this process's mount namespace (a node in a container has a `RUN_DIR` of its own).
+    here: bool,
+}
+
+fn processes() -> Vec<Proc> {
+    let own = std::fs::read_link("/proc/self/ns/mnt").ok();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let exe = std::fs::read_link(e.path().join("exe")).ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let here = own.is_some() && std::fs::read_link(e.path().join("ns/mnt")).ok() == own;
+            Some(Proc {
+                pid,
+                exe,
+                cmdline,
+                here,
+            })
+        })
+        .collect()
+}
+
+fn exe_named(p: &Proc, names: &[&str]) -> bool {
+    p.exe.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        names
+            .iter()
+            .any(|w| n == *w || (w.ends_with('*') && n.starts_with(w.trim_end_matches('*'))))
+    })
+}
+
+/// Removes the local node: kubelet and kube-proxy first (so nothing restarts containers),
+/// every container process, the shims and containerd, then the mounts, network namespaces,
+/// interfaces and iptables chains it made, the pods' cgroups and [`RUN_DIR`]. Best effort:
+/// what is already gone is skipped. Blocking.
+pub(crate) fn teardown() {
+    let run = RUN_DIR;
+    // 1. kubelet and kube-proxy of this node.
+    for p in processes() {
+        if p.here
+            && exe_named(&p, &["kubelet", "kube-proxy"])
+            && (p.cmdline.contains(run) || p.cmdline.contains(NODE_NAME))
+        {
+            util::signal(p.pid, Signal::KILL);
+        }
+    }
+    // 2. Every container process (cgroups under kubepods), then the shims and containerd.
+    for root in ["pids", "memory", "unified"] {
+        for dir in dirs_under(&Path::new("/sys/fs/cgroup").join(root).join("kubepods")) {
+            let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+            for pid in procs.lines().filter_map(|l| l.trim().parse().ok()) {
+                util::signal(pid, Signal::KILL);
+            }
+        }
+    }
+    for p in processes() {
+        if p.here && exe_named(&p, &["containerd-shim*", "containerd"]) && p.cmdline.contains(run) {
+            util::signal(p.pid, Signal::KILL);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // 3. Mounts (deepest first), network namespaces and interfaces.
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let mut points: Vec<String> = mounts
+        .lines()
+        .filter_map(|l| l.split(' ').nth(1))
+        .map(|m| m.replace("\\040", " "))
+        .filter(|m| m.starts_with(&format!("{run}/")))
+        .collect();
+    points.sort_by(|a, b| b.cmp(a));
+    for m in points {
+        let _ = rustix::mount::unmount(m.as_str(), rustix::mount::UnmountFlags::DETACH);
+    }
+    if let Ok(entries) = std::fs::read_dir("/run/netns") {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !name.starts_with("cni-") {
+                continue;
+            }
+            let pids = util::run_blocking("ip", &["netns", "pids", &name]).unwrap_or_default();
+            for pid in pids.lines().filter_map(|l| l.trim().parse().ok()) {
+                util::signal(pid, Signal::KILL);
+            }
+            let _ = util::run_blocking("ip", &["netns", "delete", &name]);
+        }
+    }
+    let links =
+        util::run_blocking("ip", &["-o", "link", "show", "master", BRIDGE]).unwrap_or_default();
+    for line in links.lines() {
+        // "7: vethabc@if2: <...> ..."
+        if let Some(name) = line.split(": ").nth(1).and_then(|n| n.split('@').next()) {
+            let _ = util::run_blocking("ip", &["link", "delete", name]);
+        }
+    }
+    let _ = util::run_blocking("ip", &["link", "delete", BRIDGE]);
+    // 4. iptables rules and chains of kube-proxy and the CNI plugins.
+    for table in ["nat", "filter", "mangle"] {
+        let Ok(rules) = util::run_blocking("iptables", &["-t", table, "-S"]) else {
+            continue;
+        };
+        for rule in rules
+            .lines()
+            .filter(|r| r.starts_with("-A ") && (r.contains("KUBE-") || r.contains("CNI-")))
+        {
+            let mut args = vec!["-t".to_string(), table.to_string(), "-D".to_string()];
+            args.extend(split_rule(&rule[3..]));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let _ = util::run_blocking("iptables", &args);
+        }
+        let chains: Vec<&str> = rules
+            .lines()
+            .filter_map(|r| r.strip_prefix("-N "))
+            .filter(|c| c.starts_with("KUBE-") || c.starts_with("CNI-"))
+            .collect();
+        for flag in ["-F", "-X"] {
+            for chain in &chains {
+                let _ = util::run_blocking("iptables", &["-t", table, flag, chain]);
+            }
+        }
+    }
+    // 5. The pods' cgroups and the node's files (not across mounts; a RUN_DIR that is itself
+    // a mount point, e.g. a container's volume, stays, emptied).
+    if let Ok(controllers) = std::fs::read_dir("/sys/fs/cgroup") {
+        for c in controllers.flatten() {
+            let mut dirs = dirs_under(&c.path().join("kubepods"));
+            dirs.reverse();
+            for d in dirs {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
+    let run_dir = Path::new(run);
+    let (Ok(meta), Ok(parent)) = (std::fs::metadata(run_dir), std::fs::metadata("/run")) else {
+        return;
+    };
+    remove_same_device(run_dir, meta.dev(), meta.dev() == parent.dev());
+}
+
+/// `dir` and every directory under it, parents before children.
+fn dirs_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            }
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// Removes what is under `path` on device `dev` (as `rm -rf --one-file-system`), and `path`
+/// itself when `itself`.
+fn remove_same_device(path: &Path, dev: u64, itself: bool) {
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            let Ok(meta) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            if meta.dev() != dev {
+                continue;
+            }
+            if meta.is_dir() {
+                remove_same_device(&e.path(), dev, true);
+            } else {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    if itself {
+        let _ = std::fs::remove_dir(path);
+    }
+}
+
+/// Splits a rule as `iptables -S` prints it into arguments: words, and double-quoted
+/// strings (comments) with `\"` escapes.
+fn split_rule(rule: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut chars = rule.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c == ' ' {
+            chars.next();
+            continue;
+        }
+        let mut arg = String::new();
+        let mut quoted = false;
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => quoted = !quoted,
+                '\\' if quoted => {
+                    if let Some(n) = chars.next() {
+                        arg.push(n);
+                    }
+                }
+                ' ' if !quoted => break,
+                c => arg.push(c),
+            }
+        }
+        args.push(arg);
+    }
+    args
 }
 
 /// Labels of the node, for tests that pin pods to it.
