@@ -220,7 +220,7 @@ async fn main() -> R<()> {
     let images = kubekit_testing::images()?;
     let client =
         kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
-    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let pods: Api<Pod> = Api::namespaced(client.kube().clone(), ns.name());
     let script = format!(
         "nc -ll -p 9000 -e echo hello & nc -ll -p 9003 -e head -c {PER_STREAM} /dev/zero & \
          nc -ll -p 9004 -e head -c {GIB} /dev/zero & \

@@ -77,7 +77,10 @@ pub mod prelude {
         logs::LogOptions,
         portforward::{PortForwardOptions, PortForwardTarget},
     };
+    pub use crate::kinds::{Kind, Readiness};
     pub use crate::manifest::{Object, from_yaml, to_yaml, to_yaml_all};
+    #[cfg(feature = "testing")]
+    pub use crate::testing::{ClusterExt as _, TestNamespaceExt as _};
     pub use crate::{Error, Result};
 }
 

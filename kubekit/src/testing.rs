@@ -20,6 +20,58 @@ use std::{fmt, ops::Deref};
 
 pub use kubekit_testing::*;
 
+/// kubekit's [`Client`](crate::Client) for the run's cluster: the one way kubekit builds
+/// clients ([`Client::from_config`](crate::Client::from_config), `TCP_NODELAY`).
+///
+/// ```no_run
+/// use kubekit::testing::{Cluster, ClusterExt};
+/// # async fn demo() -> kubekit::Result<()> {
+/// let client = Cluster::shared().await?.client()?;
+/// # Ok(()) }
+/// ```
+pub trait ClusterExt {
+    /// A client of the cluster, its default namespace the kubeconfig's.
+    ///
+    /// # Errors
+    ///
+    /// When the cluster's configuration cannot make a client.
+    fn client(&self) -> crate::Result<crate::Client>;
+}
+
+impl ClusterExt for Cluster {
+    fn client(&self) -> crate::Result<crate::Client> {
+        crate::Client::from_config(self.config().clone())
+    }
+}
+
+/// kubekit's [`Client`](crate::Client) bound to a test's namespace.
+///
+/// ```no_run
+/// use kubekit::testing::TestNamespaceExt;
+/// # async fn demo() -> kubekit::Result<()> {
+/// let ns = kubekit::testing::test_namespace!().await?;
+/// let client = ns.client()?;
+/// assert_eq!(client.namespace(), ns.name());
+/// # Ok(()) }
+/// ```
+pub trait TestNamespaceExt {
+    /// A client of the namespace's cluster whose default namespace is the test's (and whose
+    /// [`kube()`](crate::Client::kube) client's is too).
+    ///
+    /// # Errors
+    ///
+    /// When the cluster's configuration cannot make a client.
+    fn client(&self) -> crate::Result<crate::Client>;
+}
+
+impl TestNamespaceExt for TestNamespace {
+    fn client(&self) -> crate::Result<crate::Client> {
+        let mut config = self.cluster().config().clone();
+        config.default_namespace = self.name().to_string();
+        crate::Client::from_config(config)
+    }
+}
+
 /// A value `#[kubekit::test]` can pass to a test, made from the test's namespace: the type of
 /// each parameter of the test picks the implementation.
 ///

@@ -15,6 +15,7 @@ use kubekit::client::{
     ApiObject, ApiResourceInfo, ApplyOptions, ApplyOutcome, Client, DeleteOptions, Error, Labels,
     Propagation, table,
 };
+use kubekit::testing::TestNamespaceExt;
 use serde_json::json;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -193,7 +194,7 @@ async fn round_trip<K: ApiObject>(client: &Client, object: K) -> TestResult {
 async fn in_namespace_and_kube_agree() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
     let other = kubekit_testing::TestNamespace::create(&format!("{}::other", ns.name())).await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     let moved = client.clone().in_namespace(other.name());
     assert_eq!(moved.kube().default_namespace(), other.name());
     assert_eq!(client.kube().default_namespace(), ns.name());
@@ -216,10 +217,115 @@ async fn in_namespace_and_kube_agree() -> TestResult {
     Ok(())
 }
 
+/// ConfigMap, added as a kind kubekit knows (builder, validation, readiness, table) in one
+/// module: built, applied, read back equal, ready, listed as kubectl lists it, deleted.
+#[tokio::test]
+async fn config_map_built_round_trip_ready_and_table() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = ns.client()?;
+    let cm = kubekit::builders::config_map()
+        .name("settings")
+        .data("mode", "fast")
+        .binary_data("blob", [0u8, 159, 146, 150])
+        .build()?;
+    let applied = client.apply(&cm).await?;
+    assert_eq!(applied.object.data, cm.data);
+    assert_eq!(applied.object.binary_data, cm.binary_data);
+    let ready: ConfigMap = client.wait_ready("settings", LONG).await?;
+    let table = kubekit::kinds::table(&[ready]);
+    assert!(
+        table.starts_with("NAME       DATA   AGE\nsettings   2      "),
+        "{table}"
+    );
+    round_trip(&client, {
+        let mut other = cm.clone();
+        other.metadata.name = Some("settings-2".into());
+        other
+    })
+    .await
+}
+
+/// Secret, the same way; a TLS Secret without its key is refused before anything is sent,
+/// naming the key and not the value.
+#[tokio::test]
+async fn secret_built_round_trip_validation_and_table() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = ns.client()?;
+    let secret = kubekit::builders::secret()
+        .name("db")
+        .string_data("password", "hunter2")
+        .build()?;
+    let applied = client.apply(&secret).await?;
+    let data = applied.object.data.as_ref().ok_or("no data")?;
+    assert_eq!(data["password"].0, b"hunter2");
+    client
+        .wait_ready::<k8s_openapi::api::core::v1::Secret>("db", LONG)
+        .await?;
+    let listed: Vec<k8s_openapi::api::core::v1::Secret> =
+        client.list(kubekit::client::Labels::any()).await?;
+    let db: Vec<_> = listed
+        .into_iter()
+        .filter(|s| s.metadata.name.as_deref() == Some("db"))
+        .collect();
+    let table = kubekit::kinds::table(&db);
+    assert!(table.contains("db     Opaque   1"), "{table}");
+    assert!(!table.contains("hunter2"), "{table}");
+
+    let err = client
+        .apply_manifest(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls}\ntype: kubernetes.io/tls\n\
+             stringData: {tls.crt: s3cr3t-cert}\n",
+        )
+        .await
+        .expect_err("a TLS Secret without tls.key");
+    let text = err.to_string();
+    assert!(text.contains("tls.key"), "{text}");
+    assert!(!text.contains("s3cr3t-cert"), "{text}");
+    assert!(
+        client
+            .get_opt::<k8s_openapi::api::core::v1::Secret>("web-tls")
+            .await?
+            .is_none()
+    );
+    round_trip(&client, {
+        let mut other = secret.clone();
+        other.metadata.name = Some("db-2".into());
+        other
+    })
+    .await
+}
+
+/// A Pod that ends is reported by `wait_ready` at once (it will not become ready), with
+/// its state, not after the timeout.
+#[tokio::test]
+async fn wait_ready_reports_a_pod_that_ended() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let images = kubekit_testing::images()?;
+    let client = ns.client()?;
+    let pod: Pod = from_json(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "ends"},
+        "spec": {"restartPolicy": "Never", "containers": [{
+            "name": "main", "image": images.toolbox, "imagePullPolicy": "Never",
+            "command": ["sh", "-c", "exit 3"]
+        }]}
+    }));
+    client.apply(&pod).await?;
+    let started = Instant::now();
+    let err = client
+        .wait_ready::<Pod>("ends", Duration::from_secs(120))
+        .await
+        .expect_err("an ended Pod is not ready");
+    assert!(matches!(err, Error::Unreachable { .. }), "{err}");
+    assert!(err.to_string().contains("Failed"), "{err}");
+    eprintln!("ended pod reported after {:?}: {err}", started.elapsed());
+    Ok(())
+}
+
 #[tokio::test]
 async fn namespace_round_trip() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     let name = unique(&ns, "kk-ns");
     let namespace: Namespace = from_json(json!({
         "apiVersion": "v1", "kind": "Namespace",
@@ -231,7 +337,7 @@ async fn namespace_round_trip() -> TestResult {
 #[tokio::test]
 async fn pod_round_trip() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     round_trip(&client, pending_pod("web", "web")).await?;
 
     // The walkthrough's round trip, timed: apply, get, delete.
@@ -248,28 +354,28 @@ async fn pod_round_trip() -> TestResult {
 #[tokio::test]
 async fn deployment_round_trip() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     round_trip(&client, deployment("web", "web")).await
 }
 
 #[tokio::test]
 async fn replica_set_round_trip() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     round_trip(&client, replica_set("web", "web")).await
 }
 
 #[tokio::test]
 async fn service_round_trip() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     round_trip(&client, service("web", "web")).await
 }
 
 #[tokio::test]
 async fn get_and_list_with_selectors_and_tables() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     client.apply(&pending_pod("web", "web")).await?;
     client.apply(&pending_pod("db", "db")).await?;
 
@@ -367,7 +473,7 @@ async fn owned_replica_sets(client: &Client, app: &str) -> Result<Vec<ReplicaSet
 #[tokio::test]
 async fn deployment_controllers_replace_what_is_deleted() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     client.apply(&deployment("web", "web")).await?;
 
     eventually!(
@@ -410,7 +516,7 @@ async fn deployment_controllers_replace_what_is_deleted() -> TestResult {
 #[tokio::test]
 async fn deleting_a_deployment_in_foreground_removes_its_replica_sets_and_pods() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     client.apply(&deployment("fg", "fg")).await?;
     eventually!(
         "the Pod of the Deployment",
@@ -434,7 +540,7 @@ async fn deleting_a_deployment_in_foreground_removes_its_replica_sets_and_pods()
 #[tokio::test]
 async fn deleting_a_deployment_in_background_removes_its_replica_sets_and_pods() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     client.apply(&deployment("bg", "bg")).await?;
     eventually!(
         "the Pod of the Deployment",
@@ -457,7 +563,7 @@ async fn deleting_a_deployment_in_background_removes_its_replica_sets_and_pods()
 #[tokio::test]
 async fn deleting_a_deployment_with_orphan_leaves_its_replica_sets_and_pods() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     client.apply(&deployment("orphan", "orphan")).await?;
     eventually!(
         "the Pod of the Deployment",
@@ -586,8 +692,8 @@ async fn delete_all_empties_the_namespace_and_nothing_else() -> TestResult {
     let thread = std::thread::current().name().unwrap_or("main").to_string();
     let other =
         kubekit_testing::TestNamespace::create(&format!("lifecycle::{thread}::other")).await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
-    let other_client = Client::new(other.client()).in_namespace(other.name());
+    let client = ns.client()?;
+    let other_client = other.client()?;
 
     let report = client.apply_manifest(EVERYTHING).await?;
     assert_eq!(report.count(ApplyOutcome::Created), 8, "{report}");
@@ -634,7 +740,7 @@ async fn delete_all_empties_the_namespace_and_nothing_else() -> TestResult {
 #[tokio::test]
 async fn manifest_apply_reports_each_object_and_is_idempotent() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     let extra = unique(&ns, "kk-m");
     let yaml = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: {extra}}}\ndata: {{a: b}}\n\
@@ -698,7 +804,7 @@ async fn nothing_in(client: &Client) -> TestResult {
 #[tokio::test]
 async fn a_manifest_that_does_not_parse_sends_nothing() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n\
                 apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n      image: nginx\n      imagePullPolcy: Never\n";
     let err = client.apply_manifest(yaml).await.expect_err("a typo");
@@ -719,7 +825,7 @@ async fn a_manifest_that_does_not_parse_sends_nothing() -> TestResult {
 #[tokio::test]
 async fn an_invalid_second_document_of_three_creates_nothing() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
 
     // Caught by kubekit's own validation before anything is sent.
     let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n\
@@ -759,7 +865,7 @@ async fn an_invalid_second_document_of_three_creates_nothing() -> TestResult {
 #[tokio::test]
 async fn an_unknown_kind_is_refused_and_changes_nothing() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     for (api_version, kind) in [
         ("example.com/v1", "Widget"),
         ("apps/v1", "Deploymnt"),
@@ -794,7 +900,7 @@ async fn an_unknown_kind_is_refused_and_changes_nothing() -> TestResult {
 #[tokio::test]
 async fn a_conflicting_apply_names_the_manager_and_field_and_force_takes_over() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     let other = client.clone().with_field_manager("other-team");
 
     other.apply(&config_map("shared", "theirs")).await?;
@@ -840,7 +946,7 @@ async fn a_conflicting_apply_names_the_manager_and_field_and_force_takes_over() 
 #[tokio::test]
 async fn api_resources_lists_the_served_kinds() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     let started = Instant::now();
     let resources = client.api_resources().await?;
     eprintln!(
@@ -915,7 +1021,7 @@ async fn api_resources_lists_the_served_kinds() -> TestResult {
 #[tokio::test]
 async fn waiting_for_a_pod_that_cannot_run_times_out_with_its_state() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     // No node matches, whether or not the cluster has one: the Pod stays Pending.
     client.apply(&pending_pod("stuck", "stuck")).await?;
 
@@ -994,7 +1100,7 @@ async fn waiting_for_a_pod_that_cannot_run_times_out_with_its_state() -> TestRes
 #[tokio::test]
 async fn pods_on_a_node_run_or_say_why_not() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     let nodes: Vec<k8s_openapi::api::core::v1::Node> = client.list(()).await?;
     if nodes.is_empty() {
         eprintln!("no node in this cluster: nothing can run, skipping");

@@ -5,7 +5,7 @@ use std::{cell::RefCell, error::Error};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use kube::{Api, api::DeleteParams};
-use kubekit::testing::{Cluster, NamespaceName, TestNamespace};
+use kubekit::testing::{Cluster, ClusterExt, NamespaceName, TestNamespace};
 
 type TestResult = Result<(), Box<dyn Error>>;
 
@@ -120,7 +120,7 @@ fn namespace_deleted_after_a_pass_kept_after_a_failure() -> TestResult {
         .build()?
         .block_on(async {
             let client = Cluster::shared().await?.client()?;
-            let namespaces: Api<Namespace> = Api::all(client);
+            let namespaces: Api<Namespace> = Api::all(client.kube().clone());
             let gone = namespaces.get_opt(&passed).await?;
             assert!(
                 gone.is_none_or(|n| n.metadata.deletion_timestamp.is_some()),

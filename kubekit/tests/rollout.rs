@@ -18,6 +18,7 @@ use kube::{
     api::{ObjectMeta, PostParams},
     runtime::{WatchStreamExt, watcher},
 };
+use kubekit::testing::TestNamespaceExt;
 use kubekit::{
     Client, Error, ObjectRef,
     builders::{PullPolicy, container, deployment, pod, pod_template},
@@ -64,7 +65,7 @@ async fn setup() -> Result<
 > {
     let ns = kubekit_testing::test_namespace!().await?;
     let images = kubekit_testing::images()?;
-    let client = Client::new(ns.client()).in_namespace(ns.name());
+    let client = ns.client()?;
     Ok((ns, client, images))
 }
 
