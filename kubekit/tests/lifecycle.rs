@@ -843,9 +843,9 @@ async fn an_invalid_second_document_of_three_creates_nothing() -> TestResult {
 
     // Caught by the server's dry run (a rule kubekit does not check itself).
     let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n\
-                apiVersion: v1\nkind: ConfigMap\nmetadata: {name: second}\ndata: {\"not a key!\": x}\n---\n\
+                apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: Second_SA}\n---\n\
                 apiVersion: v1\nkind: Service\nmetadata: {name: third}\nspec: {ports: [{port: 80}]}\n";
-    let err = client.apply_manifest(yaml).await.expect_err("bad key");
+    let err = client.apply_manifest(yaml).await.expect_err("bad name");
     let Error::Document { document, source } = &err else {
         panic!("expected a document error, got {err:?}");
     };
@@ -853,9 +853,9 @@ async fn an_invalid_second_document_of_three_creates_nothing() -> TestResult {
     let Error::Invalid { object, causes, .. } = &**source else {
         panic!("expected the server's 422, got {source:?}");
     };
-    assert_eq!(object.name, "second");
+    assert_eq!(object.name, "Second_SA");
     assert!(
-        causes.iter().any(|c| c.field.contains("data")),
+        causes.iter().any(|c| c.field.contains("metadata.name")),
         "{causes:?}"
     );
     eprintln!("{err}");
