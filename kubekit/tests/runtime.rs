@@ -247,6 +247,23 @@ async fn exec_stdin_container_timeout_and_errors() -> TestResult {
     assert!(message.contains("no-such-command"), "{message}");
     assert!(message.contains("two"), "{message}");
 
+    // a file that exists but is not executable: not "command not found" (kubectl shows the
+    // runtime's "permission denied").
+    let err = client
+        .exec(
+            "two",
+            ["/etc/passwd"],
+            ExecOptions::new().container("first"),
+        )
+        .await
+        .expect_err("not executable");
+    let message = err.to_string();
+    assert!(
+        matches!(err, Error::Exec(ExecError::NotExecutable { .. })),
+        "{message}"
+    );
+    assert!(message.contains("permission denied"), "{message}");
+
     // a missing container and a missing pod name what is missing.
     let err = client
         .exec("two", ["true"], ExecOptions::new().container("third"))

@@ -67,7 +67,18 @@ impl fmt::Display for ExecTarget {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExecError {
-    /// The command does not exist in the container (or is not executable).
+    /// The program exists in the container but may not be executed (not executable, or a
+    /// directory): the runtime's "permission denied".
+    #[error("cannot exec {target}: `{program}` is not executable: {message}")]
+    NotExecutable {
+        /// What was run.
+        target: ExecTarget,
+        /// The program (`command[0]`).
+        program: String,
+        /// The runtime's message.
+        message: String,
+    },
+    /// The command does not exist in the container.
     #[error("cannot exec {target}: command `{program}` not found: {message}")]
     CommandNotFound {
         /// What was run.
@@ -134,6 +145,7 @@ impl ExecError {
     pub fn target(&self) -> &ExecTarget {
         match self {
             ExecError::CommandNotFound { target, .. }
+            | ExecError::NotExecutable { target, .. }
             | ExecError::Failed { target, .. }
             | ExecError::Timeout { target, .. }
             | ExecError::Status { target, .. }
@@ -316,8 +328,14 @@ fn is_not_found_message(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("executable file not found")
         || m.contains("no such file or directory")
-        || m.contains("permission denied")
         || m.contains("not found in $path")
+}
+
+/// Whether the runtime refused to execute an existing file (`permission denied`, or a
+/// directory: `is a directory`).
+fn is_not_executable_message(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("permission denied") || m.contains("is a directory")
 }
 
 /// Copies `reader` to `writer`, flushing after each chunk (interactive output).
@@ -655,7 +673,14 @@ impl crate::Client {
         };
         exit_code(&status).map_err(|message| {
             let program = target.command.first().cloned().unwrap_or_default();
-            if is_not_found_message(&message) {
+            if is_not_executable_message(&message) {
+                ExecError::NotExecutable {
+                    target: target.clone(),
+                    program,
+                    message,
+                }
+                .into()
+            } else if is_not_found_message(&message) {
                 ExecError::CommandNotFound {
                     target: target.clone(),
                     program,
