@@ -175,15 +175,8 @@ pub(crate) fn prepare_body(body: &mut Value) {
     if let Some(map) = body.as_object_mut() {
         map.remove("status");
         if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-            for key in [
-                "managedFields",
-                "resourceVersion",
-                "uid",
-                "creationTimestamp",
-                "generation",
-                "selfLink",
-            ] {
-                meta.remove(key);
+            for key in crate::manifest::render::SERVER_METADATA {
+                meta.remove(*key);
             }
         }
     }

@@ -100,7 +100,7 @@ mod error;
 mod fast;
 pub(crate) mod object;
 mod parse;
-mod render;
+pub(crate) mod render;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -10,7 +10,7 @@ use super::ManifestError;
 pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Metadata fields the API server sets, which a manifest to re-apply must not carry.
-const SERVER_METADATA: &[&str] = &[
+pub(crate) const SERVER_METADATA: &[&str] = &[
     "managedFields",
     "resourceVersion",
     "uid",
