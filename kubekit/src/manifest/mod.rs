@@ -59,8 +59,10 @@
 //! [`DynamicObject`], a `serde_json::Value`), and [`to_yaml_all`] several as one stream. The
 //! top-level keys come in the order `kubectl get -o yaml` shows: `apiVersion`, `kind`,
 //! `metadata`, `spec`, the others, `status` last; nested keys stay in serialization order.
-//! With [`RenderOptions::clean`], what the server owns is left out, so that an object read
-//! from a cluster can be applied again (see [`clean_for_reapply`]).
+//! As with `kubectl get -o yaml`, `metadata.managedFields` is left out unless
+//! [`RenderOptions::show_managed_fields`] asks for it. With [`RenderOptions::clean`], all
+//! that the server owns is left out, so that an object read from a cluster can be applied
+//! again (see [`clean_for_reapply`]).
 //!
 //! ```
 //! use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
@@ -201,7 +203,9 @@ pub fn from_yaml_one<T: DeserializeOwned + Serialize>(input: &str) -> Result<T, 
     parse::typed(value, &parse::Ctx::of(doc), parse::short_type_name::<T>())
 }
 
-/// Renders one object as a YAML document, top-level keys in `kubectl` order.
+/// Renders one object as a YAML document, as `kubectl get -o yaml` does: top-level keys in
+/// `kubectl` order, `metadata.managedFields` left out (see
+/// [`RenderOptions::show_managed_fields`]).
 ///
 /// ```
 /// let mut pod = k8s_openapi::api::core::v1::Pod::default();
