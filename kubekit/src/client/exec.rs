@@ -500,6 +500,14 @@ impl crate::Client {
         }
     }
 
+    #[tracing::instrument(
+        name = "exec",
+        level = "debug",
+        skip_all,
+        fields(namespace = %target.namespace, pod = %target.pod, container = target.container.as_deref(), command = ?target.command),
+        ret(level = "debug"),
+        err(level = "debug", Display)
+    )]
     async fn run_exec<O, E>(
         &self,
         target: &ExecTarget,
@@ -549,6 +557,7 @@ impl crate::Client {
                 let Some(default) = crate::logs::default_container(&pod) else {
                     return Err(start_error(kube::Error::Api(status)));
                 };
+                tracing::debug!(container = %default, "no container named: the pod's default");
                 params = params.container(default);
                 api.exec(&target.pod, target.command.clone(), &params)
                     .await
