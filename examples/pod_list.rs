@@ -18,6 +18,7 @@ async fn main() -> common::Result<()> {
     println!("$ kubectl get pods\n{}", table::pods(&pods));
     println!("$ kubectl get pods -o wide\n{}", table::pods_wide(&pods));
     let web: Pod = client.get("web").await?;
+    // As kubectl, without metadata.managedFields (`RenderOptions::show_managed_fields` keeps them).
     println!(
         "$ kubectl get pod web -o yaml\n{}",
         manifest::to_yaml(&web)?

@@ -152,6 +152,7 @@ async fn tour(client: &kubekit::Client, images: &kubekit_testing::Images) -> com
 
     step(7, "kubectl get pod web2 -o yaml");
     let web2: Pod = client.get("web2").await?;
+    // As kubectl, without metadata.managedFields (`RenderOptions::show_managed_fields` keeps them).
     print!("{}", manifest::to_yaml(&web2)?);
 
     step(12, "kubectl delete pod web");

@@ -7,6 +7,11 @@
 //! - [`client`] (feature `client`, on by default): the [`Client`] and everything it does —
 //!   apply / get / list / delete, waits, discovery, tables, exec, logs, port-forward and
 //!   rollouts — on top of [`kube`], one module per capability.
+//!   It prints nothing: apply, delete, waits, exec, port-forward connections, log follows
+//!   and rollout waits emit [`tracing`](https://docs.rs/tracing) spans (with the object's
+//!   kind, namespace and name) and events, for the program's subscriber to show or not.
+//! - `terminal` (feature, off by default): `Client::exec_interactive`, `kubectl exec -it`
+//!   on this process's terminal (crossterm).
 //! - [`Error`]: the one error type; every call returns [`Result`].
 //! - [`prelude`]: the names most programs use, in one `use`.
 //! - `testing` (feature `testing`): `#[kubekit::test]`, async tests against a real cluster
@@ -57,8 +62,8 @@ pub use kube;
 #[cfg(feature = "client")]
 pub use client::Client;
 
-/// The names most programs use: the [`Client`](crate::Client) and its option types, the
-/// builders' entry points, [`Error`](crate::Error) and [`Result`](crate::Result).
+/// The names most programs use: the [`Client`] and its option types, the
+/// builders' entry points, [`Error`] and [`Result`].
 ///
 /// ```
 /// use kubekit::prelude::*;

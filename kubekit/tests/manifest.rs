@@ -215,6 +215,40 @@ fn renders_status_last_and_cleans_for_reapply() {
 }
 
 #[test]
+fn managed_fields_hidden_unless_asked_for() {
+    let pod = pod_from_cluster();
+    let yaml = manifest::to_yaml(&pod).unwrap();
+    assert!(!yaml.contains("managedFields"), "{yaml}");
+    assert!(yaml.contains("  resourceVersion: \"48213\"\n"), "{yaml}");
+    let shown =
+        manifest::to_yaml_with(&pod, RenderOptions::default().show_managed_fields(true)).unwrap();
+    assert!(
+        shown.contains(
+            "  managedFields:\n  - apiVersion: v1\n    manager: kubectl-client-side-apply\n"
+        ),
+        "{shown}"
+    );
+    let reparsed: Pod = manifest::from_yaml_one(&shown).unwrap();
+    assert_eq!(
+        reparsed.metadata.managed_fields,
+        pod.metadata.managed_fields
+    );
+
+    // In a List, from every item.
+    let list = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "metadata": {},
+        "items": [serde_json::to_value(&pod).unwrap()],
+    });
+    let yaml = manifest::to_yaml(&list).unwrap();
+    assert!(!yaml.contains("managedFields"), "{yaml}");
+    let shown =
+        manifest::to_yaml_with(&list, RenderOptions::default().show_managed_fields(true)).unwrap();
+    assert!(shown.contains("managedFields"), "{shown}");
+}
+
+#[test]
 fn cleaning_keeps_other_annotations() {
     let mut pod = pod_from_cluster();
     pod.metadata

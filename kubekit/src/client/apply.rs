@@ -184,6 +184,7 @@ pub(crate) fn prepare_body(body: &mut Value) {
 
 /// Applies `body` through `api` and works out what changed by comparing the object before and
 /// after.
+#[tracing::instrument(name = "apply", level = "debug", skip_all, fields(kind = %object.kind, namespace = object.namespace.as_deref(), name = %object.name, dry_run = params.dry_run))]
 pub(crate) async fn apply_value<T>(
     api: &Api<T>,
     object: &ObjectRef,
@@ -205,6 +206,7 @@ where
         None => ApplyOutcome::Created,
         Some(before) => outcome_between(&before, &after),
     };
+    tracing::debug!(%outcome, "applied");
     Ok((after, outcome))
 }
 

@@ -153,6 +153,11 @@ impl Client {
     /// [`Error::NotFound`] when there is no such object; [`Error::Timeout`] (with the
     /// object's state) when it is still there after `wait`; [`Error::Rejected`] /
     /// [`Error::Kube`] for other failures.
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(kind = %K::kind(&Default::default()), namespace = <K::Scope as super::KnownScope>::NAMESPACED.then_some(self.namespace()), name = %name)
+    )]
     pub async fn delete<K: ApiObject>(&self, name: &str, options: DeleteOptions) -> Result<()> {
         let object = self.object_ref::<K>(None, name);
         let deleted = self
@@ -160,6 +165,7 @@ impl Client {
             .delete(name, &options.params())
             .await
             .map_err(|e| Error::from_kube(e, object.clone()))?;
+        tracing::debug!("deleted");
         if let (Some(timeout), Some(pending)) = (options.wait, deleted.left()) {
             self.wait_gone::<K>(name, pending.uid(), timeout).await?;
         }
@@ -202,6 +208,7 @@ impl Client {
     ///
     /// As [`delete_all`](Self::delete_all); [`Error::Timeout`] listing what is left when the
     /// objects are not gone within `wait`.
+    #[tracing::instrument(level = "debug", skip_all, fields(namespace = %self.namespace))]
     pub async fn delete_all_with(&self, options: DeleteOptions) -> Result<DeleteReport> {
         let mut report = DeleteReport::default();
         let mut uids = BTreeSet::new();
@@ -282,6 +289,7 @@ impl Client {
                 Err(kube::Error::Api(status)) if status.code == 404 => continue,
                 Err(e) => return Err(Error::from_kube(e, self.object_ref::<K>(None, &name))),
             }
+            tracing::debug!(kind = %K::kind(&Default::default()), %name, "deleted");
             if let Some(uid) = object.uid() {
                 uids.insert(uid);
             }
@@ -315,5 +323,101 @@ impl Client {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use k8s_openapi::api::core::v1::{Namespace, Pod};
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    use super::*;
+
+    /// The spans opened: name and fields (`Debug`-formatted).
+    type Spans = Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>;
+
+    /// A subscriber that keeps the spans it is told about.
+    struct Recorder(Spans);
+
+    struct Fields(Vec<(String, String)>);
+
+    impl Visit for Fields {
+        fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+            self.0
+                .push((field.name().to_string(), format!("{value:?}")));
+        }
+    }
+
+    impl Subscriber for Recorder {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, span: &Attributes<'_>) -> Id {
+            let mut fields = Fields(Vec::new());
+            span.record(&mut fields);
+            let mut spans = self.0.lock().expect("not poisoned");
+            spans.push((span.metadata().name().to_string(), fields.0));
+            Id::from_u64(spans.len() as u64)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, _: &Event<'_>) {}
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    /// A client whose API server answers every request with 404.
+    fn not_found_client() -> Client {
+        let service = tower::service_fn(|_: http::Request<kube::client::Body>| async {
+            let status = serde_json::json!({
+                "kind": "Status", "apiVersion": "v1", "status": "Failure",
+                "reason": "NotFound", "code": 404, "message": "not found",
+            });
+            let body = kube::client::Body::from(status.to_string().into_bytes());
+            http::Response::builder().status(404).body(body)
+        });
+        Client::new(kube::Client::new(service, "shop"))
+    }
+
+    fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn delete_spans_name_the_object() {
+        let spans = Spans::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        tracing::subscriber::with_default(Recorder(spans.clone()), || {
+            runtime.block_on(async {
+                let client = not_found_client();
+                let pod = client.delete::<Pod>("web", DeleteOptions::default()).await;
+                assert!(matches!(pod, Err(Error::NotFound { .. })), "{pod:?}");
+                let ns = client
+                    .delete::<Namespace>("team", DeleteOptions::default())
+                    .await;
+                assert!(matches!(ns, Err(Error::NotFound { .. })), "{ns:?}");
+            });
+        });
+        let spans = spans.lock().expect("not poisoned");
+        let deletes: Vec<_> = spans.iter().filter(|(n, _)| n == "delete").collect();
+        assert_eq!(deletes.len(), 2, "{spans:?}");
+        let pod = &deletes[0].1;
+        assert_eq!(field(pod, "kind"), Some("Pod"));
+        assert_eq!(field(pod, "namespace"), Some("\"shop\""));
+        assert_eq!(field(pod, "name"), Some("web"));
+        // Cluster-scoped: no namespace.
+        let ns = &deletes[1].1;
+        assert_eq!(field(ns, "kind"), Some("Namespace"));
+        assert_eq!(field(ns, "namespace"), None);
+        assert_eq!(field(ns, "name"), Some("team"));
     }
 }

@@ -1,6 +1,6 @@
 //! Running commands in containers, as `kubectl exec` does: argv (no shell) or an explicit
 //! `sh -c`, stdout / stderr / exit code together, stdin from bytes or any [`AsyncRead`], a
-//! timeout, and an interactive `exec -it` for terminals.
+//! timeout, and an interactive `exec -it` for terminals (feature `terminal`).
 //!
 //! The exit code comes from the status channel of the exec protocol: `0` on success, the
 //! `ExitCode` cause of a `NonZeroExitCode` status otherwise.
@@ -18,9 +18,9 @@
 //! # Ok(()) }
 //! ```
 
-use std::{borrow::Cow, fmt, io::IsTerminal, pin::pin, time::Duration};
+use std::{borrow::Cow, fmt, pin::pin, time::Duration};
 
-use futures::{FutureExt, SinkExt, Stream, StreamExt, channel::mpsc, stream::BoxStream};
+use futures::{FutureExt, SinkExt, Stream, StreamExt, stream::BoxStream};
 use k8s_openapi::{api::core::v1::Pod, apimachinery::pkg::apis::meta::v1::Status};
 use kube::api::{Api, AttachParams, TerminalSize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -129,7 +129,8 @@ pub enum ExecError {
         #[source]
         source: std::io::Error,
     },
-    /// The local terminal could not be put into raw mode or queried.
+    /// The local terminal could not be put into raw mode or queried (only
+    /// `Client::exec_interactive`, feature `terminal`).
     #[error("exec {target}: terminal setup failed: {source}")]
     Terminal {
         /// What was run.
@@ -517,6 +518,14 @@ impl crate::Client {
         }
     }
 
+    #[tracing::instrument(
+        name = "exec",
+        level = "debug",
+        skip_all,
+        fields(namespace = %target.namespace, pod = %target.pod, container = target.container.as_deref(), command = ?target.command),
+        ret(level = "debug"),
+        err(level = "debug", Display)
+    )]
     async fn run_exec<O, E>(
         &self,
         target: &ExecTarget,
@@ -566,6 +575,7 @@ impl crate::Client {
                 let Some(default) = crate::logs::default_container(&pod) else {
                     return Err(start_error(kube::Error::Api(status)));
                 };
+                tracing::debug!(container = %default, "no container named: the pod's default");
                 params = params.container(default);
                 api.exec(&target.pod, target.command.clone(), &params)
                     .await
@@ -701,7 +711,7 @@ impl crate::Client {
     /// stdin and stdout are terminals, a TTY is allocated in the container, the local
     /// terminal is put in raw mode (restored afterwards) and resizes (`SIGWINCH`) are
     /// forwarded; otherwise stdin, stdout and stderr are forwarded as plain streams.
-    /// Returns the exit code.
+    /// Returns the exit code. Needs feature `terminal` (crossterm).
     ///
     /// Reading this process's stdin uses a blocking thread that may outlive the call (a
     /// tokio limitation); end the program with `std::process::exit` or a runtime
@@ -720,6 +730,8 @@ impl crate::Client {
     ///
     /// As [`Client::exec_to`](crate::Client::exec_to), and [`ExecError::Terminal`] when the
     /// terminal cannot be set up.
+    #[cfg(feature = "terminal")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "terminal")))]
     pub async fn exec_interactive<I, S>(
         &self,
         pod: &str,
@@ -735,6 +747,7 @@ impl crate::Client {
         if options.stdin.is_none() {
             options.stdin = Some(Stdin::Reader(Box::new(tokio::io::stdin())));
         }
+        use std::io::IsTerminal as _;
         let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
         let _raw = if terminal {
             let terminal_error = |source| ExecError::Terminal {
@@ -760,8 +773,10 @@ impl crate::Client {
 }
 
 /// Restores the terminal's mode when dropped.
+#[cfg(feature = "terminal")]
 struct RawModeGuard;
 
+#[cfg(feature = "terminal")]
 impl Drop for RawModeGuard {
     fn drop(&mut self) {
         let _ = crossterm::terminal::disable_raw_mode();
@@ -769,11 +784,11 @@ impl Drop for RawModeGuard {
 }
 
 /// The terminal's new sizes on each `SIGWINCH`.
-#[cfg(unix)]
+#[cfg(all(feature = "terminal", unix))]
 fn window_changes() -> Option<BoxStream<'static, (u16, u16)>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut signals = signal(SignalKind::window_change()).ok()?;
-    let (mut tx, rx) = mpsc::channel(4);
+    let (mut tx, rx) = futures::channel::mpsc::channel(4);
     tokio::spawn(async move {
         while signals.recv().await.is_some() {
             if let Ok(size) = crossterm::terminal::size()
@@ -786,7 +801,7 @@ fn window_changes() -> Option<BoxStream<'static, (u16, u16)>> {
     Some(rx.boxed())
 }
 
-#[cfg(not(unix))]
+#[cfg(all(feature = "terminal", not(unix)))]
 fn window_changes() -> Option<BoxStream<'static, (u16, u16)>> {
     None
 }

@@ -481,6 +481,12 @@ struct Follower {
 }
 
 impl Follower {
+    #[tracing::instrument(
+        name = "log_follow",
+        level = "debug",
+        skip_all,
+        fields(namespace = %self.namespace, pod = %self.pod, container = %self.container)
+    )]
     async fn run(self, start: Start) {
         let mut pos = match &start {
             Start::After(p) => Some(*p),
@@ -492,6 +498,8 @@ impl Follower {
         // within one second of `sinceTime`): the next one goes without the limit.
         let mut stalled = false;
         let mut tx = self.tx.clone();
+        // Why the last connection ended, when it broke rather than ended.
+        let mut broke: Option<String> = None;
         loop {
             let mut lp = LogParams {
                 container: Some(self.container.clone()),
@@ -518,6 +526,15 @@ impl Follower {
                 }
                 _ => {}
             }
+            if !first {
+                let since = lp.since_time.map(tracing::field::display);
+                match broke.take() {
+                    Some(error) => {
+                        tracing::warn!(%error, since, "log follow resumes after a break")
+                    }
+                    None => tracing::debug!(since, "log follow resumes"),
+                }
+            }
             let stream = self.api.log_stream(&self.pod, &lp).await;
             let mut delivered = false;
             let mut progressed = false;
@@ -532,7 +549,11 @@ impl Follower {
                         // Every complete line buffered so far goes out as one batch: one
                         // channel message per read, not per line.
                         let chunk = match reader.fill_buf().await {
-                            Ok([]) | Err(_) => break,
+                            Ok([]) => break,
+                            Err(error) => {
+                                broke = Some(error.to_string());
+                                break;
+                            }
                             Ok(chunk) => chunk,
                         };
                         let taken = chunk.len();
@@ -592,12 +613,17 @@ impl Follower {
                         .await;
                         return;
                     }
+                    broke = Some(source.to_string());
                 }
             }
             // The stream ended: go on while the container may still write.
             match self.state().await {
-                State::Gone => return,
+                State::Gone => {
+                    tracing::debug!("pod gone: log follow ends");
+                    return;
+                }
                 State::Finished => {
+                    tracing::debug!("container finished: log follow ends");
                     // Catch up on lines written just before the end.
                     if pos.is_some() || matches!(start, Start::Beginning) {
                         self.catch_up(&mut pos, &mut tx).await;

@@ -274,6 +274,12 @@ impl Client {
         Ok(())
     }
 
+    #[tracing::instrument(
+        name = "wait",
+        level = "debug",
+        skip_all,
+        fields(kind = %K::kind(&Default::default()), namespace = <K::Scope as super::KnownScope>::NAMESPACED.then_some(self.namespace()), name = %name, ?timeout)
+    )]
     async fn wait_for<K: ApiObject>(
         &self,
         name: &str,
@@ -284,7 +290,10 @@ impl Client {
         let object = self.object_ref::<K>(None, name);
         let api = self.api::<K>(None);
         match tokio::time::timeout(timeout, await_condition(api, name, condition)).await {
-            Ok(Ok(found)) => Ok(found),
+            Ok(Ok(found)) => {
+                tracing::debug!("condition met");
+                Ok(found)
+            }
             Ok(Err(source)) => Err(Error::Watch {
                 object,
                 source: Box::new(source),
@@ -295,6 +304,7 @@ impl Client {
                     Ok(None) => "not found".to_string(),
                     Err(e) => format!("unknown ({e})"),
                 };
+                tracing::debug!(%state, "wait timed out");
                 Err(Error::Timeout {
                     what,
                     after: timeout,

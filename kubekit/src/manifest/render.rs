@@ -27,6 +27,7 @@ pub(crate) const SERVER_METADATA: &[&str] = &[
 ///
 /// let options = RenderOptions::default().clean(true);
 /// assert!(options.clean);
+/// assert!(!options.show_managed_fields);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -34,6 +35,11 @@ pub struct RenderOptions {
     /// Leave out what the server owns, for a manifest to apply again: see
     /// [`clean_for_reapply`](super::clean_for_reapply). Off by default.
     pub clean: bool,
+    /// Keep `metadata.managedFields` (server-side apply's field ownership), as
+    /// `kubectl get -o yaml --show-managed-fields` does. Off by default: like
+    /// `kubectl get -o yaml` since Kubernetes 1.21, they are left out (also from the items of
+    /// a `...List`). [`clean`](Self::clean) removes them regardless.
+    pub show_managed_fields: bool,
 }
 
 impl RenderOptions {
@@ -41,6 +47,29 @@ impl RenderOptions {
     #[must_use]
     pub fn clean(mut self, clean: bool) -> Self {
         self.clean = clean;
+        self
+    }
+
+    /// Sets [`show_managed_fields`](Self::show_managed_fields).
+    ///
+    /// ```
+    /// use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+    /// use kubekit::manifest::{self, RenderOptions};
+    ///
+    /// let mut pod = k8s_openapi::api::core::v1::Pod::default();
+    /// pod.metadata.name = Some("web".into());
+    /// pod.metadata.managed_fields = Some(vec![ManagedFieldsEntry {
+    ///     manager: Some("kubekit".into()),
+    ///     ..Default::default()
+    /// }]);
+    /// assert!(!manifest::to_yaml(&pod)?.contains("managedFields"));
+    /// let all = manifest::to_yaml_with(&pod, RenderOptions::default().show_managed_fields(true))?;
+    /// assert!(all.contains("  managedFields:\n  - manager: kubekit\n"));
+    /// # Ok::<(), manifest::ManifestError>(())
+    /// ```
+    #[must_use]
+    pub fn show_managed_fields(mut self, show: bool) -> Self {
+        self.show_managed_fields = show;
         self
     }
 }
@@ -91,6 +120,21 @@ pub fn clean_for_reapply(value: &mut Value) {
     }
 }
 
+/// Removes `metadata.managedFields`, from the items of a `...List` too, as
+/// `kubectl get -o yaml` does unless `--show-managed-fields`.
+fn hide_managed_fields(value: &mut Value) {
+    let Value::Object(map) = value else {
+        return;
+    };
+    if let Some(Value::Object(metadata)) = map.get_mut("metadata") {
+        metadata.shift_remove("managedFields");
+    }
+    let is_list = matches!(map.get("kind"), Some(Value::String(kind)) if kind.ends_with("List"));
+    if is_list && let Some(Value::Array(items)) = map.get_mut("items") {
+        items.iter_mut().for_each(hide_managed_fields);
+    }
+}
+
 /// Appends one rendered document to `out`.
 pub(crate) fn render_into<T: Serialize + ?Sized>(
     out: &mut String,
@@ -100,6 +144,8 @@ pub(crate) fn render_into<T: Serialize + ?Sized>(
     let mut value = serde_json::to_value(object).map_err(ManifestError::render)?;
     if options.clean {
         clean_for_reapply(&mut value);
+    } else if !options.show_managed_fields {
+        hide_managed_fields(&mut value);
     }
     serde_saphyr::to_fmt_writer(out, &KubectlOrder(&value)).map_err(ManifestError::render)?;
     if !out.ends_with('\n') {

@@ -54,6 +54,7 @@ use tokio::{
     net::{TcpListener, TcpStream},
     task::JoinSet,
 };
+use tracing::Instrument as _;
 
 mod spdy;
 
@@ -686,9 +687,19 @@ async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
         let mut tunnels = resolver.tunnels.lock().await;
         match &tunnels.current {
             Some((current, tunnel)) if *current == uid && tunnel.is_alive() => Ok(tunnel.clone()),
-            _ => spdy::Tunnel::open(&resolver.client, &namespace, &pod, port)
-                .await
-                .inspect(|tunnel| tunnels.current = Some((uid, tunnel.clone()))),
+            previous => {
+                let reopen = previous.is_some();
+                spdy::Tunnel::open(&resolver.client, &namespace, &pod, port)
+                    .await
+                    .inspect(|tunnel| {
+                        if reopen {
+                            tracing::warn!(%pod, "port-forward tunnel reopened (pod replaced or tunnel ended)");
+                        } else {
+                            tracing::info!(%pod, "port-forward tunnel opened");
+                        }
+                        tunnels.current = Some((uid, tunnel.clone()));
+                    })
+            }
         }
     };
     let tunnel = match tunnel {
@@ -696,6 +707,7 @@ async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
         Err(spdy::TunnelError::Open(source)) => {
             if resolver.protocol == PortForwardProtocol::Auto && tunnel_refused(&source) {
                 // No tunnel here: this and later connections take a WebSocket each.
+                tracing::warn!(error = %source, "no port-forward tunnel offered; falling back to a WebSocket per connection");
                 resolver.tunnels.lock().await.unsupported = true;
                 return forward_channels(resolver, tcp).await;
             }
@@ -904,7 +916,10 @@ async fn forward_channels(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
         None => connect(&resolver.client, &namespace, &pod, port).await,
     };
     let connection = match connection {
-        Ok(c) => c,
+        Ok(c) => {
+            tracing::debug!(%pod, "port-forward WebSocket connected");
+            c
+        }
         Err(source) => {
             reset(tcp);
             return Err(PortForwardError::Connect {
@@ -1096,27 +1111,46 @@ impl crate::Client {
         let errors = Arc::new(Mutex::new(Vec::new()));
         let task_errors = errors.clone();
         let port = resolver.port.clone();
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((tcp, _)) => {
-                            let _ = tcp.set_nodelay(true);
-                            connections.spawn(forward(resolver.clone(), tcp));
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-                    },
-                    Some(done) = connections.join_next() => {
-                        if let Ok(Err(e)) = done
-                            && let Ok(mut errors) = task_errors.lock()
-                        {
-                            errors.push(e);
+        let object = target.object(self.namespace());
+        let span = tracing::info_span!(
+            "port_forward",
+            kind = %object.kind,
+            namespace = object.namespace.as_deref(),
+            name = %object.name,
+            port = %port,
+            local = %local_addr,
+        );
+        span.in_scope(|| tracing::info!("port-forward listening"));
+        let task = tokio::spawn(
+            async move {
+                let mut connections = JoinSet::new();
+                loop {
+                    tokio::select! {
+                        accepted = listener.accept() => match accepted {
+                            Ok((tcp, peer)) => {
+                                let _ = tcp.set_nodelay(true);
+                                let span = tracing::debug_span!("connection", %peer);
+                                span.in_scope(|| tracing::debug!("connection accepted"));
+                                connections.spawn(forward(resolver.clone(), tcp).instrument(span));
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "accepting a connection failed; retrying");
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                        },
+                        Some(done) = connections.join_next() => {
+                            if let Ok(Err(e)) = done {
+                                tracing::warn!(error = %e, "forwarded connection failed");
+                                if let Ok(mut errors) = task_errors.lock() {
+                                    errors.push(e);
+                                }
+                            }
                         }
                     }
                 }
             }
-        });
+            .instrument(span),
+        );
         Ok(PortForward {
             local_addr,
             target,

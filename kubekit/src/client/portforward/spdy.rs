@@ -157,6 +157,7 @@ impl State {
 
     /// Marks the tunnel dead and tells every stream why.
     fn end(&self, reason: &str) {
+        tracing::debug!(reason, "port-forward tunnel ended");
         let senders: Vec<_> = match self.streams.lock() {
             Ok(mut streams) => {
                 self.dead.store(true, Ordering::Release);

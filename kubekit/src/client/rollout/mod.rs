@@ -40,19 +40,19 @@
 //! new pods' problems change, ends after the status that is complete, and ends with an error
 //! when the rollout cannot finish:
 //!
-//! - [`RolloutError::Failed`](crate::rollout::RolloutError::Failed) when the controller reports `ProgressDeadlineExceeded` (after
+//! - [`RolloutError::Failed`] when the controller reports `ProgressDeadlineExceeded` (after
 //!   `spec.progressDeadlineSeconds`, 600 s unless set), or at once when a new pod waits for a
 //!   reason listed by [`Rollout::fail_fast`] (by default those that never resolve by
 //!   themselves: `ErrImageNeverPull`, `InvalidImageName`). The error lists the new pods'
 //!   waiting reasons.
-//! - [`RolloutError::Paused`](crate::rollout::RolloutError::Paused) when the Deployment is paused before the rollout is complete.
+//! - [`RolloutError::Paused`] when the Deployment is paused before the rollout is complete.
 //!
 //! Completion is kubectl's rule ([`RolloutStatus::is_complete`]): the controller has seen the
 //! latest spec (`observedGeneration >= generation`), every desired pod is updated, no old pod
 //! is left and every updated pod is available.
 //!
 //! [`Rollout::wait`] and [`Rollout::wait_with`] run the stream with a timeout
-//! ([`RolloutError::Timeout`](crate::rollout::RolloutError::Timeout) carries the last status seen).
+//! ([`RolloutError::Timeout`] carries the last status seen).
 //!
 //! # Changing the template
 //!
@@ -203,7 +203,7 @@ impl Update {
     }
 
     /// Sets the image of container (or init container) `container`; the update fails with
-    /// [`RolloutError::NoSuchContainer`](crate::rollout::RolloutError::NoSuchContainer) when there is none of that name.
+    /// [`RolloutError::NoSuchContainer`] when there is none of that name.
     #[must_use]
     pub fn image(mut self, container: impl Into<String>, image: impl Into<String>) -> Self {
         self.images.push((Some(container.into()), image.into()));
@@ -407,7 +407,7 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`](crate::Error::NotFound) when it does not exist; [`Error::Kube`](crate::Error::Kube) when the
+    /// [`Error::NotFound`] when it does not exist; [`Error::Kube`] when the
     /// server cannot be asked.
     pub async fn get(&self) -> Result<Deployment> {
         self.api::<Deployment>()
@@ -456,8 +456,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`](crate::Error::NotFound) when the Deployment does not exist;
-    /// [`Error::Kube`](crate::Error::Kube) when the server cannot be asked.
+    /// [`Error::NotFound`] when the Deployment does not exist;
+    /// [`Error::Kube`] when the server cannot be asked.
     pub async fn replica_sets(&self) -> Result<Vec<ReplicaSet>> {
         let deployment = self.get().await?;
         self.owned_replica_sets(&deployment).await
@@ -498,8 +498,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`](crate::Error::NotFound) when the Deployment does not exist;
-    /// [`Error::Kube`](crate::Error::Kube) when the server cannot be asked.
+    /// [`Error::NotFound`] when the Deployment does not exist;
+    /// [`Error::Kube`] when the server cannot be asked.
     pub async fn pods(&self) -> Result<Vec<Pod>> {
         let deployment = self.get().await?;
         let replica_sets = self.owned_replica_sets(&deployment).await?;
@@ -520,8 +520,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`](crate::Error::NotFound) when the Deployment does not exist;
-    /// [`Error::Kube`](crate::Error::Kube) when the server cannot be asked.
+    /// [`Error::NotFound`] when the Deployment does not exist;
+    /// [`Error::Kube`] when the server cannot be asked.
     pub async fn status(&self) -> Result<RolloutStatus> {
         let deployment = self.get().await?;
         let replica_sets = self.owned_replica_sets(&deployment).await?;
@@ -531,9 +531,9 @@ impl Rollout {
 
     /// Follows the rollout, like `kubectl rollout status --watch`: a stream of statuses, one
     /// whenever the counts or the new pods' problems change, that ends after the complete
-    /// status. It ends with [`RolloutError::Failed`](crate::rollout::RolloutError::Failed) when the progress deadline passes or a
+    /// status. It ends with [`RolloutError::Failed`] when the progress deadline passes or a
     /// new pod waits for a [`fail_fast`](Self::fail_fast) reason, and with
-    /// [`RolloutError::Paused`](crate::rollout::RolloutError::Paused) when the Deployment is paused before it is complete.
+    /// [`RolloutError::Paused`] when the Deployment is paused before it is complete.
     ///
     /// Built on watches of the Deployment, its ReplicaSets and pods; nothing is requested
     /// until the stream is polled. Add a timeout with [`wait`](Self::wait) or
@@ -553,8 +553,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// The stream's items: [`RolloutError::Failed`](crate::rollout::RolloutError::Failed), [`RolloutError::Paused`](crate::rollout::RolloutError::Paused),
-    /// [`Error::NotFound`](crate::Error::NotFound), [`RolloutError::Deleted`](crate::rollout::RolloutError::Deleted), [`Error::Watch`](crate::Error::Watch).
+    /// The stream's items: [`RolloutError::Failed`], [`RolloutError::Paused`],
+    /// [`Error::NotFound`], [`RolloutError::Deleted`], [`Error::Watch`].
     pub fn watch(&self) -> BoxStream<'static, Result<RolloutStatus>> {
         status::Follow::new(self.clone()).into_stream()
     }
@@ -582,9 +582,9 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::Timeout`](crate::rollout::RolloutError::Timeout) with the last status seen; [`RolloutError::Failed`](crate::rollout::RolloutError::Failed) when the
-    /// rollout cannot finish; [`RolloutError::Paused`](crate::rollout::RolloutError::Paused); [`Error::NotFound`](crate::Error::NotFound) /
-    /// [`RolloutError::Deleted`](crate::rollout::RolloutError::Deleted); [`Error::Watch`](crate::Error::Watch).
+    /// [`RolloutError::Timeout`] with the last status seen; [`RolloutError::Failed`] when the
+    /// rollout cannot finish; [`RolloutError::Paused`]; [`Error::NotFound`] /
+    /// [`RolloutError::Deleted`]; [`Error::Watch`].
     pub async fn wait(&self, timeout: Duration) -> Result<RolloutStatus> {
         status::wait(self, timeout, |_| {}).await
     }
@@ -670,8 +670,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NoSuchContainer`](crate::rollout::RolloutError::NoSuchContainer) when a named container does not exist (nothing is
-    /// written); [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube) when the server refuses
+    /// [`RolloutError::NoSuchContainer`] when a named container does not exist (nothing is
+    /// written); [`Error::NotFound`]; [`Error::Kube`] when the server refuses
     /// the change (e.g. an invalid template, with the server's message).
     pub async fn update(&self, update: Update) -> Result<Deployment> {
         let deployment = self.qualified_name();
@@ -747,7 +747,7 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::Paused`](crate::rollout::RolloutError::Paused) when the Deployment is paused (the restart would not happen
+    /// [`RolloutError::Paused`] when the Deployment is paused (the restart would not happen
     /// until resumed, as kubectl refuses it too); otherwise as [`update`](Self::update).
     pub async fn restart(&self) -> Result<Deployment> {
         if self.get().await?.spec.and_then(|s| s.paused) == Some(true) {
@@ -790,7 +790,7 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
+    /// [`Error::NotFound`]; [`Error::Kube`].
     pub async fn pause(&self) -> Result<Deployment> {
         self.set_paused(true).await
     }
@@ -806,7 +806,7 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
+    /// [`Error::NotFound`]; [`Error::Kube`].
     pub async fn resume(&self) -> Result<Deployment> {
         self.set_paused(false).await
     }
@@ -822,7 +822,7 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube) when the server refuses (e.g. a
+    /// [`Error::NotFound`]; [`Error::Kube`] when the server refuses (e.g. a
     /// negative count).
     pub async fn scale(&self, replicas: i32) -> Result<()> {
         let patch = serde_json::json!({ "spec": { "replicas": replicas } });
@@ -879,7 +879,7 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
+    /// [`Error::NotFound`]; [`Error::Kube`].
     pub async fn history(&self) -> Result<History> {
         let deployment = self.get().await?;
         let owned = self.owned_replica_sets(&deployment).await?;
@@ -901,9 +901,9 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NoPreviousRevision`](crate::rollout::RolloutError::NoPreviousRevision) when there is none; [`RolloutError::Paused`](crate::rollout::RolloutError::Paused)
+    /// [`RolloutError::NoPreviousRevision`] when there is none; [`RolloutError::Paused`]
     /// when the Deployment is paused (as kubectl, it must be resumed first);
-    /// [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
+    /// [`Error::NotFound`]; [`Error::Kube`].
     pub async fn undo(&self) -> Result<RolledBack> {
         self.undo_impl(None).await
     }
@@ -920,8 +920,8 @@ impl Rollout {
     ///
     /// # Errors
     ///
-    /// [`RolloutError::NoSuchRevision`](crate::rollout::RolloutError::NoSuchRevision) naming the revision and the ones there are;
-    /// [`RolloutError::Paused`](crate::rollout::RolloutError::Paused); [`Error::NotFound`](crate::Error::NotFound); [`Error::Kube`](crate::Error::Kube).
+    /// [`RolloutError::NoSuchRevision`] naming the revision and the ones there are;
+    /// [`RolloutError::Paused`]; [`Error::NotFound`]; [`Error::Kube`].
     pub async fn undo_to(&self, revision: u64) -> Result<RolledBack> {
         self.undo_impl(Some(revision)).await
     }

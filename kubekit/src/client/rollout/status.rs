@@ -469,6 +469,7 @@ impl Follow {
             };
             if let Err(source) = self.apply(event) {
                 self.errors += 1;
+                tracing::warn!(error = %source, errors = self.errors, "rollout watch error; retrying");
                 if self.errors >= MAX_WATCH_ERRORS {
                     self.finished = true;
                     return Some(Err(Error::Watch {
@@ -570,6 +571,12 @@ impl Follow {
 
 /// Runs `follow` until the rollout completes, at most `timeout`, handing each status to
 /// `on_progress`.
+#[tracing::instrument(
+    name = "rollout_wait",
+    level = "debug",
+    skip_all,
+    fields(kind = "Deployment", namespace = %rollout.client.namespace(), name = %rollout.name, ?timeout)
+)]
 pub(crate) async fn wait(
     rollout: &Rollout,
     timeout: Duration,
@@ -580,6 +587,7 @@ pub(crate) async fn wait(
     let run = async {
         while let Some(item) = stream.next().await {
             let status = item?;
+            tracing::debug!(%status, "rollout status");
             on_progress(&status);
             if status.is_complete() {
                 return Ok(status);
