@@ -56,7 +56,7 @@ pub fn web(image: &str) -> Result<Pod, ValidationError> {
 /// Creates `web` if it is not there and waits until it is Ready.
 pub async fn ensure_web(client: &Client, images: &kubekit_testing::Images) -> Result<Pod> {
     client.apply(&web(&images.nginx)?).await?;
-    Ok(client.wait_pod_ready("web", WAIT).await?)
+    client.wait_pod_ready("web", WAIT).await
 }
 
 /// `curl http://ADDR/`: the response's status line and body.

@@ -520,7 +520,9 @@ mod tests {
             Err(status(404, "NotFound", "pods \"web\" not found"))?;
             Ok(())
         }
-        let err = get().unwrap_err();
+        let Err(err) = get() else {
+            panic!("a 404 must fail")
+        };
         assert!(err.is_not_found(), "{err:?}");
         assert!(matches!(err, Error::NotFound { .. }));
     }

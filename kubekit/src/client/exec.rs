@@ -72,7 +72,7 @@ pub enum ExecError {
     #[error("cannot exec {target}: `{program}` is not executable: {message}")]
     NotExecutable {
         /// What was run.
-        target: ExecTarget,
+        target: Box<ExecTarget>,
         /// The program (`command[0]`).
         program: String,
         /// The runtime's message.
@@ -82,7 +82,7 @@ pub enum ExecError {
     #[error("cannot exec {target}: command `{program}` not found: {message}")]
     CommandNotFound {
         /// What was run.
-        target: ExecTarget,
+        target: Box<ExecTarget>,
         /// The program that was not found (`command[0]`).
         program: String,
         /// The runtime's message.
@@ -92,7 +92,7 @@ pub enum ExecError {
     #[error("{target} exited with code {code}: {stderr}")]
     Failed {
         /// What was run.
-        target: ExecTarget,
+        target: Box<ExecTarget>,
         /// The exit code.
         code: i32,
         /// Its standard error, lossily decoded and trimmed.
@@ -102,7 +102,7 @@ pub enum ExecError {
     #[error("{target} did not finish within {timeout:?}")]
     Timeout {
         /// What was run.
-        target: ExecTarget,
+        target: Box<ExecTarget>,
         /// The timeout.
         timeout: Duration,
     },
@@ -110,7 +110,7 @@ pub enum ExecError {
     #[error("exec {target} failed: {message}")]
     Status {
         /// What was run.
-        target: ExecTarget,
+        target: Box<ExecTarget>,
         /// The status message.
         message: String,
     },
@@ -118,13 +118,13 @@ pub enum ExecError {
     #[error("exec {target}: the connection ended without an exit status")]
     NoStatus {
         /// What was run.
-        target: ExecTarget,
+        target: Box<ExecTarget>,
     },
     /// Reading the caller's stdin or writing the caller's stdout / stderr failed.
     #[error("exec {target}: local I/O failed: {source}")]
     Io {
         /// What was run.
-        target: ExecTarget,
+        target: Box<ExecTarget>,
         /// The I/O error.
         #[source]
         source: std::io::Error,
@@ -134,7 +134,7 @@ pub enum ExecError {
     #[error("exec {target}: terminal setup failed: {source}")]
     Terminal {
         /// What was run.
-        target: ExecTarget,
+        target: Box<ExecTarget>,
         /// The terminal error.
         #[source]
         source: std::io::Error,
@@ -442,7 +442,7 @@ impl crate::Client {
             Ok(out)
         } else {
             Err(ExecError::Failed {
-                target: self.exec_target(pod, container.as_deref(), command),
+                target: Box::new(self.exec_target(pod, container.as_deref(), command)),
                 code: out.code,
                 stderr: out.stderr_str().trim().to_string(),
             }
@@ -512,7 +512,11 @@ impl crate::Client {
         match timeout {
             Some(t) => match tokio::time::timeout(t, run).await {
                 Ok(r) => r,
-                Err(_) => Err(ExecError::Timeout { target, timeout: t }.into()),
+                Err(_) => Err(ExecError::Timeout {
+                    target: Box::new(target),
+                    timeout: t,
+                }
+                .into()),
             },
             None => run.await,
         }
@@ -590,7 +594,7 @@ impl crate::Client {
         let size_tx = process.terminal_size();
 
         let io_error = |source| ExecError::Io {
-            target: target.clone(),
+            target: Box::new(target.clone()),
             source,
         };
 
@@ -677,7 +681,7 @@ impl crate::Client {
         drop(process);
         let Some(status) = status else {
             return Err(ExecError::NoStatus {
-                target: target.clone(),
+                target: Box::new(target.clone()),
             }
             .into());
         };
@@ -685,21 +689,21 @@ impl crate::Client {
             let program = target.command.first().cloned().unwrap_or_default();
             if is_not_executable_message(&message) {
                 ExecError::NotExecutable {
-                    target: target.clone(),
+                    target: Box::new(target.clone()),
                     program,
                     message,
                 }
                 .into()
             } else if is_not_found_message(&message) {
                 ExecError::CommandNotFound {
-                    target: target.clone(),
+                    target: Box::new(target.clone()),
                     program,
                     message,
                 }
                 .into()
             } else {
                 ExecError::Status {
-                    target: target.clone(),
+                    target: Box::new(target.clone()),
                     message,
                 }
                 .into()
@@ -751,7 +755,11 @@ impl crate::Client {
         let terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
         let _raw = if terminal {
             let terminal_error = |source| ExecError::Terminal {
-                target: self.exec_target(pod, options.container.as_deref(), command.clone()),
+                target: Box::new(self.exec_target(
+                    pod,
+                    options.container.as_deref(),
+                    command.clone(),
+                )),
                 source,
             };
             options.tty = true;
