@@ -307,7 +307,9 @@ async fn wait_ready_reports_a_pod_that_ended() -> TestResult {
         "metadata": {"name": "ends"},
         "spec": {"restartPolicy": "Never", "containers": [{
             "name": "main", "image": images.toolbox, "imagePullPolicy": "Never",
-            "command": ["sh", "-c", "exit 3"]
+            // Never ready (the probe fails), then ends: Ready is never true on the way.
+            "command": ["sh", "-c", "sleep 2; exit 3"],
+            "readinessProbe": {"exec": {"command": ["false"]}, "periodSeconds": 1}
         }]}
     }));
     client.apply(&pod).await?;

@@ -48,7 +48,7 @@ impl Client {
     }
 
     /// Waits until object `name` of a kind kubekit knows is ready by its kind's rule
-    /// ([`Kind::readiness`](crate::kinds::Kind::readiness): a Pod Ready, a Deployment rolled
+    /// ([`Kind::readiness`]: a Pod Ready, a Deployment rolled
     /// out, a Job complete, a PVC bound, a ConfigMap existing, ...), at most `timeout`,
     /// watching it.
     ///
