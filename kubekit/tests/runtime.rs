@@ -249,10 +249,17 @@ async fn exec_stdin_container_timeout_and_errors() -> TestResult {
 
     // a file that exists but is not executable: not "command not found" (kubectl shows the
     // runtime's "permission denied").
+    client
+        .exec_ok(
+            "two",
+            ["sh", "-c", "echo data > /not-executable"],
+            ExecOptions::new().container("first"),
+        )
+        .await?;
     let err = client
         .exec(
             "two",
-            ["/etc/passwd"],
+            ["/not-executable"],
             ExecOptions::new().container("first"),
         )
         .await
