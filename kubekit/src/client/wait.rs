@@ -43,7 +43,7 @@ impl Client {
         })
         .await?
         .ok_or_else(|| Error::NotFound {
-            object: self.object_ref::<K>(None, name),
+            object: Box::new(self.object_ref::<K>(None, name)),
         })
     }
 
@@ -94,7 +94,9 @@ impl Client {
                     state: format!("{why}{state}"),
                 });
             }
-            other => other?.ok_or(Error::NotFound { object })?,
+            other => other?.ok_or(Error::NotFound {
+                object: Box::new(object),
+            })?,
         };
         match found.readiness() {
             Readiness::Failed(why) => Err(Error::Unreachable { what, state: why }),
@@ -126,7 +128,9 @@ impl Client {
                 matches!(pod_phase(pod), Some("Running" | "Succeeded" | "Failed"))
             })
             .await?
-            .ok_or(Error::NotFound { object })?;
+            .ok_or(Error::NotFound {
+                object: Box::new(object),
+            })?;
         if pod_phase(Some(&pod)) == Some("Running") {
             Ok(pod)
         } else {
@@ -156,11 +160,13 @@ impl Client {
         let what = format!("{object} to be ready");
         let pod = self
             .wait_for(name, timeout, what.clone(), |pod: Option<&Pod>| {
-                pod_ready(pod) || matches!(pod_phase(pod), Some("Succeeded" | "Failed"))
+                pod.is_some_and(|p| !matches!(p.readiness(), Readiness::NotReady(_)))
             })
             .await?
-            .ok_or(Error::NotFound { object })?;
-        if pod_ready(Some(&pod)) {
+            .ok_or(Error::NotFound {
+                object: Box::new(object),
+            })?;
+        if pod.readiness().is_ready() {
             Ok(pod)
         } else {
             Err(Error::Unreachable {
@@ -194,11 +200,13 @@ impl Client {
         let what = format!("{object} to be available");
         let waited = self
             .wait_for(name, timeout, what, |d: Option<&Deployment>| {
-                d.is_some_and(deployment_available)
+                d.is_some_and(|d| d.readiness().is_ready())
             })
             .await;
         match waited {
-            Ok(found) => found.ok_or(Error::NotFound { object }),
+            Ok(found) => found.ok_or(Error::NotFound {
+                object: Box::new(object),
+            }),
             Err(Error::Timeout { what, after, state }) => Err(Error::Timeout {
                 what,
                 after,
@@ -295,7 +303,7 @@ impl Client {
                 Ok(found)
             }
             Ok(Err(source)) => Err(Error::Watch {
-                object,
+                object: Box::new(object),
                 source: Box::new(source),
             }),
             Err(_elapsed) => {
@@ -317,25 +325,6 @@ impl Client {
 
 fn pod_phase(pod: Option<&Pod>) -> Option<&str> {
     pod?.status.as_ref()?.phase.as_deref()
-}
-
-fn pod_ready(pod: Option<&Pod>) -> bool {
-    pod.and_then(|p| p.status.as_ref())
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
-/// observedGeneration >= generation and updated == available == replicas == spec.replicas.
-pub(crate) fn deployment_available(d: &Deployment) -> bool {
-    let Some(status) = &d.status else {
-        return false;
-    };
-    let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-    let generation = d.metadata.generation.unwrap_or(0);
-    status.observed_generation.unwrap_or(0) >= generation
-        && status.updated_replicas.unwrap_or(0) == wanted
-        && status.available_replicas.unwrap_or(0) == wanted
-        && status.replicas.unwrap_or(0) == wanted
 }
 
 /// A one-line account of an object's state from its status: phase, reason, conditions,

@@ -563,7 +563,7 @@ impl Resolver {
             })
             .max_by_key(|p| {
                 (
-                    pod_ready(p),
+                    crate::kinds::Kind::readiness(p).is_ready(),
                     p.metadata.creation_timestamp.as_ref().map(|t| t.0),
                     p.metadata.name.clone(),
                 )
@@ -574,13 +574,6 @@ impl Resolver {
 
 fn port_number(n: i32) -> RemotePort {
     u16::try_from(n).map_or_else(|_| RemotePort::Name(n.to_string()), RemotePort::Number)
-}
-
-fn pod_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// The port number in `pod` for `port` (numbers as they are; names looked up among the
