@@ -113,7 +113,7 @@ pub enum Error {
     #[error("{object} not found")]
     NotFound {
         /// The object that was asked for.
-        object: ObjectRef,
+        object: Box<ObjectRef>,
     },
 
     /// A server-side apply would change fields another field manager owns. Apply with
@@ -125,7 +125,7 @@ pub enum Error {
     )]
     Conflict {
         /// The object being applied.
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         /// The conflicting fields, as the server names them, e.g. `.data.key`.
         fields: Vec<String>,
         /// The field manager(s) that own the fields, e.g. `"kubectl"` (comma-separated when
@@ -150,7 +150,7 @@ pub enum Error {
     #[error("{object} is invalid: {}", InvalidText(.message, .causes))]
     Invalid {
         /// The object that was sent.
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         /// The server's message.
         message: String,
         /// The fields at fault and why.
@@ -162,7 +162,7 @@ pub enum Error {
     #[error("{object}: {message} ({code} {reason})")]
     Rejected {
         /// The object concerned.
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         /// The HTTP status code.
         code: u16,
         /// The server's machine-readable reason, e.g. `Forbidden`.
@@ -175,7 +175,7 @@ pub enum Error {
     #[error("{object}: {message}")]
     BadObject {
         /// The object concerned (its name may be empty).
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         /// What is wrong.
         message: String,
     },
@@ -204,7 +204,7 @@ pub enum Error {
     /// An object breaks a rule the API server would enforce, found before sending it (by the
     /// builders' validation, for the kinds it covers). The error names the field's path.
     #[error("invalid object: {0}")]
-    Validation(#[source] crate::builders::ValidationError),
+    Validation(#[source] Box<crate::builders::ValidationError>),
 
     /// A manifest could not be read or rendered (with the document, line and column).
     #[error("invalid manifest: {0}")]
@@ -225,7 +225,7 @@ pub enum Error {
     #[error("watching {object} failed: {source}")]
     Watch {
         /// The watched object.
-        object: ObjectRef,
+        object: Box<ObjectRef>,
         /// The watcher's error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -289,6 +289,7 @@ impl Error {
         let kube::Error::Api(status) = &err else {
             return Error::Kube(err);
         };
+        let object = Box::new(object);
         let causes: Vec<FieldCause> = status
             .details
             .as_ref()
@@ -344,9 +345,9 @@ impl Error {
             | Error::Conflict { object, .. }
             | Error::Invalid { object, .. }
             | Error::Rejected { object, .. }
-            | Error::BadObject { object, .. } => Some(object.clone()),
+            | Error::BadObject { object, .. } => Some(ObjectRef::clone(object)),
             #[cfg(feature = "client")]
-            Error::Watch { object, .. } => Some(object.clone()),
+            Error::Watch { object, .. } => Some(ObjectRef::clone(object)),
             Error::Validation(err) => Some(ObjectRef::new(&err.kind, None, &err.name)),
             Error::Document { source, .. } => source.object(),
             #[cfg(feature = "client")]
@@ -356,7 +357,7 @@ impl Error {
             #[cfg(feature = "client")]
             Error::PortForward(err) => err.object(),
             #[cfg(feature = "client")]
-            Error::Rollout(err) => Some(err.deployment().clone()),
+            Error::Rollout(err) => Some(ObjectRef::clone(err.deployment())),
             _ => None,
         }
     }
@@ -414,7 +415,7 @@ impl From<kube::Error> for Error {
 
 impl From<crate::builders::ValidationError> for Error {
     fn from(err: crate::builders::ValidationError) -> Self {
-        Error::Validation(err)
+        Error::Validation(Box::new(err))
     }
 }
 
@@ -598,5 +599,15 @@ mod tests {
             "is not valid",
         ));
         assert_eq!(err.object(), Some(ObjectRef::new("Pod", None, "Web")));
+    }
+}
+/// `Result<T, Error>` stays small: clippy's `result_large_err` (128 bytes) would flag every
+/// caller's function returning `kubekit::Result`, so the object and the large parts are boxed.
+#[cfg(all(test, feature = "client"))]
+mod size {
+    #[test]
+    fn the_error_stays_well_under_clippys_large_error_threshold() {
+        let size = std::mem::size_of::<super::Error>();
+        assert!(size <= 96, "kubekit::Error is {size} bytes");
     }
 }

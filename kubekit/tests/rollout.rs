@@ -209,10 +209,10 @@ async fn missing_image_fails_with_the_reason_and_undo_brings_the_old_version_bac
         return Err(format!("expected Failed, got {err}").into());
     };
     assert_eq!(
-        deployment,
-        &ObjectRef::new("Deployment", Some(client.namespace()), "web")
+        **deployment,
+        ObjectRef::new("Deployment", Some(client.namespace()), "web")
     );
-    assert_eq!(err.object().as_ref(), Some(deployment));
+    assert_eq!(err.object().as_ref(), Some(&**deployment));
     assert!(reason.contains("ErrImageNeverPull"), "{err}");
     assert!(
         pods.iter()

@@ -135,13 +135,13 @@ impl Client {
         let object_ref = self.object_ref::<K>(namespace, &name);
         if name.is_empty() {
             return Err(Error::BadObject {
-                object: object_ref,
+                object: Box::new(object_ref),
                 message: "metadata.name is required for apply".into(),
             });
         }
         validate_known(object)?;
         let mut body = serde_json::to_value(object).map_err(|e| Error::BadObject {
-            object: object_ref.clone(),
+            object: Box::new(object_ref.clone()),
             message: format!("cannot be serialized: {e}"),
         })?;
         prepare_body(&mut body);
@@ -163,7 +163,7 @@ impl Client {
 /// types pass.
 fn validate_known<K: ApiObject>(object: &K) -> Result<()> {
     match crate::manifest::object::validate_any(object) {
-        Some(checked) => checked.map_err(Error::Validation),
+        Some(checked) => checked.map_err(Error::from),
         None => Ok(()),
     }
 }

@@ -245,9 +245,7 @@ impl Client {
             document,
             source: Box::new(e),
         };
-        object
-            .validate()
-            .map_err(|e| in_document(Error::Validation(e)))?;
+        object.validate().map_err(|e| in_document(Error::from(e)))?;
         let api_version = object.api_version().to_string();
         let kind = object.kind().to_string();
         let Some((resource, scope)) = self.resolve_kind(&api_version, &kind, cache).await? else {
@@ -269,7 +267,7 @@ impl Client {
         };
         if name.is_empty() {
             return Err(in_document(Error::BadObject {
-                object: object_ref,
+                object: Box::new(object_ref),
                 message: "metadata.name is required for apply".into(),
             }));
         }

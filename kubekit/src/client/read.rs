@@ -149,7 +149,7 @@ impl Client {
     /// [`Error::Rejected`] for other failures.
     pub async fn get<K: ApiObject>(&self, name: &str) -> Result<K> {
         self.get_opt(name).await?.ok_or_else(|| Error::NotFound {
-            object: self.object_ref::<K>(None, name),
+            object: Box::new(self.object_ref::<K>(None, name)),
         })
     }
 

@@ -19,7 +19,7 @@ pub enum RolloutError {
     #[error("rollout of {deployment} failed: {reason}{}", Pods(.pods))]
     Failed {
         /// The Deployment.
-        deployment: ObjectRef,
+        deployment: Box<ObjectRef>,
         /// What went wrong, e.g. `ProgressDeadlineExceeded: ReplicaSet "web-5f7b" has timed
         /// out progressing.` or `new pods cannot start (ErrImageNeverPull)`.
         reason: String,
@@ -34,7 +34,7 @@ pub enum RolloutError {
     )]
     NoSuchRevision {
         /// The Deployment.
-        deployment: ObjectRef,
+        deployment: Box<ObjectRef>,
         /// The revision that was asked for.
         revision: u64,
         /// The revisions the Deployment has, oldest first.
@@ -48,7 +48,7 @@ pub enum RolloutError {
     )]
     NoPreviousRevision {
         /// The Deployment.
-        deployment: ObjectRef,
+        deployment: Box<ObjectRef>,
         /// The revisions the Deployment has, oldest first.
         available: Vec<u64>,
     },
@@ -60,7 +60,7 @@ pub enum RolloutError {
     )]
     NoSuchContainer {
         /// The Deployment.
-        deployment: ObjectRef,
+        deployment: Box<ObjectRef>,
         /// The container that was named.
         container: String,
         /// The containers (and init containers) of the pod template.
@@ -72,7 +72,7 @@ pub enum RolloutError {
     #[error("cannot {action}: {deployment} is paused; resume it first")]
     Paused {
         /// The Deployment.
-        deployment: ObjectRef,
+        deployment: Box<ObjectRef>,
         /// What could not be done, e.g. `roll back` or `finish the rollout`.
         action: String,
     },
@@ -84,7 +84,7 @@ pub enum RolloutError {
     )]
     Timeout {
         /// The Deployment.
-        deployment: ObjectRef,
+        deployment: Box<ObjectRef>,
         /// How long the wait lasted.
         after: Duration,
         /// The last status seen.
@@ -95,7 +95,7 @@ pub enum RolloutError {
     #[error("{deployment} was deleted during the rollout")]
     Deleted {
         /// The Deployment.
-        deployment: ObjectRef,
+        deployment: Box<ObjectRef>,
     },
 }
 

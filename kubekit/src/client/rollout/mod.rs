@@ -266,7 +266,7 @@ impl Update {
             .map(|c| c.name.clone())
             .collect();
         let missing = |container: &str| RolloutError::NoSuchContainer {
-            deployment: deployment.clone(),
+            deployment: Box::new(deployment.clone()),
             container: container.to_string(),
             available: names.clone(),
         };
@@ -752,7 +752,7 @@ impl Rollout {
     pub async fn restart(&self) -> Result<Deployment> {
         if self.get().await?.spec.and_then(|s| s.paused) == Some(true) {
             return Err(RolloutError::Paused {
-                deployment: self.qualified_name(),
+                deployment: Box::new(self.qualified_name()),
                 action: "restart".into(),
             }
             .into());
@@ -941,20 +941,20 @@ impl Rollout {
             let history = History::of(&deployment, &owned);
             let target = match to {
                 Some(n) => history.get(n).ok_or_else(|| RolloutError::NoSuchRevision {
-                    deployment: self.qualified_name(),
+                    deployment: Box::new(self.qualified_name()),
                     revision: n,
                     available: history.numbers(),
                 })?,
                 None => history
                     .previous()
                     .ok_or_else(|| RolloutError::NoPreviousRevision {
-                        deployment: self.qualified_name(),
+                        deployment: Box::new(self.qualified_name()),
                         available: history.numbers(),
                     })?,
             };
             if deployment.spec.as_ref().and_then(|s| s.paused) == Some(true) {
                 return Err(RolloutError::Paused {
-                    deployment: self.qualified_name(),
+                    deployment: Box::new(self.qualified_name()),
                     action: "roll back".into(),
                 }
                 .into());

@@ -473,7 +473,7 @@ impl Follow {
                 if self.errors >= MAX_WATCH_ERRORS {
                     self.finished = true;
                     return Some(Err(Error::Watch {
-                        object: self.rollout.qualified_name(),
+                        object: Box::new(self.rollout.qualified_name()),
                         source: Box::new(source),
                     }));
                 }
@@ -483,7 +483,7 @@ impl Follow {
             let Some(deployment) = &self.deployment else {
                 self.finished = true;
                 return Some(Err(RolloutError::Deleted {
-                    deployment: self.rollout.qualified_name(),
+                    deployment: Box::new(self.rollout.qualified_name()),
                 }
                 .into()));
             };
@@ -524,7 +524,7 @@ impl Follow {
                 None => PROGRESS_DEADLINE_EXCEEDED.to_string(),
             };
             return Some(Err(RolloutError::Failed {
-                deployment,
+                deployment: Box::new(deployment.clone()),
                 reason,
                 pods: status.pod_problems,
             }
@@ -542,7 +542,7 @@ impl Follow {
                 fatal.dedup();
                 self.finished = true;
                 return Some(Err(RolloutError::Failed {
-                    deployment,
+                    deployment: Box::new(deployment.clone()),
                     reason: format!("new pods cannot start ({})", fatal.join(", ")),
                     pods: status.pod_problems,
                 }
@@ -551,7 +551,7 @@ impl Follow {
             if status.paused {
                 self.finished = true;
                 return Some(Err(RolloutError::Paused {
-                    deployment,
+                    deployment: Box::new(deployment.clone()),
                     action: "finish the rollout".into(),
                 }
                 .into()));
@@ -595,7 +595,7 @@ pub(crate) async fn wait(
             last = Some(status);
         }
         Err(RolloutError::Deleted {
-            deployment: rollout.qualified_name(),
+            deployment: Box::new(rollout.qualified_name()),
         }
         .into())
     };
@@ -608,7 +608,7 @@ pub(crate) async fn wait(
                 None => rollout.status().await.unwrap_or_default(),
             };
             Err(RolloutError::Timeout {
-                deployment: rollout.qualified_name(),
+                deployment: Box::new(rollout.qualified_name()),
                 after: timeout,
                 status: Box::new(status),
             }
