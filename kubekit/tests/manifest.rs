@@ -741,3 +741,33 @@ fn long_streams_read_in_parallel_keep_document_order_and_the_first_error() {
         "{error}"
     );
 }
+
+/// Each object comes with its document's number (empty documents counted, as errors count
+/// them) and the line its content starts on.
+#[test]
+fn documents_are_numbered_as_errors_number_them() {
+    let a = "{apiVersion: v1, kind: Namespace, metadata: {name: a}}";
+    let b = "{apiVersion: v1, kind: Namespace, metadata: {name: b}}";
+    let numbers = |yaml: &str| -> Vec<(usize, usize)> {
+        kubekit::manifest::from_yaml_documents(yaml)
+            .expect("valid")
+            .iter()
+            .map(|d| (d.index, d.line))
+            .collect()
+    };
+    assert_eq!(numbers(&format!("{a}\n---\n{b}\n")), [(1, 1), (2, 3)]);
+    assert_eq!(numbers(&format!("---\n{a}\n---\n{b}\n")), [(1, 2), (2, 4)]);
+    assert_eq!(numbers(&format!("{a}\n---\n---\n{b}\n")), [(1, 1), (3, 4)]);
+    assert_eq!(numbers(&format!("# c\n---\n{a}\n")), [(1, 3)]);
+    assert_eq!(numbers(&format!("--- {a}\n")), [(1, 1)]);
+    assert_eq!(
+        numbers(&format!("{a}\n---\n# only a comment\n---\n{b}\n---\n")),
+        [(1, 1), (3, 5)]
+    );
+    let names: Vec<_> = kubekit::manifest::from_yaml_documents(&format!("{a}\n---\n{b}\n"))
+        .expect("valid")
+        .into_iter()
+        .map(|d| d.object.name().map(str::to_string))
+        .collect();
+    assert_eq!(names, [Some("a".to_string()), Some("b".to_string())]);
+}

@@ -162,12 +162,14 @@ impl Client {
         yaml: &str,
         options: ApplyOptions,
     ) -> Result<ApplyReport> {
-        let objects = manifest::from_yaml(yaml)?;
-        let documents = document_numbers(yaml, objects.len());
+        let documents = manifest::from_yaml_documents(yaml)?;
         let mut cache = HashMap::new();
-        let mut planned = Vec::with_capacity(objects.len());
-        for (object, document) in objects.into_iter().zip(documents) {
-            planned.push(self.plan(object, document, &mut cache).await?);
+        let mut planned = Vec::with_capacity(documents.len());
+        for document in documents {
+            planned.push(
+                self.plan(document.object, document.index, &mut cache)
+                    .await?,
+            );
         }
         // Namespaces first, the rest in document order.
         planned.sort_by_key(|p| !(p.resource.group.is_empty() && p.resource.kind == "Namespace"));
@@ -297,70 +299,5 @@ impl Client {
             Some(ns) => api.constrain(ns),
             None => api,
         }
-    }
-}
-
-/// The builders' rules for the kinds they cover.
-/// The 1-based document numbers (counting empty documents, as manifest errors do) of the
-/// `count` non-empty documents of `yaml`, split as the manifest reader splits; falls back to
-/// 1..=count if the split disagrees with the reader.
-fn document_numbers(yaml: &str, count: usize) -> Vec<usize> {
-    fn is_marker(line: &str, marker: &str) -> bool {
-        line.strip_prefix(marker)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t', '\r', '\n']))
-    }
-    fn is_content(line: &str, directives_allowed: bool) -> bool {
-        let trimmed = line.trim_start_matches([' ', '\t']).trim_end();
-        !(trimmed.is_empty()
-            || trimmed.starts_with('#')
-            || (directives_allowed && line.starts_with('%'))
-            || trimmed == "\u{feff}")
-    }
-    let mut numbers = Vec::new();
-    let mut index = 0;
-    // (explicit: opened by `---`, has content)
-    let mut segment = (false, false);
-    let mut close = |segment: (bool, bool), numbers: &mut Vec<usize>| {
-        if segment.0 || segment.1 {
-            index += 1;
-            if segment.1 {
-                numbers.push(index);
-            }
-        }
-    };
-    for line in yaml.split_inclusive('\n') {
-        let starts = is_marker(line, "---");
-        if starts || is_marker(line, "...") {
-            close(segment, &mut numbers);
-            segment = (starts, starts && is_content(&line[3..], false));
-            continue;
-        }
-        if is_content(line, !segment.0) {
-            segment.1 = true;
-        }
-    }
-    close(segment, &mut numbers);
-    if numbers.len() == count {
-        numbers
-    } else {
-        (1..=count).collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn document_numbers_count_empty_documents() {
-        assert_eq!(document_numbers("a: 1\n---\nb: 2\n", 2), [1, 2]);
-        assert_eq!(document_numbers("---\na: 1\n---\nb: 2\n", 2), [1, 2]);
-        assert_eq!(document_numbers("a: 1\n---\n---\nb: 2\n", 2), [1, 3]);
-        assert_eq!(document_numbers("# c\n---\na: 1\n", 1), [1]);
-        assert_eq!(document_numbers("--- {a: 1}\n", 1), [1]);
-        assert_eq!(
-            document_numbers("a: 1\n---\n# only a comment\n---\nb: 2\n---\n", 2),
-            [1, 3]
-        );
     }
 }

@@ -110,6 +110,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::{ManifestError, ManifestErrorKind};
 pub use object::{DynamicObject, Object};
+
 pub use render::{LAST_APPLIED_ANNOTATION, RenderOptions, clean_for_reapply};
 
 /// Reads every document of a YAML stream into an [`Object`], skipping empty documents.
@@ -126,6 +127,42 @@ pub use render::{LAST_APPLIED_ANNOTATION, RenderOptions, clean_for_reapply};
 ///
 /// The first problem found, in document order: see [`ManifestErrorKind`].
 pub fn from_yaml(input: &str) -> Result<Vec<Object>, ManifestError> {
+    Ok(from_yaml_documents(input)?
+        .into_iter()
+        .map(|document| document.object)
+        .collect())
+}
+
+/// One object of a YAML stream and where it stands in it, as [`from_yaml_documents`] hands
+/// them out.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Document {
+    /// The 1-based number of the document in the stream, empty documents counted (as
+    /// [`ManifestError`] numbers them).
+    pub index: usize,
+    /// The 1-based line of the input where the document's content starts.
+    pub line: usize,
+    /// The object.
+    pub object: Object,
+}
+
+/// [`from_yaml`], with each object's document number and line: for reports and errors that
+/// point back into the input.
+///
+/// ```
+/// let docs = kubekit::manifest::from_yaml_documents(
+///     "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\n\
+///      apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n",
+/// )?;
+/// assert_eq!(docs.iter().map(|d| (d.index, d.line)).collect::<Vec<_>>(), [(1, 1), (3, 6)]);
+/// # Ok::<(), kubekit::manifest::ManifestError>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`from_yaml`].
+pub fn from_yaml_documents(input: &str) -> Result<Vec<Document>, ManifestError> {
     let docs = parse::split(input);
     if docs.len() < PARALLEL_MIN_DOCUMENTS {
         return read_documents(&docs);
@@ -136,7 +173,7 @@ pub fn from_yaml(input: &str) -> Result<Vec<Object>, ManifestError> {
         return read_documents(&docs);
     }
     let chunk = docs.len().div_ceil(threads);
-    let results: Vec<Result<Vec<Object>, ManifestError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<Document>, ManifestError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = docs
             .chunks(chunk)
             .map(|part| scope.spawn(move || read_documents(part)))
@@ -166,11 +203,15 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
-fn read_documents(docs: &[parse::Doc<'_>]) -> Result<Vec<Object>, ManifestError> {
+fn read_documents(docs: &[parse::Doc<'_>]) -> Result<Vec<Document>, ManifestError> {
     let mut objects = Vec::with_capacity(docs.len());
     for doc in docs {
         if let Some(value) = doc.value()? {
-            objects.push(object::object_from_value(value, &parse::Ctx::of(doc))?);
+            objects.push(Document {
+                index: doc.index,
+                line: doc.content_line(),
+                object: object::object_from_value(value, &parse::Ctx::of(doc))?,
+            });
         }
     }
     Ok(objects)

@@ -28,6 +28,11 @@ pub(crate) struct Doc<'a> {
 }
 
 impl Doc<'_> {
+    /// The 1-based line of the input of the document's first line with content.
+    pub(crate) fn content_line(&self) -> usize {
+        self.content_line
+    }
+
     /// Whether the text starts right after a `---` marker, on the marker's line.
     pub(crate) fn after_marker(&self) -> bool {
         self.first_column_offset > 0
