@@ -137,6 +137,7 @@ macro_rules! known_kinds {
 
         /// [`Kind::validate`](crate::kinds::Kind::validate) of `object` when its type is one of
         /// the kinds kubekit knows (for calls generic over any resource type).
+        #[cfg(feature = "client")]
         pub(crate) fn validate_any(
             object: &dyn std::any::Any,
         ) -> Option<Result<(), crate::builders::ValidationError>> {
