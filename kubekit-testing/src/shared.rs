@@ -108,8 +108,9 @@ pub(crate) async fn shared_in<P: Provider>(provider: &P, dir: &Path) -> Result<R
 }
 
 /// The `kubekit-cluster` program: `KUBEKIT_CLUSTER_BIN`, this program itself, the one in the
-/// Cargo target directory this program was built in (beside `deps/` and `examples/`), or
-/// the one on `PATH`.
+/// Cargo target directory this program was built in (beside `deps/` and `examples/`, or in
+/// the directory's `debug/` profile, where `scripts/setup.sh` builds it, for release
+/// benches), or the one on `PATH`.
 fn watchdog_program() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("KUBEKIT_CLUSTER_BIN").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
@@ -131,7 +132,7 @@ fn watchdog_program() -> Result<PathBuf> {
     let beside = exe
         .iter()
         .flat_map(|e| e.ancestors().skip(1).take(3))
-        .map(Path::to_path_buf);
+        .flat_map(|d| [d.to_path_buf(), d.join("debug")]);
     let on_path = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default();
