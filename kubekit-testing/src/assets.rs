@@ -22,7 +22,12 @@ pub const CONTROL_PLANE_BINARIES: &[&str] = &[
 /// The binaries a node needs on top of the control plane.
 pub const NODE_BINARIES: &[&str] = &["kubelet", "kube-proxy"];
 
+/// The cluster add-ons the local provider runs as processes on the node (see
+/// [`Component`](crate::Component)): built by `scripts/build-addons.sh`.
+pub const ADDON_BINARIES: &[&str] = &["coredns", "local-path-provisioner"];
+
 const BUILD_SCRIPT: &str = include_str!("../scripts/build-components.sh");
+const ADDONS_SCRIPT: &str = include_str!("../scripts/build-addons.sh");
 
 /// kubekit's cache directory: `$XDG_CACHE_HOME/kubekit` or `~/.cache/kubekit`.
 pub fn cache_dir() -> PathBuf {
@@ -74,12 +79,30 @@ pub fn binaries(needed: &[&str]) -> Result<PathBuf> {
         }
     }
     let dir = default_bin_dir();
-    let stamp_ok = dir.join(".kubekit-stamp").is_file();
-    if stamp_ok && has_all(&dir, needed) {
-        return Ok(dir);
+    let (addons, core): (Vec<&str>, Vec<&str>) =
+        needed.iter().partition(|n| ADDON_BINARIES.contains(n));
+    if !(dir.join(".kubekit-stamp").is_file() && has_all(&dir, &core)) {
+        build(&dir)?;
     }
-    build(&dir)?;
+    let addons_built = dir.join(".kubekit-addons-stamp").is_file() && has_all(&dir, &addons);
+    if !addons.is_empty() && !addons_built {
+        build_addons(&dir)?;
+    }
     Ok(dir)
+}
+
+/// Builds the pinned add-ons (CoreDNS, local-path-provisioner) into `dir` with the embedded
+/// add-on build script (about 2 minutes cold on 2 cores).
+fn build_addons(dir: &Path) -> Result<()> {
+    if Command::new("go").arg("version").output().is_err() {
+        return Err(Error::MissingBinaries(format!(
+            "no cluster add-ons ({ADDON_BINARIES:?}) in {} and no Go to build them. Install Go, \
+             run `kubekit-testing/scripts/build-addons.sh`, put them in KUBEKIT_ASSETS, or set \
+             KUBEKIT_COMPONENTS=none",
+            dir.display(),
+        )));
+    }
+    run_script("build-addons.sh", ADDONS_SCRIPT, dir, "the cluster add-ons")
 }
 
 /// Builds the pinned components into `dir` with the embedded build script.
@@ -94,11 +117,21 @@ fn build(dir: &Path) -> Result<()> {
             [CONTROL_PLANE_BINARIES, NODE_BINARIES].concat()
         )));
     }
-    let script = cache_dir().join("build-components.sh");
+    run_script(
+        "build-components.sh",
+        BUILD_SCRIPT,
+        dir,
+        &format!("Kubernetes {KUBERNETES_VERSION}"),
+    )
+}
+
+/// Writes an embedded build script into the cache and runs it with `dir` as its output.
+fn run_script(name: &str, text: &str, dir: &Path, what: &str) -> Result<()> {
+    let script = cache_dir().join(name);
     std::fs::create_dir_all(cache_dir()).io("creating", cache_dir())?;
-    std::fs::write(&script, BUILD_SCRIPT).io("writing", &script)?;
+    std::fs::write(&script, text).io("writing", &script)?;
     crate::report::progress!(
-        "building Kubernetes {KUBERNETES_VERSION} into {} (once; later runs reuse it)",
+        "building {what} into {} (once; later runs reuse it)",
         dir.display()
     );
     let status = Command::new("bash")

@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use tokio::sync::OnceCell;
 
 use crate::{
+    Component, components,
     error::Result,
     providers::{K3s, Kubeconfig, Local, Provider, ProviderKind},
     report::warning,
@@ -193,6 +194,36 @@ impl Cluster {
     /// Whether the cluster has a node that runs pods.
     pub fn has_node(&self) -> bool {
         self.node
+    }
+
+    /// Checks that the cluster runs `component` (cluster DNS, a default StorageClass), so
+    /// that a test that needs it fails at once with the switch to turn it on instead of
+    /// hanging on a PersistentVolumeClaim that never binds or a name that never resolves.
+    /// Found from the cluster itself, so it holds for every provider.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingComponent`](crate::Error::MissingComponent) naming
+    /// `KUBEKIT_COMPONENTS` (or, for `KUBEKIT_PROVIDER=kubeconfig`, what to install); an API
+    /// error when the cluster cannot be asked.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo() -> kubekit_testing::Result<()> {
+    /// use kubekit_testing::{Cluster, Component};
+    ///
+    /// let cluster = Cluster::shared().await?;
+    /// cluster.require(Component::Storage).await?;
+    /// // ... a PersistentVolumeClaim without a storageClassName binds
+    /// # Ok(()) }
+    /// ```
+    pub async fn require(&self, component: Component) -> Result<()> {
+        if components::present(&self.client()?, component).await? {
+            Ok(())
+        } else {
+            Err(components::missing(component, self.kind.as_str()))
+        }
     }
 
     /// An identifier of this cluster's lifetime (a new one each time it is started).

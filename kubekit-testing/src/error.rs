@@ -100,6 +100,15 @@ pub enum Error {
         after: Duration,
     },
 
+    /// A test needs a cluster component the cluster does not run.
+    #[error("this test needs {component}, which the cluster does not run: {hint}")]
+    MissingComponent {
+        /// The component.
+        component: crate::Component,
+        /// Why it is missing and the switch that turns it on.
+        hint: String,
+    },
+
     /// `KUBEKIT_PROVIDER` names no known provider.
     #[error(
         "KUBEKIT_PROVIDER={0:?} is not a provider kubekit-testing knows; use `k3s` (k3s in a Docker container), `local` (a cluster of local processes) or `kubeconfig` (the cluster of $KUBECONFIG)"

@@ -29,6 +29,7 @@
 pub mod assets;
 mod certs;
 mod cluster;
+mod components;
 mod error;
 mod namespace;
 pub mod providers;
@@ -37,13 +38,14 @@ mod shared;
 mod util;
 
 pub use cluster::Cluster;
+pub use components::{Component, Components};
 pub use error::{Error, Result};
 pub use namespace::{TEST_LABEL, TEST_PATH_LABEL, TestNamespace, namespace_name};
 pub use providers::{
     Kubeconfig, Local, Provider, ProviderKind,
     k3s::{CLUSTER_LABEL, K3S_IMAGE, K3S_TAG, K3s},
     local::{
-        CONTROLLERS, LocalCluster, POD_CIDR, SERVICE_CIDR,
+        LocalCluster, MINIMAL_CONTROLLERS, POD_CIDR, SERVICE_CIDR, controllers_from_env,
         node::{BRIDGE, Images, NODE_IP, NODE_NAME, RUN_DIR, images, load_image, node_selector},
     },
 };

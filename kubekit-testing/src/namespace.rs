@@ -192,6 +192,16 @@ impl TestNamespace {
         self.cluster
     }
 
+    /// [`Cluster::require`] on the namespace's cluster: fails at once, naming the switch, when
+    /// the cluster does not run `component`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Cluster::require`].
+    pub async fn require(&self, component: crate::Component) -> Result<()> {
+        self.cluster.require(component).await
+    }
+
     /// The `kubectl` command that lists what the namespace holds.
     pub fn inspect_command(&self) -> String {
         match self.cluster.kubeconfig() {

@@ -104,6 +104,22 @@ struct Planned {
     body: Value,
 }
 
+/// Whether the server refused `failed`'s dry run because another object of the manifest does
+/// not exist yet: its message names that object as not found (`serviceaccount "app" not
+/// found`), in the same namespace.
+fn needs_planned(error: &Error, failed: &Planned, planned: &[Planned]) -> bool {
+    let message = error.to_string();
+    planned.iter().any(|other| {
+        !std::ptr::eq(other, failed)
+            && other.object.namespace == failed.object.namespace
+            && message.contains(&format!(
+                "{} \"{}\" not found",
+                other.resource.kind.to_lowercase(),
+                other.object.name
+            ))
+    })
+}
+
 impl Client {
     /// Applies every object of a multi-document YAML manifest, like
     /// `kubectl apply --server-side -f web-pod.yaml`, all or nothing as far as checking goes:
@@ -122,8 +138,10 @@ impl Client {
     /// # Ok(()) }
     /// ```
     ///
-    /// Objects in a Namespace the same manifest creates cannot be dry-run before it exists;
-    /// they are checked by the real apply.
+    /// Objects in a Namespace the same manifest creates cannot be dry-run before it exists,
+    /// nor objects the server refuses because another object of the manifest does not exist
+    /// yet (a Pod whose ServiceAccount the manifest creates); they are checked by the real
+    /// apply, which creates what they need first, as `kubectl apply -f` does.
     ///
     /// # Errors
     ///
@@ -194,6 +212,12 @@ impl Client {
                         .as_deref()
                         .is_some_and(|ns| created_namespaces.contains(ns)) =>
                 {
+                    dry_outcomes.push(ApplyOutcome::Created);
+                }
+                // It needs an object this manifest creates (a Pod's ServiceAccount, which
+                // admission looks up): `kubectl apply -f` creates that first, and so does the
+                // real apply; it checks this one.
+                Err(e) if needs_planned(&e, p, &planned) => {
                     dry_outcomes.push(ApplyOutcome::Created);
                 }
                 Err(e) => {

@@ -20,7 +20,7 @@ use kube::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    assets,
+    Component, Components, assets,
     certs::{self, files},
     error::{Error, IoContext, Result},
     providers::{Provider, ProviderKind},
@@ -28,6 +28,7 @@ use crate::{
     util::{self, Process, Started},
 };
 
+pub(crate) mod addons;
 pub mod node;
 
 /// The Service ClusterIP range of the local cluster (clear of the machine's own addresses).
@@ -35,11 +36,12 @@ pub const SERVICE_CIDR: &str = "10.97.0.0/16";
 /// The pod IP range of the local cluster.
 pub const POD_CIDR: &str = "10.98.0.0/16";
 
-/// The controllers kube-controller-manager runs: those the walkthrough and the tests need
-/// (namespaces, service accounts and their CA bundle, node taints, Deployments, ReplicaSets, garbage
-/// collection, endpoints).
-/// Starting only these saves seconds at every cluster start.
-pub const CONTROLLERS: &[&str] = &[
+/// A trimmed set of kube-controller-manager's controllers: what the walkthrough needs
+/// (namespaces, service accounts and their CA bundle, node taints, Deployments, ReplicaSets,
+/// garbage collection, endpoints). `KUBEKIT_CONTROLLERS=minimal` runs only these; by default
+/// every controller runs (see [`controllers_from_env`]). Measured, the trimmed set starts no
+/// faster (BENCHMARKS.md, "Cluster"): it is kept for tests that want a quieter control plane.
+pub const MINIMAL_CONTROLLERS: &[&str] = &[
     "serviceaccount-controller",
     "serviceaccount-token-controller",
     "namespace-controller",
@@ -54,6 +56,23 @@ pub const CONTROLLERS: &[&str] = &[
     "node-lifecycle-controller",
 ];
 
+/// The controllers kube-controller-manager runs, as its `--controllers` flag takes them:
+/// `KUBEKIT_CONTROLLERS` unset or `all` is `*` (kube's default set: Jobs, CronJobs,
+/// StatefulSets, DaemonSets, HPAs, PodDisruptionBudgets, ResourceQuotas, TTL-after-finished,
+/// PersistentVolume binding and expansion, ReplicationControllers, ... — the cloud
+/// controllers stay off without a cloud provider); `minimal` is [`MINIMAL_CONTROLLERS`];
+/// anything else is passed as it is (e.g. `*,-ttl-controller`).
+pub fn controllers_from_env() -> String {
+    match std::env::var("KUBEKIT_CONTROLLERS")
+        .as_deref()
+        .map(str::trim)
+    {
+        Err(_) | Ok("" | "all") => "*".into(),
+        Ok("minimal") => MINIMAL_CONTROLLERS.join(","),
+        Ok(list) => list.into(),
+    }
+}
+
 /// What a running local cluster is made of, as recorded in the run's state file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LocalState {
@@ -62,6 +81,9 @@ pub struct LocalState {
     pub(crate) api_port: u16,
     pub(crate) processes: Vec<Process>,
     pub(crate) node: bool,
+    /// The components the cluster runs (none without a node).
+    #[serde(default = "Components::none")]
+    pub(crate) components: Components,
 }
 
 /// The local provider (`KUBEKIT_PROVIDER=local`): a control plane of local processes and,
@@ -69,6 +91,7 @@ pub struct LocalState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Local {
     node: bool,
+    components: Option<Components>,
 }
 
 impl Default for Local {
@@ -83,17 +106,33 @@ impl Local {
     pub fn from_env() -> Self {
         Self {
             node: node::wanted(),
+            components: None,
         }
     }
 
     /// A control plane only.
     pub fn control_plane() -> Self {
-        Self { node: false }
+        Self {
+            node: false,
+            components: None,
+        }
     }
 
     /// A control plane and a node (needs root).
     pub fn with_node() -> Self {
-        Self { node: true }
+        Self {
+            node: true,
+            components: None,
+        }
+    }
+
+    /// The same provider running `components` on its node (by default those
+    /// `KUBEKIT_COMPONENTS` selects; see [`Components::from_env`]). A cluster without a node
+    /// runs none.
+    #[must_use]
+    pub fn with_components(mut self, components: Components) -> Self {
+        self.components = Some(components);
+        self
     }
 
     /// The directory of the run's shared local cluster.
@@ -103,22 +142,104 @@ impl Local {
             .join(format!("local-{}", assets::KUBERNETES_VERSION))
     }
 
-    /// Starts a cluster in `dir` (made afresh): a control plane, and a node when asked.
+    /// Starts a cluster in `dir` (made afresh): a control plane, and when asked a node with
+    /// its components.
     async fn start_in(&self, dir: &Path) -> Result<LocalState> {
+        let components = match (self.node, self.components) {
+            (false, _) => Components::none(),
+            (true, Some(c)) => c,
+            (true, None) => Components::from_env()?,
+        };
         let mut needed = assets::CONTROL_PLANE_BINARIES.to_vec();
         if self.node {
             needed.extend_from_slice(assets::NODE_BINARIES);
         }
+        needed.extend(components.iter().map(addons::binary));
         let bins = util::blocking(move || assets::binaries(&needed)).await?;
-        let (mut state, mut started) = start_control_plane(dir, &bins).await?;
-        if self.node
-            && let Err(e) = node::start(&mut state, &mut started, &bins).await
-        {
-            let failed = state.clone();
-            let _ = util::blocking(move || teardown(&failed)).await;
-            return Err(e);
+        if self.node {
+            node::prepare_network().await?;
+        }
+        let api = ApiEndpoint::choose(self.node)?;
+        let (mut state, mut started) = match start_control_plane(dir, &bins, &api).await {
+            Ok(up) => up,
+            Err(e) => {
+                if self.node {
+                    let _ = util::blocking(|| {
+                        node::teardown();
+                        Ok(())
+                    })
+                    .await;
+                }
+                return Err(e);
+            }
+        };
+        if self.node {
+            state.components = components;
+            let dns = components
+                .contains(Component::Dns)
+                .then_some(addons::DNS_SERVICE_IP);
+            let up = async {
+                node::start(&mut state, &mut started, &bins, dns).await?;
+                addons::start(&mut state, &mut started, &bins).await
+            };
+            if let Err(e) = up.await {
+                let failed = state.clone();
+                let _ = util::blocking(move || teardown(&failed)).await;
+                return Err(e);
+            }
         }
         Ok(state)
+    }
+}
+
+/// Where the API server listens, how clients on this machine reach it, and the address the
+/// `kubernetes` Service leads pods to.
+pub(crate) struct ApiEndpoint {
+    bind: String,
+    port: u16,
+    /// The host in the kubeconfig's server URL.
+    client_host: String,
+    /// The address the API server advertises as the `kubernetes` Service's endpoint, when pods
+    /// can reach it (a node's address); `None` leaves the Service without endpoints.
+    advertise: Option<&'static str>,
+}
+
+impl ApiEndpoint {
+    /// `KUBEKIT_API_ADDRESS` (`IP:PORT`, e.g. `0.0.0.0:6443` in a container whose port is
+    /// published) when set; else, with a node, a free port on the node's address (the bridge:
+    /// this machine and its pods reach it, other hosts do not — the node's guard drops them);
+    /// else a free port on 127.0.0.1. Never `0.0.0.0` unless asked.
+    fn choose(node: bool) -> Result<Self> {
+        let advertise = node.then_some(node::NODE_IP);
+        match std::env::var("KUBEKIT_API_ADDRESS") {
+            Ok(v) if !v.is_empty() => {
+                let addr: std::net::SocketAddr = v.parse().map_err(|_| {
+                    Error::Setting(format!(
+                        "KUBEKIT_API_ADDRESS={v} is not an IP:PORT address such as 0.0.0.0:6443"
+                    ))
+                })?;
+                let client_host = if addr.ip().is_unspecified() {
+                    "127.0.0.1".to_string()
+                } else {
+                    addr.ip().to_string()
+                };
+                Ok(Self {
+                    bind: addr.ip().to_string(),
+                    port: addr.port(),
+                    client_host,
+                    advertise,
+                })
+            }
+            _ => {
+                let host = if node { node::NODE_IP } else { "127.0.0.1" };
+                Ok(Self {
+                    bind: host.into(),
+                    port: util::free_port()?,
+                    client_host: host.into(),
+                    advertise,
+                })
+            }
+        }
     }
 }
 
@@ -173,7 +294,7 @@ pub(crate) fn teardown(state: &LocalState) -> Result<()> {
     }
     let reversed: Vec<Process> = state.processes.iter().rev().cloned().collect();
     util::stop_processes(&reversed, Duration::from_secs(10));
-    for secret in ["etcd", "pki", "kubeconfig"] {
+    for secret in ["etcd", "pki", "kubeconfig", addons::STORAGE_DIR] {
         util::remove(&state.dir.join(secret))?;
     }
     Ok(())
@@ -235,29 +356,13 @@ fn args(list: &[(&str, String)]) -> Vec<String> {
     list.iter().map(|(k, v)| format!("--{k}={v}")).collect()
 }
 
-/// The API server's listening address: `KUBEKIT_API_ADDRESS` (`IP:PORT`, e.g. `0.0.0.0:6443`
-/// in a container whose port is published), else a free port on 127.0.0.1. Clients always
-/// use 127.0.0.1.
-fn api_address() -> Result<(String, u16)> {
-    match std::env::var("KUBEKIT_API_ADDRESS") {
-        Ok(v) if !v.is_empty() => {
-            let addr: std::net::SocketAddr = v.parse().map_err(|_| {
-                Error::Setting(format!(
-                    "KUBEKIT_API_ADDRESS={v} is not an IP:PORT address such as 0.0.0.0:6443"
-                ))
-            })?;
-            Ok((addr.ip().to_string(), addr.port()))
-        }
-        _ => Ok(("127.0.0.1".into(), util::free_port()?)),
-    }
-}
-
 /// Starts a control plane in `dir` (made afresh, the user's only) from the binaries in
 /// `bins` and waits until it serves requests and its controllers work (the `default`
 /// ServiceAccount exists).
 pub(crate) async fn start_control_plane(
     dir: &Path,
     bins: &Path,
+    api: &ApiEndpoint,
 ) -> Result<(LocalState, Vec<Started>)> {
     let began = Instant::now();
     let pki = dir.join("pki");
@@ -286,11 +391,11 @@ pub(crate) async fn start_control_plane(
         )
     })
     .await?;
-    let (api_bind, api_port) = api_address()?;
+    let api_port = api.port;
     let (etcd_port, peer_port) = (util::free_port()?, util::free_port()?);
     let (kcm_port, sched_port) = (util::free_port()?, util::free_port()?);
     let kubeconfig = dir.join("kubeconfig");
-    let server = format!("https://127.0.0.1:{api_port}");
+    let server = format!("https://{}:{api_port}", api.client_host);
     write_kubeconfig(&kubeconfig, &pki, &server)?;
     let pk = |f: &str| pki.join(f).display().to_string();
     let kc = kubeconfig.display().to_string();
@@ -324,8 +429,11 @@ pub(crate) async fn start_control_plane(
         &bins.join("kube-apiserver"),
         &args(&[
             ("etcd-servers", etcd_url),
-            ("bind-address", api_bind),
-            ("advertise-address", "127.0.0.1".into()),
+            ("bind-address", api.bind.clone()),
+            (
+                "advertise-address",
+                api.advertise.unwrap_or("127.0.0.1").into(),
+            ),
             ("secure-port", api_port.to_string()),
             ("cert-dir", dir.join("pki").display().to_string()),
             ("tls-cert-file", pk(files::SERVING_CERT)),
@@ -348,9 +456,18 @@ pub(crate) async fn start_control_plane(
             ("service-cluster-ip-range", SERVICE_CIDR.into()),
             ("authorization-mode", "RBAC".into()),
             ("allow-privileged", "true".into()),
-            // The API server listens on loopback only: the `kubernetes` Service cannot point
-            // at it, so its endpoints are not reconciled.
-            ("endpoint-reconciler-type", "none".into()),
+            // Without a node, the API server listens on loopback only: the `kubernetes`
+            // Service cannot point at it, so its endpoints are not reconciled. With a node it
+            // is the node's address, where pods reach it.
+            (
+                "endpoint-reconciler-type",
+                if api.advertise.is_some() {
+                    "lease"
+                } else {
+                    "none"
+                }
+                .into(),
+            ),
             ("enable-priority-and-fairness", "false".into()),
             ("profiling", "false".into()),
             ("v", "1".into()),
@@ -365,7 +482,7 @@ pub(crate) async fn start_control_plane(
             ("authentication-kubeconfig", kc.clone()),
             ("authorization-kubeconfig", kc.clone()),
             ("leader-elect", "false".into()),
-            ("controllers", CONTROLLERS.join(",")),
+            ("controllers", controllers_from_env()),
             ("service-account-private-key-file", pk(files::SA_KEY)),
             ("root-ca-file", pk(files::CA_CERT)),
             ("use-service-account-credentials", "false".into()),
@@ -397,6 +514,7 @@ pub(crate) async fn start_control_plane(
         api_port,
         processes: started.iter().map(|s| s.process.clone()).collect(),
         node: false,
+        components: Components::none(),
     };
     let ready = async {
         let client = kube::Client::try_from(config_from(&kubeconfig).await?)?;

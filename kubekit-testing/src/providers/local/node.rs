@@ -34,7 +34,7 @@ pub const NODE_NAME: &str = "kubekit-node";
 pub const BRIDGE: &str = "kubekit0";
 /// The node's IP: the bridge's address, the pods' gateway.
 pub const NODE_IP: &str = "10.98.0.1";
-const POD_SUBNET: &str = "10.98.0.0/24";
+pub(crate) const POD_SUBNET: &str = "10.98.0.0/24";
 
 const BUILD_IMAGES: &str = include_str!("../../../images/build-images.sh");
 const IMAGE_PY: &str = include_str!("../../../images/image.py");
@@ -147,25 +147,17 @@ fn need(program: &str, package: &str) -> Result<PathBuf> {
     )))
 }
 
-/// Starts containerd, loads the images, starts kubelet and kube-proxy, and waits until the
-/// node is Ready.
-pub(crate) async fn start(
-    state: &mut LocalState,
-    started: &mut Vec<Started>,
-    bins: &Path,
-) -> Result<()> {
-    let began = Instant::now();
-    let containerd = need("containerd", "containerd")?;
-    need("runc", "runc")?;
+/// Makes the node's network before the control plane starts (so the API server can listen on
+/// the node's address, where pods reach it): the bridge [`BRIDGE`] with [`NODE_IP`],
+/// forwarding, bridged traffic through iptables (for kube-proxy's Service rules), and a guard
+/// that keeps other hosts out — packets for the node's address or the pods' subnet are
+/// dropped unless they come from the bridge or the machine itself.
+///
+/// Refuses, changing nothing, when another kubekit node runs on the machine; removes the
+/// remains of one that was not cleaned up (e.g. the machine lost power) first.
+pub(crate) async fn prepare_network() -> Result<()> {
     need("iptables", "iptables")?;
     need("ip", "iproute2")?;
-    if !Path::new("/usr/lib/cni/bridge").is_file() {
-        need("bridge-cni-plugin", "containernetworking-plugins")?;
-    }
-    let images = util::blocking(images).await?;
-    progress!("starting node {NODE_NAME} (containerd, kubelet, kube-proxy; pods on {POD_SUBNET})");
-
-    let run_dir = Path::new(RUN_DIR);
     if let Some(pid) = running_node() {
         return Err(Error::Node(format!(
             "another kubekit node is running on this machine (containerd pid {pid}); only one \
@@ -173,32 +165,85 @@ pub(crate) async fn start(
              test run that owns it to end), or set KUBEKIT_NODE=0"
         )));
     }
-    // A previous node that was not cleaned up (e.g. the machine lost power) is removed first.
     util::blocking(|| {
         teardown();
         Ok(())
     })
     .await?;
-    std::fs::create_dir_all(run_dir).io("creating", run_dir)?;
-    state.node = true;
-
-    // Network: the bridge with the node's address, forwarding, and bridged traffic through
-    // iptables (for kube-proxy's Service rules).
-    util::run("ip", &["link", "add", BRIDGE, "type", "bridge"]).await?;
-    util::run(
-        "ip",
-        &["addr", "add", &format!("{NODE_IP}/24"), "dev", BRIDGE],
-    )
-    .await?;
-    util::run("ip", &["link", "set", BRIDGE, "up"]).await?;
-    for (path, value) in [
-        ("/proc/sys/net/ipv4/ip_forward", "1"),
-        ("/proc/sys/net/bridge/bridge-nf-call-iptables", "1"),
-    ] {
-        if Path::new(path).exists() {
-            std::fs::write(path, value).io("writing", path)?;
+    let made = async {
+        let run_dir = Path::new(RUN_DIR);
+        std::fs::create_dir_all(run_dir).io("creating", run_dir)?;
+        util::run("ip", &["link", "add", BRIDGE, "type", "bridge"]).await?;
+        util::run(
+            "ip",
+            &["addr", "add", &format!("{NODE_IP}/24"), "dev", BRIDGE],
+        )
+        .await?;
+        util::run("ip", &["link", "set", BRIDGE, "up"]).await?;
+        for (path, value) in [
+            ("/proc/sys/net/ipv4/ip_forward", "1"),
+            ("/proc/sys/net/bridge/bridge-nf-call-iptables", "1"),
+        ] {
+            if Path::new(path).exists() {
+                std::fs::write(path, value).io("writing", path)?;
+            }
         }
+        for rule in guard_rules() {
+            let args: Vec<&str> = rule.iter().map(String::as_str).collect();
+            util::run("iptables", &args).await?;
+        }
+        Ok(())
+    };
+    let result: Result<()> = made.await;
+    if result.is_err() {
+        util::blocking(|| {
+            teardown();
+            Ok(())
+        })
+        .await?;
     }
+    result
+}
+
+/// The chain that keeps the node's address and the pods' subnet away from other hosts.
+pub(crate) const GUARD_CHAIN: &str = "KUBEKIT-GUARD";
+
+/// The iptables commands that make [`GUARD_CHAIN`] and hook it into INPUT and FORWARD.
+fn guard_rules() -> Vec<Vec<String>> {
+    let c = GUARD_CHAIN;
+    let rule = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+    vec![
+        rule(&format!("-t filter -N {c}")),
+        rule(&format!("-t filter -A {c} -i lo -j RETURN")),
+        rule(&format!("-t filter -A {c} -i {BRIDGE} -j RETURN")),
+        rule(&format!(
+            "-t filter -A {c} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN"
+        )),
+        rule(&format!("-t filter -A {c} -j DROP")),
+        rule(&format!("-t filter -I INPUT -d {NODE_IP}/32 -j {c}")),
+        rule(&format!("-t filter -I FORWARD -d {POD_SUBNET} -j {c}")),
+    ]
+}
+
+/// Starts containerd, loads the images, starts kubelet and kube-proxy, and waits until the
+/// node is Ready. The network is [`prepare_network`]'s; `dns` names the cluster DNS Service's
+/// address for the pods' `/etc/resolv.conf`.
+pub(crate) async fn start(
+    state: &mut LocalState,
+    started: &mut Vec<Started>,
+    bins: &Path,
+    dns: Option<&str>,
+) -> Result<()> {
+    let began = Instant::now();
+    let containerd = need("containerd", "containerd")?;
+    need("runc", "runc")?;
+    if !Path::new("/usr/lib/cni/bridge").is_file() {
+        need("bridge-cni-plugin", "containernetworking-plugins")?;
+    }
+    let images = util::blocking(images).await?;
+    progress!("starting node {NODE_NAME} (containerd, kubelet, kube-proxy; pods on {POD_SUBNET})");
+    let run_dir = Path::new(RUN_DIR);
+    state.node = true;
 
     let sock = run_dir.join("containerd/containerd.sock");
     util::write_file(
@@ -240,7 +285,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   "name": "kubekit",
   "plugins": [
     {{
-      "type": "bridge", "bridge": "{BRIDGE}", "isGateway": true, "ipMasq": true, "hairpinMode": true,
+      "type": "bridge", "bridge": "{BRIDGE}", "isDefaultGateway": true, "ipMasq": true, "hairpinMode": true,
       "ipam": {{ "type": "host-local", "dataDir": "{RUN_DIR}/cni/ipam",
                 "ranges": [[{{ "subnet": "{POD_SUBNET}", "gateway": "{NODE_IP}" }}]] }}
     }},
@@ -307,13 +352,17 @@ imageGCLowThresholdPercent: 99
 # disk can be gigabytes that builds next to the cluster are using).
 evictionHard: {{"memory.available": "50Mi", "nodefs.available": "100Mi", "imagefs.available": "100Mi", "nodefs.inodesFree": "1%"}}
 resolvConf: /etc/resolv.conf
-nodeStatusUpdateFrequency: 2s
+{dns}nodeStatusUpdateFrequency: 2s
 syncFrequency: 10s
 fileCheckFrequency: 60s
 maxPods: 110
 "#,
             ca = pki.join(files::CA_CERT).display(),
-            sock = sock.display()
+            sock = sock.display(),
+            dns = match dns {
+                Some(ip) => format!("clusterDNS: [\"{ip}\"]\nclusterDomain: cluster.local\n"),
+                None => String::new(),
+            }
         ),
     )?;
     let kc = state.kubeconfig.display().to_string();
@@ -550,15 +599,15 @@ pub(crate) fn teardown() {
         }
     }
     let _ = util::run_blocking("ip", &["link", "delete", BRIDGE]);
-    // 4. iptables rules and chains of kube-proxy and the CNI plugins.
+    // 4. iptables rules and chains of kube-proxy, the CNI plugins and the guard.
     for table in ["nat", "filter", "mangle"] {
         let Ok(rules) = util::run_blocking("iptables", &["-t", table, "-S"]) else {
             continue;
         };
-        for rule in rules
-            .lines()
-            .filter(|r| r.starts_with("-A ") && (r.contains("KUBE-") || r.contains("CNI-")))
-        {
+        for rule in rules.lines().filter(|r| {
+            r.starts_with("-A ")
+                && (r.contains("KUBE-") || r.contains("CNI-") || r.contains(GUARD_CHAIN))
+        }) {
             let mut args = vec!["-t".to_string(), table.to_string(), "-D".to_string()];
             args.extend(split_rule(&rule[3..]));
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -567,7 +616,7 @@ pub(crate) fn teardown() {
         let chains: Vec<&str> = rules
             .lines()
             .filter_map(|r| r.strip_prefix("-N "))
-            .filter(|c| c.starts_with("KUBE-") || c.starts_with("CNI-"))
+            .filter(|c| c.starts_with("KUBE-") || c.starts_with("CNI-") || *c == GUARD_CHAIN)
             .collect();
         for flag in ["-F", "-X"] {
             for chain in &chains {

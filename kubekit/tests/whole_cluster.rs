@@ -1,0 +1,563 @@
+//! The test cluster runs applications, not only pods: every built-in controller acts (Jobs,
+//! CronJobs, StatefulSets, DaemonSets, PodDisruptionBudgets, ResourceQuotas), pods find
+//! Services by name through cluster DNS, a pod reaches the API server with its
+//! ServiceAccount's token (and RBAC decides), and a PersistentVolumeClaim binds to a volume
+//! that outlives its pod and goes with its claim.
+
+use std::time::Duration;
+
+use k8s_openapi::api::{
+    apps::v1::{DaemonSet, StatefulSet},
+    batch::v1::{CronJob, Job},
+    core::v1::{PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota},
+    policy::v1::PodDisruptionBudget,
+};
+use kubekit::{
+    Client, Error,
+    client::DeleteOptions,
+    exec::ExecOptions,
+    testing::{Component, ProviderKind, TestNamespace},
+};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const START: Duration = Duration::from_secs(90);
+
+fn images() -> kubekit_testing::Images {
+    kubekit_testing::images().expect("the node's images are built")
+}
+
+/// A pod that sleeps, of the toolbox image, with `extra` YAML under its spec.
+fn sleeper(name: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, labels: {{app: {name}}}}}
+spec:
+  terminationGracePeriodSeconds: 0
+{extra}  containers:
+  - name: main
+    image: {image}
+    imagePullPolicy: Never
+    command: [sleep, '3600']
+",
+        image = images().toolbox
+    )
+}
+
+async fn sh(client: &Client, pod: &str, script: &str) -> Result<(i32, String), Error> {
+    let out = client.exec_sh(pod, script, ExecOptions::new()).await?;
+    Ok((
+        out.code,
+        format!("{}{}", out.stdout_str(), out.stderr_str()),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Controllers
+// ---------------------------------------------------------------------------------------
+
+#[kubekit::test]
+async fn a_job_runs_to_completion(client: Client) -> TestResult {
+    client
+        .apply_manifest(&format!(
+            "apiVersion: batch/v1
+kind: Job
+metadata: {{name: count}}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: main
+        image: {}
+        imagePullPolicy: Never
+        command: [sh, -c, 'echo counted 3']
+",
+            images().toolbox
+        ))
+        .await?;
+    let job: Job = client.wait_ready("count", START).await?;
+    assert_eq!(job.status.and_then(|s| s.succeeded), Some(1));
+    let pods: Vec<Pod> = client.list(("job-name", "count")).await?;
+    assert_eq!(pods.len(), 1);
+    let name = pods[0].metadata.name.as_deref().ok_or("no name")?;
+    let logs = client.logs(name, &Default::default()).await?;
+    assert_eq!(logs, "counted 3\n");
+    Ok(())
+}
+
+#[kubekit::test]
+async fn a_cronjob_fires(client: Client) -> TestResult {
+    client
+        .apply_manifest(&format!(
+            "apiVersion: batch/v1
+kind: CronJob
+metadata: {{name: tick}}
+spec:
+  schedule: '* * * * *'
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          terminationGracePeriodSeconds: 0
+          containers:
+          - {{name: main, image: {}, imagePullPolicy: Never, command: ['true']}}
+",
+            images().toolbox
+        ))
+        .await?;
+    // The schedule fires at the next minute: at most 60 s, plus the controller's resync.
+    let cron: CronJob = client
+        .wait_until("tick", Duration::from_secs(90), |c: &CronJob| {
+            c.status
+                .as_ref()
+                .is_some_and(|s| s.last_schedule_time.is_some())
+        })
+        .await?;
+    let uid = cron.metadata.uid.ok_or("no uid")?;
+    let jobs: Vec<Job> = client.list(()).await?;
+    let fired: Vec<_> = jobs
+        .iter()
+        .filter(|j| {
+            j.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.uid == uid)
+        })
+        .collect();
+    assert!(!fired.is_empty(), "no Job owned by the CronJob: {jobs:?}");
+    Ok(())
+}
+
+#[kubekit::test]
+async fn statefulset_pods_come_up_in_order(client: Client) -> TestResult {
+    client
+        .apply_manifest(&format!(
+            "apiVersion: v1
+kind: Service
+metadata: {{name: db}}
+spec:
+  clusterIP: None
+  selector: {{app: db}}
+  ports: [{{name: web, port: 80}}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: db}}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {{matchLabels: {{app: db}}}}
+  template:
+    metadata: {{labels: {{app: db}}}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - {{name: main, image: {}, imagePullPolicy: Never, command: [sleep, '3600']}}
+",
+            images().toolbox
+        ))
+        .await?;
+    let set: StatefulSet = client.wait_ready("db", START).await?;
+    assert_eq!(set.status.and_then(|s| s.ready_replicas), Some(2));
+    let first: Pod = client.get("db-0").await?;
+    let second: Pod = client.get("db-1").await?;
+    // OrderedReady: db-1 is created only once db-0 is Ready.
+    let ready_at = first
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .find(|c| c.type_ == "Ready" && c.status == "True")
+        .and_then(|c| c.last_transition_time.clone())
+        .ok_or("db-0 has no Ready time")?;
+    let created = second
+        .metadata
+        .creation_timestamp
+        .ok_or("db-1 has no creation time")?;
+    assert!(
+        created.0 >= ready_at.0,
+        "db-1 created at {:?}, before db-0 was Ready at {:?}",
+        created.0,
+        ready_at.0
+    );
+    Ok(())
+}
+
+#[kubekit::test]
+async fn a_daemonset_runs_on_the_node(client: Client) -> TestResult {
+    client
+        .apply_manifest(&format!(
+            "apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: agent}}
+spec:
+  selector: {{matchLabels: {{app: agent}}}}
+  template:
+    metadata: {{labels: {{app: agent}}}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - {{name: main, image: {}, imagePullPolicy: Never, command: [sleep, '3600']}}
+",
+            images().toolbox
+        ))
+        .await?;
+    let set: DaemonSet = client.wait_ready("agent", START).await?;
+    let status = set.status.ok_or("no status")?;
+    assert_eq!(status.desired_number_scheduled, 1);
+    assert_eq!(status.number_ready, 1);
+    let pods: Vec<Pod> = client.list(("app", "agent")).await?;
+    assert_eq!(pods.len(), 1);
+    assert_eq!(
+        pods[0].spec.as_ref().and_then(|s| s.node_name.as_deref()),
+        Some(kubekit_testing::NODE_NAME)
+    );
+    Ok(())
+}
+
+#[kubekit::test]
+async fn a_pdb_reports_allowed_disruptions(client: Client) -> TestResult {
+    client
+        .apply_manifest(&format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: api}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: api}}}}
+  template:
+    metadata: {{labels: {{app: api}}}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - {{name: main, image: {}, imagePullPolicy: Never, command: [sleep, '3600']}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {{name: api}}
+spec:
+  minAvailable: 1
+  selector: {{matchLabels: {{app: api}}}}
+",
+            images().toolbox
+        ))
+        .await?;
+    let pdb: PodDisruptionBudget = client
+        .wait_until("api", START, |p: &PodDisruptionBudget| {
+            p.status.as_ref().is_some_and(|s| s.current_healthy == 2)
+        })
+        .await?;
+    let status = pdb.status.ok_or("no status")?;
+    assert_eq!(status.desired_healthy, 1);
+    assert_eq!(status.disruptions_allowed, 1);
+    Ok(())
+}
+
+#[kubekit::test]
+async fn a_resource_quota_counts_and_refuses(client: Client) -> TestResult {
+    client
+        .apply_manifest(
+            "apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: small}\nspec: {hard: {configmaps: '3'}}\n",
+        )
+        .await?;
+    // Every namespace holds kube-root-ca.crt: the quota counts it.
+    client
+        .wait_until("small", START, |q: &ResourceQuota| {
+            q.status
+                .as_ref()
+                .and_then(|s| s.used.as_ref())
+                .and_then(|u| u.get("configmaps"))
+                .is_some_and(|n| n.0 == "1")
+        })
+        .await?;
+    for name in ["one", "two"] {
+        client
+            .apply_manifest(&format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\n"
+            ))
+            .await?;
+    }
+    let err = client
+        .apply_manifest("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: three}\n")
+        .await
+        .expect_err("the fourth ConfigMap exceeds the quota");
+    let message = err.to_string();
+    assert!(message.contains("exceeded quota: small"), "{message}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Cluster DNS
+// ---------------------------------------------------------------------------------------
+
+#[kubekit::test]
+async fn services_are_found_by_name(client: Client, ns: &TestNamespace) -> TestResult {
+    ns.require(Component::Dns).await?;
+    let nginx = images().nginx;
+    client
+        .apply_manifest(&format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: backend}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: backend}}}}
+  template:
+    metadata: {{labels: {{app: backend}}}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - {{name: web, image: {nginx}, imagePullPolicy: Never, ports: [{{name: http, containerPort: 80}}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: backend}}
+spec:
+  selector: {{app: backend}}
+  ports: [{{name: http, port: 80, targetPort: http}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: backend-pods}}
+spec:
+  clusterIP: None
+  selector: {{app: backend}}
+  ports: [{{name: http, port: 80, targetPort: http}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: frontend}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {{name: web, image: {nginx}, imagePullPolicy: Never}}
+"
+        ))
+        .await?;
+    client.wait_deployment_available("backend", START).await?;
+    client.wait_pod_ready("frontend", START).await?;
+    client.apply_manifest(&sleeper("dig", "")).await?;
+    client.wait_pod_ready("dig", START).await?;
+
+    // The frontend calls its backend by the Service's short name, with the namespace, and by
+    // its full name (curl, through the pod's resolver and search path).
+    let namespace = client.namespace().to_string();
+    for host in [
+        "backend".to_string(),
+        format!("backend.{namespace}"),
+        format!("backend.{namespace}.svc.cluster.local"),
+    ] {
+        let (code, out) = sh(
+            &client,
+            "frontend",
+            &format!("curl -sS -o /dev/null -w '%{{http_code}}' --max-time 5 http://{host}/"),
+        )
+        .await?;
+        assert_eq!((code, out.as_str()), (0, "200"), "GET http://{host}/");
+    }
+
+    // The headless Service resolves to each backend pod's IP.
+    let mut pod_ips: Vec<String> = client
+        .list::<Pod>(("app", "backend"))
+        .await?
+        .iter()
+        .filter_map(|p| p.status.as_ref()?.pod_ip.clone())
+        .collect();
+    pod_ips.sort();
+    assert_eq!(pod_ips.len(), 2);
+    let (code, out) = sh(
+        &client,
+        "dig",
+        &format!("nslookup backend-pods.{namespace}.svc.cluster.local"),
+    )
+    .await?;
+    assert_eq!(code, 0, "{out}");
+    let mut answered: Vec<String> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Name:"))
+        .filter_map(|l| l.strip_prefix("Address: "))
+        .map(|a| a.trim().to_string())
+        .collect();
+    answered.sort();
+    assert_eq!(answered, pod_ips, "{out}");
+
+    // A name outside the cluster fails at once (no upstream), well before a resolver's
+    // timeout: `timeout` kills the lookup after 2 s (exit 137 or 143), so exit 1 is the
+    // resolver's own answer.
+    let (code, out) = sh(
+        &client,
+        "dig",
+        "timeout -s KILL 2 nslookup kubekit-nothere.example.",
+    )
+    .await?;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("can't find"), "{out}");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The API from inside a pod
+// ---------------------------------------------------------------------------------------
+
+#[kubekit::test]
+async fn a_pod_calls_the_api_with_its_service_account(
+    client: Client,
+    ns: &TestNamespace,
+) -> TestResult {
+    ns.require(Component::Dns).await?;
+    let nginx = images().nginx;
+    let pod = |name: &str, account: &str| {
+        format!(
+            "apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  serviceAccountName: {account}
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {{name: main, image: {nginx}, imagePullPolicy: Never}}
+"
+        )
+    };
+    client
+        .apply_manifest(&format!(
+            "apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: lister}}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: nobody}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: list-pods}}
+rules:
+- {{apiGroups: [''], resources: [pods], verbs: [list]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: lister-lists-pods}}
+subjects: [{{kind: ServiceAccount, name: lister}}]
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: list-pods}}
+---
+{}---
+{}",
+            pod("with-role", "lister"),
+            pod("without-role", "nobody")
+        ))
+        .await?;
+    client.wait_pod_ready("with-role", START).await?;
+    client.wait_pod_ready("without-role", START).await?;
+
+    // What an in-cluster client does: the `kubernetes` Service's name, the mounted CA and
+    // token, the namespace file.
+    let call = "sa=/var/run/secrets/kubernetes.io/serviceaccount; \
+        curl -sS --max-time 10 --cacert $sa/ca.crt \
+        -H \"Authorization: Bearer $(cat $sa/token)\" \
+        -w '\\n%{http_code}' \
+        https://kubernetes.default.svc/api/v1/namespaces/$(cat $sa/namespace)/pods";
+    let (code, out) = sh(&client, "with-role", call).await?;
+    assert_eq!(code, 0, "{out}");
+    let (body, status) = out.trim_end().rsplit_once('\n').ok_or("no status line")?;
+    assert_eq!(status, "200", "{out}");
+    let list: serde_json::Value = serde_json::from_str(body)?;
+    let mut names: Vec<&str> = list["items"]
+        .as_array()
+        .ok_or("no items")?
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["with-role", "without-role"]);
+
+    let (code, out) = sh(&client, "without-role", call).await?;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.trim_end().ends_with("\n403"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "system:serviceaccount:{}:nobody",
+            client.namespace()
+        )),
+        "{out}"
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Storage
+// ---------------------------------------------------------------------------------------
+
+#[kubekit::test]
+async fn a_volume_outlives_its_pod_and_goes_with_its_claim(
+    client: Client,
+    ns: &TestNamespace,
+) -> TestResult {
+    ns.require(Component::Storage).await?;
+    let claim = "apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 16Mi}}
+";
+    let with_volume = "  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]\n";
+    let writer = sleeper("writer", with_volume).replace(
+        "    command: [sleep, '3600']\n",
+        "    command: [sleep, '3600']\n    volumeMounts: [{name: data, mountPath: /data}]\n",
+    );
+    client
+        .apply_manifest(&format!("{claim}---\n{writer}"))
+        .await?;
+    client.wait_pod_ready("writer", START).await?;
+    let pvc: PersistentVolumeClaim = client.wait_ready("data", START).await?;
+    let volume = pvc
+        .spec
+        .and_then(|s| s.volume_name)
+        .ok_or("the claim names no volume")?;
+    let cluster = Client::from_config(ns.cluster().config().clone())?;
+    let pv: PersistentVolume = cluster.get(&volume).await?;
+    let spec = pv.spec.ok_or("no spec")?;
+    let dir = spec
+        .host_path
+        .map(|h| h.path)
+        .or(spec.local.map(|l| l.path))
+        .ok_or("the volume is neither hostPath nor local")?;
+    // The local provider's node is this machine: its volume directories are visible here.
+    let node_here = ns.cluster().provider() == ProviderKind::Local;
+    if node_here {
+        assert!(std::path::Path::new(&dir).is_dir(), "{dir} is not there");
+    }
+    let (code, out) = sh(&client, "writer", "echo kept > /data/file && sync").await?;
+    assert_eq!(code, 0, "{out}");
+
+    client
+        .delete::<Pod>("writer", DeleteOptions::wait(START))
+        .await?;
+    let reader = writer.replace("name: writer", "name: reader");
+    client.apply_manifest(&reader).await?;
+    client.wait_pod_ready("reader", START).await?;
+    let (code, out) = sh(&client, "reader", "cat /data/file").await?;
+    assert_eq!((code, out.as_str()), (0, "kept\n"));
+
+    // Deleting the claim deletes the volume (reclaim policy Delete): the provisioner removes
+    // its directory with a helper pod, then the PersistentVolume.
+    client
+        .delete::<Pod>("reader", DeleteOptions::wait(START))
+        .await?;
+    client
+        .delete::<PersistentVolumeClaim>("data", DeleteOptions::wait(START))
+        .await?;
+    cluster
+        .wait_deleted::<PersistentVolume>(&volume, START)
+        .await?;
+    if node_here {
+        assert!(!std::path::Path::new(&dir).exists(), "{dir} is still there");
+    }
+    Ok(())
+}
