@@ -274,6 +274,16 @@ mod tests {
             "storage"
         );
         assert_eq!(Components::none().to_string(), "none");
+        let missing = missing(Component::Storage, "local").to_string();
+        assert!(
+            missing.contains("a default StorageClass") && missing.contains("KUBEKIT_COMPONENTS"),
+            "{missing}"
+        );
+        let foreign = super::missing(Component::Dns, "kubeconfig").to_string();
+        assert!(
+            foreign.contains("KUBECONFIG has no cluster DNS"),
+            "{foreign}"
+        );
         let err = Components::parse("dns,ingres")
             .expect_err("not a component")
             .to_string();

@@ -258,3 +258,58 @@ async fn the_copied_kubeconfig_is_readable_by_its_owner_only() -> TestResult {
     );
     Ok(())
 }
+
+/// The node image is a whole cluster, as k3s is: a pod resolves Services through cluster DNS,
+/// reaches the API server through the `kubernetes` Service, and writes to a claim that the
+/// default StorageClass binds. (kubekit's `whole_cluster` tests run the full set against
+/// either provider: `KUBEKIT_PROVIDER=k3s KUBEKIT_K3S_IMAGE=kubekit-node`.)
+#[tokio::test]
+async fn pods_get_dns_the_api_and_storage() -> TestResult {
+    let cluster = k3s().await?;
+    cluster.require(kubekit_testing::Component::Dns).await?;
+    cluster.require(kubekit_testing::Component::Storage).await?;
+    let ns = TestNamespace::create_in(cluster, "k3s::pods_get_dns_the_api_and_storage").await?;
+    let client = client(ns.cluster())?;
+    let claims: Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> =
+        Api::namespaced(client.clone(), ns.name());
+    claims
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"],
+                         "resources": {"requests": {"storage": "16Mi"}}}
+            }))?,
+        )
+        .await?;
+    let images = kubekit_testing::images()?;
+    let script = "set -e; \
+        nslookup kubernetes.default.svc.cluster.local | grep -q 'Address: 10.97.0.1'; \
+        wget -qO- --no-check-certificate https://kubernetes.default.svc/version | grep -q v1.34; \
+        echo stored > /data/file; cat /data/file";
+    let mut probe = pod("probe", &images.toolbox, &["sh", "-c", script]);
+    if let Some(spec) = probe.spec.as_mut() {
+        spec.volumes = Some(vec![serde_json::from_value(serde_json::json!(
+            {"name": "data", "persistentVolumeClaim": {"claimName": "data"}}
+        ))?]);
+        spec.containers[0].volume_mounts = Some(vec![serde_json::from_value(
+            serde_json::json!({"name": "data", "mountPath": "/data"}),
+        )?]);
+    }
+    let pods: Api<Pod> = Api::namespaced(client, ns.name());
+    pods.create(&PostParams::default(), &probe).await?;
+    let done = tokio::time::timeout(
+        Duration::from_secs(90),
+        await_condition(pods.clone(), "probe", |p: Option<&Pod>| {
+            p.and_then(|p| p.status.as_ref()?.phase.as_deref())
+                .is_some_and(|phase| phase == "Succeeded" || phase == "Failed")
+        }),
+    )
+    .await??
+    .ok_or("the probe pod vanished")?;
+    let logs = pods.logs("probe", &Default::default()).await?;
+    let phase = done.status.and_then(|s| s.phase);
+    assert_eq!(phase.as_deref(), Some("Succeeded"), "logs: {logs}");
+    assert_eq!(logs, "stored\n");
+    Ok(())
+}

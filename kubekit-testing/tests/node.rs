@@ -93,3 +93,129 @@ async fn missing_image_with_pull_policy_never_fails_clearly() -> TestResult {
     assert_eq!(reason, "ErrImageNeverPull");
     Ok(())
 }
+
+/// A network namespace standing in for another host on the machine's network: a veth pair,
+/// with a route to the pods' subnet through this machine (as a neighbour could set). Removed
+/// on drop.
+struct OtherHost {
+    ns: String,
+    veth: String,
+}
+
+impl OtherHost {
+    const HOST_SIDE: &str = "10.95.251.1";
+    const OTHER_SIDE: &str = "10.95.251.2";
+
+    fn new() -> Result<Self, Box<dyn std::error::Error>> {
+        let id = std::process::id();
+        let host = Self {
+            ns: format!("kubekit-other-{id}"),
+            veth: format!("kko{id}"),
+        };
+        let peer = format!("kki{id}");
+        let run = |args: &[&str]| -> Result<(), Box<dyn std::error::Error>> {
+            let out = std::process::Command::new("ip").args(args).output()?;
+            if !out.status.success() {
+                return Err(format!(
+                    "ip {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                )
+                .into());
+            }
+            Ok(())
+        };
+        run(&["netns", "add", &host.ns])?;
+        run(&[
+            "link", "add", &host.veth, "type", "veth", "peer", "name", &peer,
+        ])?;
+        run(&["link", "set", &peer, "netns", &host.ns])?;
+        run(&[
+            "addr",
+            "add",
+            &format!("{}/30", Self::HOST_SIDE),
+            "dev",
+            &host.veth,
+        ])?;
+        run(&["link", "set", &host.veth, "up"])?;
+        let inside = |args: &[&str]| {
+            let mut all = vec!["netns", "exec", &host.ns, "ip"];
+            all.extend_from_slice(args);
+            run(&all)
+        };
+        inside(&[
+            "addr",
+            "add",
+            &format!("{}/30", Self::OTHER_SIDE),
+            "dev",
+            &peer,
+        ])?;
+        inside(&["link", "set", &peer, "up"])?;
+        inside(&["link", "set", "lo", "up"])?;
+        inside(&["route", "add", "10.98.0.0/16", "via", Self::HOST_SIDE])?;
+        Ok(host)
+    }
+
+    /// Whether a TCP connection from the other host to `ip:port` opens within 3 s.
+    fn connects(&self, ip: &str, port: u16) -> Result<bool, Box<dyn std::error::Error>> {
+        let status = std::process::Command::new("ip")
+            .args(["netns", "exec", &self.ns, "timeout", "3", "bash", "-c"])
+            .arg(format!("exec 3<>/dev/tcp/{ip}/{port}"))
+            .stderr(std::process::Stdio::null())
+            .status()?;
+        Ok(status.success())
+    }
+}
+
+impl Drop for OtherHost {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "delete", &self.veth])
+            .status();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "delete", &self.ns])
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn other_hosts_reach_neither_the_api_server_nor_pods() -> TestResult {
+    let ns = test_namespace!().await?;
+    let url = ns.cluster().config().cluster_url.clone();
+    // The API server listens on the node's address (where pods reach it), never on all
+    // addresses.
+    assert_eq!(url.host(), Some(kubekit_testing::NODE_IP), "{url}");
+    let api_port = url.port_u16().ok_or("no port")?;
+    let images = kubekit_testing::images()?;
+    let pods: Api<Pod> = Api::namespaced(client(ns.cluster())?, ns.name());
+    pods.create(&PostParams::default(), &pod("web", &images.nginx, "Never"))
+        .await?;
+    let running = tokio::time::timeout(
+        Duration::from_secs(90),
+        await_condition(pods.clone(), "web", is_pod_running()),
+    )
+    .await??
+    .ok_or("pod vanished")?;
+    let pod_ip = running.status.and_then(|s| s.pod_ip).ok_or("no pod IP")?;
+
+    let other = OtherHost::new()?;
+    // The control: the other host reaches this machine (a listener on all addresses)...
+    let listener = std::net::TcpListener::bind("0.0.0.0:0")?;
+    let open = listener.local_addr()?.port();
+    assert!(
+        other.connects(OtherHost::HOST_SIDE, open)?,
+        "the stand-in host cannot reach this machine at all: the test proves nothing"
+    );
+    // ... but not the API server, nor a pod's web server, though both answer here.
+    assert!(std::net::TcpStream::connect((kubekit_testing::NODE_IP, api_port)).is_ok());
+    assert!(
+        !other.connects(kubekit_testing::NODE_IP, api_port)?,
+        "another host opened a connection to the API server at {}:{api_port}",
+        kubekit_testing::NODE_IP
+    );
+    assert!(
+        !other.connects(&pod_ip, 80)?,
+        "another host opened a connection to pod {pod_ip}:80"
+    );
+    Ok(())
+}

@@ -214,6 +214,95 @@ async fn kubectl_forward(
     Err("kubectl port-forward did not start".into())
 }
 
+/// `BENCH_ONLY=dns`: a request from a pod to a Service by its name (cluster DNS, then the
+/// Service) against the same request by the Service's ClusterIP, timed by curl inside the
+/// pod (a new curl process each time, so each resolves afresh; CoreDNS caches for 5 s).
+async fn service_by_name(client: &kubekit::Client, nginx: &str) -> R<()> {
+    client
+        .apply_manifest(&format!(
+            "apiVersion: v1
+kind: Pod
+metadata: {{name: backend, labels: {{app: backend}}}}
+spec:
+  containers: [{{name: web, image: {nginx}, imagePullPolicy: Never}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: backend}}
+spec:
+  selector: {{app: backend}}
+  ports: [{{port: 80}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: frontend}}
+spec:
+  containers: [{{name: web, image: {nginx}, imagePullPolicy: Never}}]
+"
+        ))
+        .await?;
+    client
+        .wait_pod_ready("backend", Duration::from_secs(90))
+        .await?;
+    client
+        .wait_pod_ready("frontend", Duration::from_secs(90))
+        .await?;
+    let service: k8s_openapi::api::core::v1::Service = client.get("backend").await?;
+    let ip = service
+        .spec
+        .and_then(|s| s.cluster_ip)
+        .ok_or("no ClusterIP")?;
+    let timed = |host: String| {
+        let client = client.clone();
+        async move {
+            let out = client
+                .exec_ok(
+                    "frontend",
+                    [
+                        "curl",
+                        "-sS",
+                        "-o",
+                        "/dev/null",
+                        "-w",
+                        "%{time_namelookup} %{time_total}",
+                        &format!("http://{host}/"),
+                    ],
+                    ExecOptions::new(),
+                )
+                .await?;
+            let text = out.stdout_str().to_string();
+            let mut parts = text.split_whitespace().map(str::parse::<f64>);
+            let lookup = parts.next().ok_or("no time")??;
+            let total = parts.next().ok_or("no time")??;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((lookup * 1e3, total * 1e3))
+        }
+    };
+    let median = |mut xs: Vec<f64>| {
+        xs.sort_by(f64::total_cmp);
+        xs[xs.len() / 2]
+    };
+    for (what, host) in [
+        ("by name `backend`", "backend".to_string()),
+        ("by ClusterIP", ip.clone()),
+    ] {
+        let (first_lookup, first) = timed(host.clone()).await?;
+        let mut lookups = vec![];
+        let mut totals = vec![];
+        for _ in 0..20 {
+            let (l, t) = timed(host.clone()).await?;
+            lookups.push(l);
+            totals.push(t);
+        }
+        println!(
+            "service {what}: first request {first:.1} ms (lookup {first_lookup:.1} ms); \
+             median of 20 more {:.1} ms (lookup {:.1} ms)",
+            median(totals),
+            median(lookups)
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> R<()> {
     let ns = kubekit_testing::TestNamespace::create("bench::runtime").await?;
@@ -258,6 +347,9 @@ async fn main() -> R<()> {
 
     if std::env::var("BENCH_ONLY").as_deref() == Ok("logs") {
         return logs_follow(&client, kubectl.as_ref(), &kubeconfig, ns.name()).await;
+    }
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("dns") {
+        return service_by_name(&client, &images.nginx).await;
     }
 
     // exec of `true`.
