@@ -22,12 +22,12 @@ MIRROR=${KUBEKIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 start=$(date +%s)
 say() { printf '[kubekit node image %4ss] %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 
-for f in "$binary" "$bins/etcd" "$bins/kube-apiserver" "$bins/kubelet" "$bins/coredns" "$bins/local-path-provisioner" "$out/pause.tar" "$out/nginx.tar" "$out/toolbox.tar"; do
+for f in "$binary" "$bins/etcd" "$bins/kube-apiserver" "$bins/kubelet" "$bins/coredns" "$bins/local-path-provisioner" "$bins/metrics-server" "$out/pause.tar" "$out/nginx.tar" "$out/toolbox.tar"; do
   [[ -f $f ]] || { echo "error: $f is missing; run scripts/setup.sh first" >&2; exit 1; }
 done
 command -v mmdebstrap >/dev/null || { echo "error: mmdebstrap is missing (apt-get install mmdebstrap)" >&2; exit 1; }
 
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns local-path-provisioner)
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns local-path-provisioner metrics-server)
 inputs=$( {
   cat "$here/build-node-image.sh" "$here/image.py"
   sha256sum "$binary" | cut -d' ' -f1

@@ -4,7 +4,8 @@
 #   - coredns: CoreDNS with only the plugins a test cluster's DNS needs (bind, kubernetes, forward,
 #     cache, errors, health, ready, loadbalance, log, reload) — not the cloud DNS plugins of the
 #     full build (route53, azure, clouddns) and their SDKs;
-#   - local-path-provisioner: Rancher's dynamic provisioner (k3s's default StorageClass).
+#   - local-path-provisioner: Rancher's dynamic provisioner (k3s's default StorageClass);
+#   - metrics-server: resource metrics behind the aggregation layer (`kubectl top`, HPAs).
 #
 #   kubekit-testing/scripts/build-addons.sh [OUT_DIR]
 #
@@ -15,17 +16,18 @@ set -euo pipefail
 K8S_VERSION=v1.34.4
 COREDNS_VERSION=v1.14.7
 LOCAL_PATH_VERSION=v0.0.30
+METRICS_SERVER_VERSION=v0.8.0
 COREDNS_PLUGINS=(bind errors log health ready kubernetes loadbalance forward cache reload)
 
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/kubekit
 out=${1:-$cache_root/$K8S_VERSION/bin}
 stamp="$out/.kubekit-addons-stamp"
-want_stamp="coredns=$COREDNS_VERSION plugins=${COREDNS_PLUGINS[*]} local-path-provisioner=$LOCAL_PATH_VERSION"
+want_stamp="coredns=$COREDNS_VERSION plugins=${COREDNS_PLUGINS[*]} local-path-provisioner=$LOCAL_PATH_VERSION metrics-server=$METRICS_SERVER_VERSION"
 
 start=$(date +%s)
 say() { printf '[kubekit add-ons %4ss] %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 
-if [[ -f $stamp && $(cat "$stamp") == "$want_stamp" && -x $out/coredns && -x $out/local-path-provisioner ]]; then
+if [[ -f $stamp && $(cat "$stamp") == "$want_stamp" && -x $out/coredns && -x $out/local-path-provisioner && -x $out/metrics-server ]]; then
   say "cached: $out ($want_stamp)"
   exit 0
 fi
@@ -75,7 +77,14 @@ say "compiling github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION"
 GOBIN="$work/gobin" go install -trimpath -ldflags "-s -w" "github.com/rancher/local-path-provisioner@$LOCAL_PATH_VERSION"
 cp "$work/gobin/local-path-provisioner" "$out/local-path-provisioner"
 
-for b in coredns local-path-provisioner; do
+# --- metrics-server ---------------------------------------------------------------------------
+say "compiling sigs.k8s.io/metrics-server@$METRICS_SERVER_VERSION"
+GOBIN="$work/gobin" go install -trimpath \
+  -ldflags "-s -w -X sigs.k8s.io/metrics-server/pkg/version.gitVersion=$METRICS_SERVER_VERSION" \
+  "sigs.k8s.io/metrics-server/cmd/metrics-server@$METRICS_SERVER_VERSION"
+cp "$work/gobin/metrics-server" "$out/metrics-server"
+
+for b in coredns local-path-provisioner metrics-server; do
   [[ -x $out/$b ]] || { echo "error: $out/$b was not built" >&2; exit 1; }
 done
 echo "$want_stamp" > "$stamp"

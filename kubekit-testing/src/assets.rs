@@ -24,7 +24,7 @@ pub const NODE_BINARIES: &[&str] = &["kubelet", "kube-proxy"];
 
 /// The cluster add-ons the local provider runs as processes on the node (see
 /// [`Component`](crate::Component)): built by `scripts/build-addons.sh`.
-pub const ADDON_BINARIES: &[&str] = &["coredns", "local-path-provisioner"];
+pub const ADDON_BINARIES: &[&str] = &["coredns", "local-path-provisioner", "metrics-server"];
 
 const BUILD_SCRIPT: &str = include_str!("../scripts/build-components.sh");
 const ADDONS_SCRIPT: &str = include_str!("../scripts/build-addons.sh");
@@ -91,7 +91,7 @@ pub fn binaries(needed: &[&str]) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Builds the pinned add-ons (CoreDNS, local-path-provisioner) into `dir` with the embedded
+/// Builds the pinned add-ons (CoreDNS, local-path-provisioner, metrics-server) into `dir` with the embedded
 /// add-on build script (about 2 minutes cold on 2 cores).
 fn build_addons(dir: &Path) -> Result<()> {
     if Command::new("go").arg("version").output().is_err() {

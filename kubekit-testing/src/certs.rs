@@ -19,7 +19,13 @@ pub(crate) mod files {
     pub const ADMIN_KEY: &str = "admin.key";
     pub const SA_KEY: &str = "sa.key";
     pub const SA_PUB: &str = "sa.pub";
+    pub const FRONT_PROXY_CA: &str = "front-proxy-ca.crt";
+    pub const FRONT_PROXY_CERT: &str = "front-proxy-client.crt";
+    pub const FRONT_PROXY_KEY: &str = "front-proxy-client.key";
 }
+
+/// The common name of the front proxy's client certificate.
+pub(crate) const FRONT_PROXY_CLIENT: &str = "front-proxy-client";
 
 /// Writes one file of the cluster's PKI, readable by its owner only (keys and certificates
 /// alike: nothing else needs them).
@@ -83,6 +89,35 @@ pub(crate) fn generate(dir: &Path, sans: &[&str]) -> Result<()> {
     let sa_key = KeyPair::generate()?;
     write(dir, files::SA_KEY, &sa_key.serialize_pem())?;
     write(dir, files::SA_PUB, &sa_key.public_key_pem())?;
+
+    // The aggregation layer's front proxy: a CA of its own and the client certificate the API
+    // server presents to extension API servers (metrics-server), as kubeadm makes them.
+    let fp_ca_key = KeyPair::generate()?;
+    let mut fp_ca = CertificateParams::new(Vec::<String>::new())?;
+    fp_ca.distinguished_name = dn("kubekit-front-proxy-ca", None);
+    fp_ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    fp_ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let fp_ca_cert = fp_ca.self_signed(&fp_ca_key)?;
+    let fp_issuer = Issuer::new(fp_ca, fp_ca_key);
+    write(dir, files::FRONT_PROXY_CA, &fp_ca_cert.pem())?;
+    let fp_key = KeyPair::generate()?;
+    let mut fp = CertificateParams::new(Vec::<String>::new())?;
+    fp.distinguished_name = dn(FRONT_PROXY_CLIENT, None);
+    fp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    fp.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    write(
+        dir,
+        files::FRONT_PROXY_CERT,
+        &fp.signed_by(&fp_key, &fp_issuer)?.pem(),
+    )?;
+    write(dir, files::FRONT_PROXY_KEY, &fp_key.serialize_pem())?;
     Ok(())
 }
 

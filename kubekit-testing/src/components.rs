@@ -1,9 +1,12 @@
-//! The parts of a whole cluster beyond the API server and a node: cluster DNS and storage
-//! (what k3s ships), chosen with [`Components`] / `KUBEKIT_COMPONENTS`.
+//! The parts of a whole cluster beyond the API server and a node: cluster DNS, storage and
+//! resource metrics (what k3s ships), chosen with [`Components`] / `KUBEKIT_COMPONENTS`.
 
 use std::fmt;
 
-use k8s_openapi::api::{core::v1::Service, storage::v1::StorageClass};
+use k8s_openapi::{
+    api::{core::v1::Service, storage::v1::StorageClass},
+    kube_aggregator::pkg::apis::apiregistration::v1::APIService,
+};
 use kube::{Api, api::ListParams};
 use serde::{Deserialize, Serialize};
 
@@ -23,17 +26,22 @@ pub enum Component {
     /// (as k3s ships it), so a PersistentVolumeClaim binds to a directory on the node that is
     /// removed with the claim and with the cluster.
     Storage,
+    /// Resource metrics: metrics-server behind the aggregation layer (`metrics.k8s.io`), so
+    /// `kubectl top` works and a HorizontalPodAutoscaler on CPU or memory scales. Pods' usage
+    /// shows about 15 s after they start (one scrape of the kubelet).
+    Metrics,
 }
 
 impl Component {
     /// Every component, in the order they start.
-    pub const ALL: &[Component] = &[Component::Dns, Component::Storage];
+    pub const ALL: &[Component] = &[Component::Dns, Component::Storage, Component::Metrics];
 
     /// The name `KUBEKIT_COMPONENTS` uses.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Dns => "dns",
             Self::Storage => "storage",
+            Self::Metrics => "metrics",
         }
     }
 }
@@ -46,10 +54,10 @@ impl fmt::Display for Component {
 
 /// Which [`Component`]s a cluster runs.
 ///
-/// The default is every component (`dns,storage`: together they add well under a second to a
-/// cluster's start, see BENCHMARKS.md). `KUBEKIT_COMPONENTS` chooses for the test run's shared
-/// cluster: a comma-separated list (`dns`, `storage`), `all`, or `none` (only the API server
-/// and the node).
+/// The default is every component (`dns,storage,metrics`: together they add about a second to
+/// a cluster's start, see BENCHMARKS.md). `KUBEKIT_COMPONENTS` chooses for the test run's
+/// shared cluster: a comma-separated list (`dns`, `storage`, `metrics`), `all`, or `none`
+/// (only the API server and the node).
 ///
 /// ```
 /// use kubekit_testing::{Component, Components};
@@ -65,6 +73,8 @@ impl fmt::Display for Component {
 pub struct Components {
     dns: bool,
     storage: bool,
+    #[serde(default)]
+    metrics: bool,
 }
 
 impl Default for Components {
@@ -80,6 +90,7 @@ impl Components {
         Self {
             dns: true,
             storage: true,
+            metrics: true,
         }
     }
 
@@ -88,6 +99,7 @@ impl Components {
         Self {
             dns: false,
             storage: false,
+            metrics: false,
         }
     }
 
@@ -109,6 +121,7 @@ impl Components {
         match component {
             Component::Dns => &mut self.dns,
             Component::Storage => &mut self.storage,
+            Component::Metrics => &mut self.metrics,
         }
     }
 
@@ -117,6 +130,7 @@ impl Components {
         match component {
             Component::Dns => self.dns,
             Component::Storage => self.storage,
+            Component::Metrics => self.metrics,
         }
     }
 
@@ -187,6 +201,9 @@ impl fmt::Display for Components {
     }
 }
 
+/// The APIService metrics-server serves.
+pub(crate) const METRICS_API_SERVICE: &str = "v1beta1.metrics.k8s.io";
+
 /// Whether the cluster behind `client` runs `component`, found from the cluster itself (so it
 /// holds for every provider, k3s and foreign clusters included): the `kube-system/kube-dns`
 /// Service for DNS, a StorageClass marked default for storage.
@@ -195,6 +212,10 @@ pub(crate) async fn present(client: &kube::Client, component: Component) -> Resu
         Component::Dns => {
             let services: Api<Service> = Api::namespaced(client.clone(), "kube-system");
             services.get_opt("kube-dns").await?.is_some()
+        }
+        Component::Metrics => {
+            let services: Api<APIService> = Api::all(client.clone());
+            services.get_opt(METRICS_API_SERVICE).await?.is_some()
         }
         Component::Storage => {
             let classes: Api<StorageClass> = Api::all(client.clone());
@@ -244,6 +265,7 @@ fn describe(component: Component) -> &'static str {
     match component {
         Component::Dns => "cluster DNS (the kube-system/kube-dns Service)",
         Component::Storage => "a default StorageClass",
+        Component::Metrics => "resource metrics (the v1beta1.metrics.k8s.io APIService)",
     }
 }
 
@@ -262,7 +284,7 @@ mod tests {
             Components::none()
         );
         assert_eq!(
-            Components::parse(" dns , storage ").expect("a list of components"),
+            Components::parse(" dns , storage,metrics ").expect("a list of components"),
             Components::all()
         );
         assert_eq!(

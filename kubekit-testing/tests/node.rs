@@ -219,3 +219,27 @@ async fn other_hosts_reach_neither_the_api_server_nor_pods() -> TestResult {
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_cluster_ip_without_rules_never_leaves_the_machine() -> TestResult {
+    let ns = test_namespace!().await?;
+    assert!(
+        ns.cluster().has_node(),
+        "the shared local cluster must have a node"
+    );
+    // An address of the Service range that no Service holds, so kube-proxy has no rule for
+    // it: what a new Service's ClusterIP is until kube-proxy's next sync. It must not be
+    // sent out by the default route, where something on the outer network may answer it.
+    let unprogrammed = std::net::SocketAddr::from(([10, 97, 255, 254], 443));
+    let attempt = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::net::TcpStream::connect(unprogrammed),
+    )
+    .await;
+    assert!(
+        !matches!(attempt, Ok(Ok(_))),
+        "a connection to {unprogrammed} (in the Service range, no Service) was opened: \
+         Service traffic leaves the machine"
+    );
+    Ok(())
+}

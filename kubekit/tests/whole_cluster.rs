@@ -561,3 +561,122 @@ spec:
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// Resource metrics
+// ---------------------------------------------------------------------------------------
+
+#[kubekit::test]
+async fn an_hpa_scales_on_cpu_up_and_back_down(client: Client, ns: &TestNamespace) -> TestResult {
+    ns.require(Component::Metrics).await?;
+    // The load: a busy loop capped at a tenth of a core per pod (the machine has two), against
+    // a request of 20m, i.e. about 500% of the request.
+    let deployment = |command: &str| {
+        format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: burn}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: burn}}}}
+  template:
+    metadata: {{labels: {{app: burn}}}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: main
+        image: {image}
+        imagePullPolicy: Never
+        command: [sh, -c, '{command}']
+        resources: {{requests: {{cpu: 20m}}, limits: {{cpu: 100m}}}}
+",
+            image = images().toolbox
+        )
+    };
+    client
+        .apply_manifest(&format!(
+            "{}---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {{name: burn}}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: burn}}
+  minReplicas: 1
+  maxReplicas: 3
+  metrics:
+  - type: Resource
+    resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
+  behavior:
+    scaleDown: {{stabilizationWindowSeconds: 0}}
+",
+            deployment("while :; do :; done")
+        ))
+        .await?;
+    client.wait_deployment_available("burn", START).await?;
+
+    // `kubectl top pod`: the metrics API reports the pod's usage once it has been scraped.
+    let pod_metrics = kube::discovery::ApiResource {
+        group: "metrics.k8s.io".into(),
+        version: "v1beta1".into(),
+        api_version: "metrics.k8s.io/v1beta1".into(),
+        kind: "PodMetrics".into(),
+        plural: "pods".into(),
+    };
+    let metrics: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(client.kube().clone(), client.namespace(), &pod_metrics);
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let usage = loop {
+        let listed = metrics.list(&Default::default()).await?;
+        let cpu = listed.items.iter().find_map(|m| {
+            m.data["containers"][0]["usage"]["cpu"]
+                .as_str()
+                .map(String::from)
+        });
+        if let Some(cpu) = cpu {
+            break cpu;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no pod metrics after 90 s"
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    };
+    assert!(
+        usage.ends_with('n') || usage.ends_with('m'),
+        "cpu usage {usage}"
+    );
+
+    // Up: the HPA sees about 500% of the request and scales to its maximum.
+    let hpa = client
+        .wait_until(
+            "burn",
+            Duration::from_secs(150),
+            |h: &k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler| {
+                h.status.as_ref().is_some_and(|s| s.desired_replicas == 3)
+            },
+        )
+        .await?;
+    let current = hpa
+        .status
+        .and_then(|s| s.current_metrics)
+        .and_then(|m| m.into_iter().next())
+        .and_then(|m| m.resource)
+        .and_then(|r| r.current.average_utilization)
+        .ok_or("the HPA reports no current CPU utilization")?;
+    assert!(current > 50, "utilization {current}%");
+
+    // Down: without the load (the pods now sleep), back to one replica.
+    client
+        .apply_manifest(&deployment("sleep 3600").replace("  replicas: 1\n", ""))
+        .await?;
+    client
+        .wait_until(
+            "burn",
+            Duration::from_secs(180),
+            |h: &k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler| {
+                h.status.as_ref().is_some_and(|s| s.desired_replicas == 1)
+            },
+        )
+        .await?;
+    Ok(())
+}

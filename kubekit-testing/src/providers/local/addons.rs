@@ -1,7 +1,7 @@
-//! The local cluster's components beyond the node ([`Component`]): CoreDNS and
-//! local-path-provisioner, run as processes on the node next to kubelet and kube-proxy, with
-//! the API objects that make them what pods expect (the `kube-dns` Service, a default
-//! StorageClass).
+//! The local cluster's components beyond the node ([`Component`]): CoreDNS,
+//! local-path-provisioner and metrics-server, run as processes on the node next to kubelet and
+//! kube-proxy, with the API objects that make them what pods and clients expect (the
+//! `kube-dns` Service, a default StorageClass, the `v1beta1.metrics.k8s.io` APIService).
 //!
 //! Why processes and not pods, as k3s runs them: they start with the node instead of after an
 //! image is built and a pod is scheduled (CoreDNS answers about 100 ms after it starts), there
@@ -15,14 +15,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use k8s_openapi::api::{
-    core::v1::{ConfigMap, Service, ServiceAccount},
-    discovery::v1::EndpointSlice,
-    storage::v1::StorageClass,
+use k8s_openapi::{
+    api::{
+        core::v1::{ConfigMap, Service, ServiceAccount},
+        discovery::v1::EndpointSlice,
+        rbac::v1::ClusterRole,
+        storage::v1::StorageClass,
+    },
+    kube_aggregator::pkg::apis::apiregistration::v1::APIService,
 };
 use kube::{
     Api,
     api::{Patch, PatchParams},
+    runtime::wait::await_condition,
 };
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -47,6 +52,10 @@ pub const PROVISIONER: &str = "rancher.io/local-path";
 /// removed with the cluster.
 pub(crate) const STORAGE_DIR: &str = "storage";
 
+/// Where metrics-server keeps its serving key and certificate, under the cluster's directory
+/// (removed with the other keys when the cluster stops).
+pub(crate) const METRICS_CERT_DIR: &str = "metrics-server";
+
 const MANAGER: &str = "kubekit-testing";
 
 /// The program that runs `component`.
@@ -54,6 +63,7 @@ pub(crate) fn binary(component: Component) -> &'static str {
     match component {
         Component::Dns => "coredns",
         Component::Storage => "local-path-provisioner",
+        Component::Metrics => "metrics-server",
     }
 }
 
@@ -72,6 +82,7 @@ pub(crate) async fn start(
         match component {
             Component::Dns => dns(state, started, bins, &client).await?,
             Component::Storage => storage(state, started, bins, &client).await?,
+            Component::Metrics => metrics(state, started, bins, &client).await?,
         }
     }
     progress!(
@@ -144,36 +155,11 @@ async fn dns(
         .processes
         .push(started[started.len() - 1].process.clone());
 
-    let services: Api<Service> = Api::namespaced(client.clone(), "kube-system");
-    apply(
-        &services,
+    node_service(
+        client,
         "kube-dns",
-        json!({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kube-dns", "namespace": "kube-system",
-                         "labels": {"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS",
-                                    "kubernetes.io/cluster-service": "true"}},
-            "spec": {"clusterIP": DNS_SERVICE_IP, "ports": [
-                {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
-                {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]}
-        }),
-    )
-    .await?;
-    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "kube-system");
-    apply(
-        &slices,
-        "kube-dns-node",
-        json!({
-            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"name": "kube-dns-node", "namespace": "kube-system",
-                         "labels": {"kubernetes.io/service-name": "kube-dns",
-                                    "endpointslice.kubernetes.io/managed-by": MANAGER}},
-            "addressType": "IPv4",
-            "endpoints": [{"addresses": [node::NODE_IP], "conditions": {"ready": true},
-                           "nodeName": node::NODE_NAME}],
-            "ports": [{"name": "dns", "port": 53, "protocol": "UDP"},
-                      {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]
-        }),
+        Some(DNS_SERVICE_IP),
+        &[("dns", "UDP", 53, 53), ("dns-tcp", "TCP", 53, 53)],
     )
     .await?;
 
@@ -306,5 +292,145 @@ spec:
     // configuration (a bad one makes it exit at once).
     tokio::time::sleep(Duration::from_millis(200)).await;
     started.last_mut().map(Started::check_alive).transpose()?;
+    Ok(())
+}
+
+/// A selectorless Service in `kube-system` whose one endpoint is a process on the node's
+/// address (`ports`: name, protocol, Service port, the process's port).
+async fn node_service(
+    client: &kube::Client,
+    name: &str,
+    cluster_ip: Option<&str>,
+    ports: &[(&str, &str, u16, u16)],
+) -> Result<()> {
+    let services: Api<Service> = Api::namespaced(client.clone(), "kube-system");
+    let mut spec = json!({"ports": ports.iter().map(|(n, proto, port, target)| json!(
+        {"name": n, "protocol": proto, "port": port, "targetPort": target})).collect::<Vec<_>>()});
+    if let Some(ip) = cluster_ip {
+        spec["clusterIP"] = json!(ip);
+    }
+    apply(
+        &services,
+        name,
+        json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "kube-system",
+                         "labels": {"k8s-app": name, "kubernetes.io/cluster-service": "true"}},
+            "spec": spec
+        }),
+    )
+    .await?;
+    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "kube-system");
+    apply(
+        &slices,
+        &format!("{name}-node"),
+        json!({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": format!("{name}-node"), "namespace": "kube-system",
+                         "labels": {"kubernetes.io/service-name": name,
+                                    "endpointslice.kubernetes.io/managed-by": MANAGER}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [node::NODE_IP], "conditions": {"ready": true},
+                           "nodeName": node::NODE_NAME}],
+            "ports": ports.iter().map(|(n, proto, _, target)| json!(
+                {"name": n, "protocol": proto, "port": target})).collect::<Vec<_>>()
+        }),
+    )
+    .await
+}
+
+/// metrics-server on the node's address behind the `v1beta1.metrics.k8s.io` APIService; it
+/// scrapes the kubelet every 15 s. The kubelet's serving certificate is self-signed (no CSR
+/// signer in a test cluster), so metrics-server skips verifying it (`--kubelet-insecure-tls`,
+/// its documented switch for test clusters); the API server reaches metrics-server with the
+/// front proxy's client certificate, as in any cluster.
+async fn metrics(
+    state: &mut LocalState,
+    started: &mut Vec<Started>,
+    bins: &Path,
+    client: &kube::Client,
+) -> Result<()> {
+    let port = util::free_port()?;
+    let certs = state.dir.join(METRICS_CERT_DIR);
+    util::private_dir(&certs)?;
+    let kubeconfig = state.kubeconfig.display().to_string();
+    let dir = state.dir.clone();
+    started.push(util::spawn(
+        &dir,
+        "metrics-server",
+        &bins.join("metrics-server"),
+        &[
+            format!("--kubeconfig={kubeconfig}"),
+            format!("--authentication-kubeconfig={kubeconfig}"),
+            format!("--authorization-kubeconfig={kubeconfig}"),
+            format!("--bind-address={}", node::NODE_IP),
+            format!("--secure-port={port}"),
+            format!("--cert-dir={}", certs.display()),
+            "--kubelet-insecure-tls".into(),
+            "--kubelet-preferred-address-types=InternalIP".into(),
+            "--kubelet-use-node-status-port".into(),
+            "--metric-resolution=15s".into(),
+        ],
+    )?);
+    state
+        .processes
+        .push(started[started.len() - 1].process.clone());
+    node_service(
+        client,
+        "metrics-server",
+        None,
+        &[("https", "TCP", 443, port)],
+    )
+    .await?;
+    let roles: Api<ClusterRole> = Api::all(client.clone());
+    apply(
+        &roles,
+        "system:aggregated-metrics-reader",
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "system:aggregated-metrics-reader",
+                         "labels": {"rbac.authorization.k8s.io/aggregate-to-view": "true",
+                                    "rbac.authorization.k8s.io/aggregate-to-edit": "true",
+                                    "rbac.authorization.k8s.io/aggregate-to-admin": "true"}},
+            "rules": [{"apiGroups": ["metrics.k8s.io"], "resources": ["pods", "nodes"],
+                       "verbs": ["get", "list", "watch"]}]
+        }),
+    )
+    .await?;
+    let services: Api<APIService> = Api::all(client.clone());
+    let name = crate::components::METRICS_API_SERVICE;
+    apply(
+        &services,
+        name,
+        json!({
+            "apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+            "metadata": {"name": name, "labels": {"k8s-app": "metrics-server"}},
+            "spec": {"service": {"name": "metrics-server", "namespace": "kube-system",
+                                 "port": 443},
+                     "group": "metrics.k8s.io", "version": "v1beta1",
+                     "insecureSkipTLSVerify": true,
+                     "groupPriorityMinimum": 100, "versionPriority": 100}
+        }),
+    )
+    .await?;
+    // The aggregator marks it Available once metrics-server answers its discovery.
+    let timeout = Duration::from_secs(60);
+    let available = util::while_alive(started, timeout, async {
+        Ok(await_condition(services, name, |s: Option<&APIService>| {
+            s.and_then(|s| s.status.as_ref()?.conditions.as_ref())
+                .is_some_and(|cs| {
+                    cs.iter()
+                        .any(|c| c.type_ == "Available" && c.status == "True")
+                })
+        })
+        .await?)
+    })
+    .await?;
+    if available.flatten().is_none() {
+        let server = &started[started.len() - 1];
+        return Err(server.failed(format!(
+            "the APIService {name} is not Available after {timeout:?}"
+        )));
+    }
     Ok(())
 }

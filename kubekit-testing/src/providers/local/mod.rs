@@ -294,7 +294,13 @@ pub(crate) fn teardown(state: &LocalState) -> Result<()> {
     }
     let reversed: Vec<Process> = state.processes.iter().rev().cloned().collect();
     util::stop_processes(&reversed, Duration::from_secs(10));
-    for secret in ["etcd", "pki", "kubeconfig", addons::STORAGE_DIR] {
+    for secret in [
+        "etcd",
+        "pki",
+        "kubeconfig",
+        addons::STORAGE_DIR,
+        addons::METRICS_CERT_DIR,
+    ] {
         util::remove(&state.dir.join(secret))?;
     }
     Ok(())
@@ -454,6 +460,24 @@ pub(crate) async fn start_control_plane(
             ("service-account-key-file", pk(files::SA_PUB)),
             ("service-account-signing-key-file", pk(files::SA_KEY)),
             ("service-cluster-ip-range", SERVICE_CIDR.into()),
+            // The aggregation layer (metrics-server's metrics.k8s.io), as kubeadm sets it up.
+            ("requestheader-client-ca-file", pk(files::FRONT_PROXY_CA)),
+            (
+                "requestheader-allowed-names",
+                certs::FRONT_PROXY_CLIENT.into(),
+            ),
+            (
+                "requestheader-extra-headers-prefix",
+                "X-Remote-Extra-".into(),
+            ),
+            ("requestheader-group-headers", "X-Remote-Group".into()),
+            ("requestheader-username-headers", "X-Remote-User".into()),
+            ("proxy-client-cert-file", pk(files::FRONT_PROXY_CERT)),
+            ("proxy-client-key-file", pk(files::FRONT_PROXY_KEY)),
+            // To an extension API server's endpoints directly rather than through its
+            // ClusterIP: no wait for kube-proxy to program a new Service, and it works on the
+            // control plane without a node (as kubeadm advises where kube-proxy does not run).
+            ("enable-aggregator-routing", "true".into()),
             ("authorization-mode", "RBAC".into()),
             ("allow-privileged", "true".into()),
             // Without a node, the API server listens on loopback only: the `kubernetes`

@@ -180,6 +180,24 @@ pub(crate) async fn prepare_network() -> Result<()> {
         )
         .await?;
         util::run("ip", &["link", "set", BRIDGE, "up"]).await?;
+        // The Service range goes to the bridge: a ClusterIP kube-proxy has not programmed yet
+        // (or never will) then fails here instead of leaving the machine by the default route,
+        // where whatever answers for that address on the outer network would (a proxy there
+        // answered the API server's first check of an APIService with 404, and the kept-alive
+        // connection stayed on it). Programmed ClusterIPs are rewritten before routing matters.
+        util::run(
+            "ip",
+            &[
+                "route",
+                "add",
+                super::SERVICE_CIDR,
+                "dev",
+                BRIDGE,
+                "src",
+                NODE_IP,
+            ],
+        )
+        .await?;
         for (path, value) in [
             ("/proc/sys/net/ipv4/ip_forward", "1"),
             ("/proc/sys/net/bridge/bridge-nf-call-iptables", "1"),
