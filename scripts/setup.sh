@@ -3,7 +3,7 @@
 #   1. the Debian packages in scripts/apt-packages.txt (containerd, runc, CNI plugins, ...);
 #   2. the pinned Kubernetes components, built from the Go module proxy into ~/.cache/kubekit
 #      (15-20 minutes cold on 2 cores, instant when cached);
-#   3. the cluster add-ons (CoreDNS, local-path-provisioner, metrics-server), built the same way (about 4
+#   3. the cluster add-ons (CoreDNS, local-path-provisioner, metrics-server, Traefik), built the same way (about 4
 #      minutes cold);
 #   4. the node's images (pause, nginx from Debian, a busybox toolbox), built locally;
 #   5. a Docker engine for the k3s provider (built from the Go module proxy and started when
@@ -35,7 +35,7 @@ fi
 [[ -n ${KUBEKIT_ASSETS:-} ]] || kubekit-testing/scripts/build-components.sh
 say "Kubernetes components present"
 [[ -n ${KUBEKIT_ASSETS:-} ]] || kubekit-testing/scripts/build-addons.sh
-say "cluster add-ons present (CoreDNS, local-path-provisioner, metrics-server)"
+say "cluster add-ons present (CoreDNS, local-path-provisioner, metrics-server, Traefik)"
 kubekit-testing/images/build-images.sh
 say "images present"
 # The program whose `watchdog` subcommand stops the tests' shared cluster after a run.

@@ -22,12 +22,12 @@ MIRROR=${KUBEKIT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 start=$(date +%s)
 say() { printf '[kubekit node image %4ss] %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 
-for f in "$binary" "$bins/etcd" "$bins/kube-apiserver" "$bins/kubelet" "$bins/coredns" "$bins/local-path-provisioner" "$bins/metrics-server" "$out/pause.tar" "$out/nginx.tar" "$out/toolbox.tar"; do
+for f in "$binary" "$bins/etcd" "$bins/kube-apiserver" "$bins/kubelet" "$bins/coredns" "$bins/local-path-provisioner" "$bins/metrics-server" "$bins/traefik" "$out/pause.tar" "$out/nginx.tar" "$out/toolbox.tar"; do
   [[ -f $f ]] || { echo "error: $f is missing; run scripts/setup.sh first" >&2; exit 1; }
 done
 command -v mmdebstrap >/dev/null || { echo "error: mmdebstrap is missing (apt-get install mmdebstrap)" >&2; exit 1; }
 
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns local-path-provisioner metrics-server)
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns local-path-provisioner metrics-server traefik)
 inputs=$( {
   cat "$here/build-node-image.sh" "$here/image.py"
   sha256sum "$binary" | cut -d' ' -f1
@@ -69,10 +69,11 @@ python3 "$here/image.py" --out "$out/kube-node.tar" --ref "$ref" --layer "$tmp/r
   --env KUBEKIT_ASSETS=/usr/local/lib/kubekit/bin \
   --env KUBEKIT_IMAGES=/usr/local/lib/kubekit/images \
   --env KUBEKIT_API_ADDRESS=0.0.0.0:6443 \
+  --env KUBEKIT_INGRESS_ADDRESS=0.0.0.0 \
   --env CONTAINERD_ADDRESS=/run/kubekit-node/containerd/containerd.sock \
   --env CONTAINERD_NAMESPACE=k8s.io \
   --volume /run/kubekit-node --volume /root/.cache/kubekit \
-  --expose 6443/tcp --stop-signal SIGTERM
+  --expose 6443/tcp --expose 80/tcp --expose 443/tcp --stop-signal SIGTERM
 echo "$ref" > "$out/kube-node.ref"
 say "built $ref ($(du -h "$out/kube-node.tar" | cut -f1))"
 echo "$ref"

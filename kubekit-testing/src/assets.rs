@@ -24,7 +24,12 @@ pub const NODE_BINARIES: &[&str] = &["kubelet", "kube-proxy"];
 
 /// The cluster add-ons the local provider runs as processes on the node (see
 /// [`Component`](crate::Component)): built by `scripts/build-addons.sh`.
-pub const ADDON_BINARIES: &[&str] = &["coredns", "local-path-provisioner", "metrics-server"];
+pub const ADDON_BINARIES: &[&str] = &[
+    "coredns",
+    "local-path-provisioner",
+    "metrics-server",
+    "traefik",
+];
 
 const BUILD_SCRIPT: &str = include_str!("../scripts/build-components.sh");
 const ADDONS_SCRIPT: &str = include_str!("../scripts/build-addons.sh");
@@ -91,8 +96,8 @@ pub fn binaries(needed: &[&str]) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Builds the pinned add-ons (CoreDNS, local-path-provisioner, metrics-server) into `dir` with the embedded
-/// add-on build script (about 2 minutes cold on 2 cores).
+/// Builds the pinned add-ons (CoreDNS, local-path-provisioner, metrics-server, Traefik) into
+/// `dir` with the embedded add-on build script (minutes cold on 2 cores; see BENCHMARKS.md).
 fn build_addons(dir: &Path) -> Result<()> {
     if Command::new("go").arg("version").output().is_err() {
         return Err(Error::MissingBinaries(format!(

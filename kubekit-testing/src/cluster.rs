@@ -24,6 +24,7 @@ pub struct Cluster {
     kubeconfig: Option<PathBuf>,
     run_id: String,
     node: bool,
+    ingress: Option<crate::IngressAddress>,
     running: Box<dyn Running>,
 }
 
@@ -134,6 +135,7 @@ impl Cluster {
             kubeconfig: provider.kubeconfig(&state).map(Path::to_path_buf),
             run_id,
             node: provider.has_node(&state),
+            ingress: provider.ingress(&state),
             running: Box::new(Handle { provider, state }),
         })
     }
@@ -189,6 +191,14 @@ impl Cluster {
     /// The kind of provider this cluster comes from.
     pub fn provider(&self) -> ProviderKind {
         self.kind
+    }
+
+    /// Where this machine reaches the cluster's ingress controller (loopback addresses), when
+    /// it runs one ([`Component::Ingress`]: the local provider and kubekit's node image);
+    /// `None` otherwise. Pods reach the same controller at the address each Ingress's
+    /// `status.loadBalancer` shows.
+    pub fn ingress(&self) -> Option<crate::IngressAddress> {
+        self.ingress
     }
 
     /// Whether the cluster has a node that runs pods.

@@ -1,10 +1,10 @@
-//! The parts of a whole cluster beyond the API server and a node: cluster DNS, storage and
-//! resource metrics (what k3s ships), chosen with [`Components`] / `KUBEKIT_COMPONENTS`.
+//! The parts of a whole cluster beyond the API server and a node: cluster DNS, storage,
+//! resource metrics and an ingress controller (what k3s ships), chosen with [`Components`] / `KUBEKIT_COMPONENTS`.
 
-use std::fmt;
+use std::{fmt, net::SocketAddr};
 
 use k8s_openapi::{
-    api::{core::v1::Service, storage::v1::StorageClass},
+    api::{core::v1::Service, networking::v1::IngressClass, storage::v1::StorageClass},
     kube_aggregator::pkg::apis::apiregistration::v1::APIService,
 };
 use kube::{Api, api::ListParams};
@@ -30,11 +30,21 @@ pub enum Component {
     /// `kubectl top` works and a HorizontalPodAutoscaler on CPU or memory scales. Pods' usage
     /// shows about 15 s after they start (one scrape of the kubelet).
     Metrics,
+    /// Ingress: Traefik (as k3s ships it) serving Ingresses on the node's address
+    /// ([`NODE_IP`](crate::NODE_IP)) ports 80 and 443, with the default IngressClass `traefik`;
+    /// it writes that address into each Ingress's `status.loadBalancer`. Reachable from this
+    /// machine and from pods, not from other hosts.
+    Ingress,
 }
 
 impl Component {
     /// Every component, in the order they start.
-    pub const ALL: &[Component] = &[Component::Dns, Component::Storage, Component::Metrics];
+    pub const ALL: &[Component] = &[
+        Component::Dns,
+        Component::Storage,
+        Component::Metrics,
+        Component::Ingress,
+    ];
 
     /// The name `KUBEKIT_COMPONENTS` uses.
     pub fn as_str(self) -> &'static str {
@@ -42,6 +52,7 @@ impl Component {
             Self::Dns => "dns",
             Self::Storage => "storage",
             Self::Metrics => "metrics",
+            Self::Ingress => "ingress",
         }
     }
 }
@@ -52,11 +63,44 @@ impl fmt::Display for Component {
     }
 }
 
+/// Where this machine reaches a cluster's ingress controller ([`Component::Ingress`]):
+/// loopback addresses, from [`Cluster::ingress`](crate::Cluster::ingress). Send requests there
+/// with the `Host` an Ingress rule names.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// let cluster = kubekit_testing::Cluster::shared().await?;
+/// let ingress = cluster.ingress().ok_or("no ingress controller")?;
+/// let mut s = tokio::net::TcpStream::connect(ingress.http).await?;
+/// s.write_all(b"GET / HTTP/1.0\r\nHost: shop.test\r\n\r\n").await?;
+/// let mut answer = String::new();
+/// s.read_to_string(&mut answer).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct IngressAddress {
+    /// Plain HTTP (the controller's port 80).
+    pub http: SocketAddr,
+    /// HTTPS (port 443; the controller's default certificate unless an Ingress names a
+    /// Secret).
+    pub https: SocketAddr,
+}
+
+impl IngressAddress {
+    pub(crate) fn new(http: SocketAddr, https: SocketAddr) -> Self {
+        Self { http, https }
+    }
+}
+
 /// Which [`Component`]s a cluster runs.
 ///
-/// The default is every component (`dns,storage,metrics`: together they add about a second to
-/// a cluster's start, see BENCHMARKS.md). `KUBEKIT_COMPONENTS` chooses for the test run's
-/// shared cluster: a comma-separated list (`dns`, `storage`, `metrics`), `all`, or `none`
+/// The default is every component (`dns,storage,metrics,ingress`: together they add about a
+/// second to a cluster's start, see BENCHMARKS.md). `KUBEKIT_COMPONENTS` chooses for the test
+/// run's shared cluster: a comma-separated list (`dns`, `storage`, `metrics`, `ingress`),
+/// `all`, or `none`
 /// (only the API server and the node).
 ///
 /// ```
@@ -67,6 +111,7 @@ impl fmt::Display for Component {
 /// assert!(!c.contains(Component::Storage));
 /// assert_eq!(Components::parse("all")?, Components::all());
 /// assert!(Components::parse("dns,ingres").is_err());
+/// assert_eq!(Components::all().without(Component::Ingress).to_string(), "dns,storage,metrics");
 /// # Ok::<(), kubekit_testing::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,6 +120,8 @@ pub struct Components {
     storage: bool,
     #[serde(default)]
     metrics: bool,
+    #[serde(default)]
+    ingress: bool,
 }
 
 impl Default for Components {
@@ -91,6 +138,7 @@ impl Components {
             dns: true,
             storage: true,
             metrics: true,
+            ingress: true,
         }
     }
 
@@ -100,6 +148,7 @@ impl Components {
             dns: false,
             storage: false,
             metrics: false,
+            ingress: false,
         }
     }
 
@@ -122,6 +171,7 @@ impl Components {
             Component::Dns => &mut self.dns,
             Component::Storage => &mut self.storage,
             Component::Metrics => &mut self.metrics,
+            Component::Ingress => &mut self.ingress,
         }
     }
 
@@ -131,6 +181,7 @@ impl Components {
             Component::Dns => self.dns,
             Component::Storage => self.storage,
             Component::Metrics => self.metrics,
+            Component::Ingress => self.ingress,
         }
     }
 
@@ -206,7 +257,8 @@ pub(crate) const METRICS_API_SERVICE: &str = "v1beta1.metrics.k8s.io";
 
 /// Whether the cluster behind `client` runs `component`, found from the cluster itself (so it
 /// holds for every provider, k3s and foreign clusters included): the `kube-system/kube-dns`
-/// Service for DNS, a StorageClass marked default for storage.
+/// Service for DNS, a StorageClass marked default for storage, the metrics APIService, an
+/// IngressClass marked default for ingress.
 pub(crate) async fn present(client: &kube::Client, component: Component) -> Result<bool> {
     Ok(match component {
         Component::Dns => {
@@ -226,16 +278,34 @@ pub(crate) async fn present(client: &kube::Client, component: Component) -> Resu
                 .iter()
                 .any(is_default_class)
         }
+        Component::Ingress => {
+            let classes: Api<IngressClass> = Api::all(client.clone());
+            classes
+                .list(&ListParams::default())
+                .await?
+                .items
+                .iter()
+                .any(|c| has_true(&c.metadata, "ingressclass.kubernetes.io/is-default-class"))
+        }
     })
 }
 
 /// Whether a StorageClass carries the default-class annotation.
 pub(crate) fn is_default_class(class: &StorageClass) -> bool {
-    class
-        .metadata
-        .annotations
+    has_true(
+        &class.metadata,
+        "storageclass.kubernetes.io/is-default-class",
+    )
+}
+
+/// Whether `annotation` is `"true"` on an object.
+fn has_true(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    annotation: &str,
+) -> bool {
+    meta.annotations
         .as_ref()
-        .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
+        .and_then(|a| a.get(annotation))
         .is_some_and(|v| v == "true")
 }
 
@@ -266,6 +336,7 @@ fn describe(component: Component) -> &'static str {
         Component::Dns => "cluster DNS (the kube-system/kube-dns Service)",
         Component::Storage => "a default StorageClass",
         Component::Metrics => "resource metrics (the v1beta1.metrics.k8s.io APIService)",
+        Component::Ingress => "an ingress controller (a default IngressClass)",
     }
 }
 
@@ -284,7 +355,7 @@ mod tests {
             Components::none()
         );
         assert_eq!(
-            Components::parse(" dns , storage,metrics ").expect("a list of components"),
+            Components::parse(" dns , storage,metrics,ingress ").expect("a list of components"),
             Components::all()
         );
         assert_eq!(
@@ -293,7 +364,7 @@ mod tests {
         );
         assert_eq!(
             Components::all().without(Component::Dns).to_string(),
-            "storage"
+            "storage,metrics,ingress"
         );
         assert_eq!(Components::none().to_string(), "none");
         let missing = missing(Component::Storage, "local").to_string();

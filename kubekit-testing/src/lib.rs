@@ -38,7 +38,7 @@ mod shared;
 mod util;
 
 pub use cluster::Cluster;
-pub use components::{Component, Components};
+pub use components::{Component, Components, IngressAddress};
 pub use error::{Error, Result};
 pub use namespace::{TEST_LABEL, TEST_PATH_LABEL, TestNamespace, namespace_name};
 pub use providers::{

@@ -234,10 +234,29 @@ impl Started {
 /// Starts `exe` with `args` in its own process group (so it outlives the test process that
 /// started it and a terminal's signals do not reach it), logging to `<dir>/logs/<name>.log`.
 pub(crate) fn spawn(dir: &Path, name: &str, exe: &Path, args: &[String]) -> Result<Started> {
+    spawn_env(dir, name, exe, args, &[])
+}
+
+/// [`spawn`] with changes to the inherited environment: `(name, Some(value))` sets a
+/// variable, `(name, None)` removes it.
+pub(crate) fn spawn_env(
+    dir: &Path,
+    name: &str,
+    exe: &Path,
+    args: &[String],
+    env: &[(&str, Option<&std::ffi::OsStr>)],
+) -> Result<Started> {
     let log = dir.join("logs").join(format!("{name}.log"));
     let out = File::create(&log).io("creating", &log)?;
     let err = out.try_clone().io("opening", &log)?;
-    let child = Command::new(exe)
+    let mut command = Command::new(exe);
+    for (key, value) in env {
+        match value {
+            Some(v) => command.env(key, v),
+            None => command.env_remove(key),
+        };
+    }
+    let child = command
         .args(args)
         .stdin(Stdio::null())
         .stdout(out)

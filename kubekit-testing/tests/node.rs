@@ -217,6 +217,16 @@ async fn other_hosts_reach_neither_the_api_server_nor_pods() -> TestResult {
         !other.connects(&pod_ip, 80)?,
         "another host opened a connection to pod {pod_ip}:80"
     );
+    // Nor the ingress controller's ports on the node's address.
+    ns.require(kubekit_testing::Component::Ingress).await?;
+    for port in [80, 443] {
+        assert!(std::net::TcpStream::connect((kubekit_testing::NODE_IP, port)).is_ok());
+        assert!(
+            !other.connects(kubekit_testing::NODE_IP, port)?,
+            "another host opened a connection to the ingress at {}:{port}",
+            kubekit_testing::NODE_IP
+        );
+    }
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! The test cluster runs applications, not only pods: every built-in controller acts (Jobs,
 //! CronJobs, StatefulSets, DaemonSets, PodDisruptionBudgets, ResourceQuotas), pods find
 //! Services by name through cluster DNS, a pod reaches the API server with its
-//! ServiceAccount's token (and RBAC decides), and a PersistentVolumeClaim binds to a volume
-//! that outlives its pod and goes with its claim.
+//! ServiceAccount's token (and RBAC decides), a PersistentVolumeClaim binds to a volume
+//! that outlives its pod and goes with its claim, an HPA scales on the metrics API, and an
+//! Ingress routes by host and path.
 
 use std::time::Duration;
 
@@ -678,5 +679,183 @@ spec:
             },
         )
         .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Ingress
+// ---------------------------------------------------------------------------------------
+
+/// An nginx Deployment and Service `name` whose pages (`/` and `/api/`) say `name`.
+fn site(name: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - name: web
+        image: {image}
+        imagePullPolicy: Never
+        ports: [{{name: http, containerPort: 80}}]
+        command: [sh, -c, 'mkdir -p /var/www/html/api && echo {name} > /var/www/html/index.html && echo {name} > /var/www/html/api/index.html && exec nginx -g \"daemon off;\"']
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  selector: {{app: {name}}}
+  ports: [{{name: http, port: 80, targetPort: http}}]
+---
+",
+        image = images().nginx
+    )
+}
+
+/// `GET path` with `Host: host` at `addr` from this process: the status code and the body.
+async fn http_get(
+    addr: std::net::SocketAddr,
+    host: &str,
+    path: &str,
+) -> std::io::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).await?;
+    let code = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.trim().to_string())
+        .unwrap_or_default();
+    Ok((code, body))
+}
+
+#[kubekit::test]
+async fn an_ingress_routes_by_host_and_path(client: Client, ns: &TestNamespace) -> TestResult {
+    ns.require(Component::Ingress).await?;
+    // No ingressClassName: the cluster's default class takes it, as on k3s.
+    client
+        .apply_manifest(&format!(
+            "{}{}apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: shop}}
+spec:
+  rules:
+  - host: shop.test
+    http:
+      paths:
+      - {{path: /api, pathType: Prefix, backend: {{service: {{name: api, port: {{name: http}}}}}}}}
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: web, port: {{number: 80}}}}}}}}
+",
+            site("web"),
+            site("api")
+        ))
+        .await?;
+    client.wait_deployment_available("web", START).await?;
+    client.wait_deployment_available("api", START).await?;
+    // A pod with curl (the nginx image's).
+    client
+        .apply_manifest(&format!(
+            "apiVersion: v1
+kind: Pod
+metadata: {{name: visitor}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {{name: main, image: {}, imagePullPolicy: Never}}
+",
+            images().nginx
+        ))
+        .await?;
+    client.wait_pod_ready("visitor", START).await?;
+
+    // The controller took it (the default class) and published its address.
+    let ingress = client
+        .wait_until(
+            "shop",
+            START,
+            |i: &k8s_openapi::api::networking::v1::Ingress| {
+                i.status
+                    .as_ref()
+                    .and_then(|s| s.load_balancer.as_ref()?.ingress.as_ref())
+                    .is_some_and(|list| list.iter().any(|a| a.ip.is_some()))
+            },
+        )
+        .await?;
+    let class = ingress
+        .spec
+        .as_ref()
+        .and_then(|s| s.ingress_class_name.clone());
+    assert_eq!(
+        class.as_deref(),
+        Some("traefik"),
+        "the default IngressClass"
+    );
+    let address = ingress
+        .status
+        .and_then(|s| s.load_balancer?.ingress?.into_iter().find_map(|a| a.ip))
+        .ok_or("no address")?;
+
+    // From a pod: by host and path, plain and TLS (Traefik's default certificate); another
+    // host is not routed. Routes apply a moment after the status is written: retry briefly.
+    let cases = [
+        ("http", "shop.test", "/", "200 web"),
+        ("http", "shop.test", "/api/", "200 api"),
+        ("https", "shop.test", "/api/", "200 api"),
+        ("http", "other.test", "/", "404"),
+    ];
+    for (scheme, host, path, want) in cases {
+        let port = if scheme == "https" { 443 } else { 80 };
+        let script = format!(
+            "curl -ksS --max-time 5 --resolve {host}:{port}:{address} \
+             -w '%{{http_code}} ' -o /tmp/body {scheme}://{host}{path}; cat /tmp/body"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, out) = sh(&client, "visitor", &script).await?;
+            let got = if want == "404" {
+                out.split(' ').next().unwrap_or_default().to_string()
+            } else {
+                out.trim().to_string()
+            };
+            if got == want {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{scheme}://{host}{path} via {address}: want {want:?}, got {out:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    // From this machine, through the loopback address the cluster reports.
+    let local = ns
+        .cluster()
+        .ingress()
+        .ok_or("the cluster reports no ingress address")?;
+    assert!(
+        local.http.ip().is_loopback() && local.https.ip().is_loopback(),
+        "{local:?}"
+    );
+    assert_eq!(
+        http_get(local.http, "shop.test", "/api/").await?,
+        (200, "api".to_string())
+    );
+    assert_eq!(http_get(local.http, "other.test", "/").await?.0, 404);
+    if ns.cluster().provider() == ProviderKind::Local {
+        assert_eq!(address, kubekit_testing::NODE_IP);
+    }
     Ok(())
 }

@@ -52,6 +52,9 @@ pub const K3S_TAG: &str = "v1.34.4-k3s1";
 pub const CLUSTER_LABEL: &str = "dev.kubekit.cluster";
 
 const API_PORT: ContainerPort = ContainerPort::Tcp(6443);
+/// The ingress controller's ports in kubekit's node image (`KUBEKIT_INGRESS_ADDRESS=0.0.0.0`),
+/// published on loopback like the API.
+const INGRESS_PORTS: [ContainerPort; 2] = [ContainerPort::Tcp(80), ContainerPort::Tcp(443)];
 const KUBECONFIG_IN_CONTAINER: &str = "/etc/rancher/k3s/k3s.yaml";
 /// Where the container sees the state directory's `import/`, for image archives.
 const IMPORT_DIR: &str = "/var/lib/kubekit/import";
@@ -173,7 +176,7 @@ impl Image for K3s {
     }
 
     fn expose_ports(&self) -> &[ContainerPort] {
-        &[API_PORT]
+        &[API_PORT, INGRESS_PORTS[0], INGRESS_PORTS[1]]
     }
 }
 
@@ -185,6 +188,10 @@ pub struct K3sState {
     pub(crate) kubeconfig: PathBuf,
     /// The host directory bind-mounted at `/var/lib/kubekit/import` in the container.
     pub(crate) import_dir: PathBuf,
+    /// Where this machine reaches the ingress controller (the published ports 80 and 443),
+    /// when the cluster has one.
+    #[serde(default)]
+    pub(crate) ingress: Option<crate::IngressAddress>,
 }
 
 impl Provider for K3s {
@@ -222,6 +229,10 @@ impl Provider for K3s {
 
     fn has_node(&self, _state: &K3sState) -> bool {
         true
+    }
+
+    fn ingress(&self, state: &K3sState) -> Option<crate::IngressAddress> {
+        state.ingress
     }
 
     async fn load_image(&self, state: &K3sState, archive: &Path) -> Result<()> {
@@ -378,18 +389,21 @@ async fn start(image: &K3s, dir: &Path, run_id: &str) -> Result<K3sState> {
         ))
         .with_startup_timeout(START_TIMEOUT)
         .with_host_config_modifier(|host: &mut HostConfig| {
-            // The API on loopback only, on a port Docker picks.
+            // The API and the ingress on loopback only, on ports Docker picks.
             host.publish_all_ports = Some(false);
             host.port_bindings = Some(
-                [(
-                    "6443/tcp".to_string(),
-                    Some(vec![PortBinding {
-                        host_ip: Some("127.0.0.1".into()),
-                        host_port: Some(String::new()),
-                    }]),
-                )]
-                .into_iter()
-                .collect(),
+                ["6443/tcp", "80/tcp", "443/tcp"]
+                    .into_iter()
+                    .map(|port| {
+                        (
+                            port.to_string(),
+                            Some(vec![PortBinding {
+                                host_ip: Some("127.0.0.1".into()),
+                                host_port: Some(String::new()),
+                            }]),
+                        )
+                    })
+                    .collect(),
             );
         });
     let container = request
@@ -473,11 +487,28 @@ async fn finish_start(
         began.elapsed().as_secs_f64(),
         kubeconfig.display()
     );
+    // An ingress controller answers on the published ports when the cluster has one (kubekit's
+    // node image runs Traefik; the rancher image's is disabled here).
+    let ingress = if crate::components::present(&client, crate::Component::Ingress).await? {
+        let mut ports = vec![];
+        for port in INGRESS_PORTS {
+            let host = container.get_host_port_ipv4(port).await.map_err(|e| {
+                k3s_error(format!(
+                    "reading the published port of the ingress ({port:?}): {e}"
+                ))
+            })?;
+            ports.push(std::net::SocketAddr::from(([127, 0, 0, 1], host)));
+        }
+        Some(crate::IngressAddress::new(ports[0], ports[1]))
+    } else {
+        None
+    };
     Ok(K3sState {
         container_id: container.id().to_string(),
         image: image.reference(),
         kubeconfig,
         import_dir: import_dir.into(),
+        ingress,
     })
 }
 

@@ -73,6 +73,12 @@ pub trait Provider: Send + Sync + 'static {
     /// Whether the cluster has a node that runs pods.
     fn has_node(&self, state: &Self::State) -> bool;
 
+    /// Where this machine reaches the cluster's ingress controller, when the provider runs one
+    /// and knows its address.
+    fn ingress(&self, _state: &Self::State) -> Option<crate::IngressAddress> {
+        None
+    }
+
     /// Loads an image archive (`docker save` / OCI format) onto the cluster's node.
     fn load_image(
         &self,

@@ -19,6 +19,7 @@ use k8s_openapi::{
     api::{
         core::v1::{ConfigMap, Service, ServiceAccount},
         discovery::v1::EndpointSlice,
+        networking::v1::IngressClass,
         rbac::v1::ClusterRole,
         storage::v1::StorageClass,
     },
@@ -64,6 +65,7 @@ pub(crate) fn binary(component: Component) -> &'static str {
         Component::Dns => "coredns",
         Component::Storage => "local-path-provisioner",
         Component::Metrics => "metrics-server",
+        Component::Ingress => "traefik",
     }
 }
 
@@ -83,6 +85,7 @@ pub(crate) async fn start(
             Component::Dns => dns(state, started, bins, &client).await?,
             Component::Storage => storage(state, started, bins, &client).await?,
             Component::Metrics => metrics(state, started, bins, &client).await?,
+            Component::Ingress => ingress(state, started, bins, &client).await?,
         }
     }
     progress!(
@@ -432,5 +435,122 @@ async fn metrics(
             "the APIService {name} is not Available after {timeout:?}"
         )));
     }
+    Ok(())
+}
+
+/// The IngressClass Traefik serves, the cluster's default (as in k3s).
+pub(crate) const INGRESS_CLASS: &str = "traefik";
+
+/// Traefik serving Ingresses of the default IngressClass [`INGRESS_CLASS`] and writing the
+/// node's address into their status. Its entrypoints (all of them take every Ingress): the
+/// node's address ports 80 and 443, where pods reach it, and two free loopback ports, where
+/// this machine does ([`LocalState::ingress`]); HTTPS with Traefik's default self-signed
+/// certificate until an Ingress names a Secret. `KUBEKIT_INGRESS_ADDRESS=IP` (kubekit's node
+/// image: `0.0.0.0` in its container, whose ports 80 and 443 Docker publishes on loopback)
+/// listens on IP:80 and IP:443 instead. It reads the API with the cluster's kubeconfig, as
+/// the other components do.
+async fn ingress(
+    state: &mut LocalState,
+    started: &mut Vec<Started>,
+    bins: &Path,
+    client: &kube::Client,
+) -> Result<()> {
+    let ping_port = util::free_port()?;
+    let node_ip: std::net::IpAddr = node::NODE_IP.parse().expect("NODE_IP is an address");
+    type Entrypoints = Vec<(&'static str, std::net::SocketAddr, bool)>;
+    let (entrypoints, reported): (Entrypoints, (std::net::SocketAddr, std::net::SocketAddr)) =
+        match std::env::var("KUBEKIT_INGRESS_ADDRESS") {
+            Ok(v) if !v.trim().is_empty() => {
+                let ip: std::net::IpAddr = v.trim().parse().map_err(|_| {
+                    crate::Error::Setting(format!(
+                        "KUBEKIT_INGRESS_ADDRESS={v} is not an IP address such as 0.0.0.0"
+                    ))
+                })?;
+                let (http, https) = ((ip, 80).into(), (ip, 443).into());
+                (
+                    vec![("web", http, false), ("websecure", https, true)],
+                    (http, https),
+                )
+            }
+            _ => {
+                let local = std::net::IpAddr::from([127, 0, 0, 1]);
+                let (http, https) = (
+                    (local, util::free_port()?).into(),
+                    (local, util::free_port()?).into(),
+                );
+                let entrypoints = vec![
+                    ("web", (node_ip, 80).into(), false),
+                    ("websecure", (node_ip, 443).into(), true),
+                    ("web-local", http, false),
+                    ("websecure-local", https, true),
+                ];
+                (entrypoints, (http, https))
+            }
+        };
+    let mut yaml = String::from(
+        "global:\n  checkNewVersion: false\n  sendAnonymousUsage: false\nlog:\n  level: INFO\n\
+         entryPoints:\n",
+    );
+    for (name, addr, tls) in &entrypoints {
+        let addr: &std::net::SocketAddr = addr;
+        yaml.push_str(&format!(
+            "  {name}:\n    address: \"{addr}\"\n    asDefault: true\n{}",
+            if *tls {
+                "    http:\n      tls: {}\n"
+            } else {
+                ""
+            }
+        ));
+    }
+    yaml.push_str(&format!(
+        "  ping:\n    address: \"127.0.0.1:{ping_port}\"\nping:\n  entryPoint: ping\n\
+         providers:\n  kubernetesIngress:\n    ingressEndpoint:\n      ip: \"{node_ip}\"\n"
+    ));
+    let config = state.dir.join("traefik.yaml");
+    util::write_private(&config, yaml.as_bytes())?;
+    let classes: Api<IngressClass> = Api::all(client.clone());
+    apply(
+        &classes,
+        INGRESS_CLASS,
+        json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+            "metadata": {"name": INGRESS_CLASS,
+                         "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+            "spec": {"controller": "traefik.io/ingress-controller"}
+        }),
+    )
+    .await?;
+    let dir = state.dir.clone();
+    // The kubeconfig by KUBECONFIG, and never the in-cluster variables of an outer cluster
+    // the tests may run in (Traefik would prefer them).
+    started.push(util::spawn_env(
+        &dir,
+        "traefik",
+        &bins.join("traefik"),
+        &[format!("--configFile={}", config.display())],
+        &[
+            ("KUBECONFIG", Some(state.kubeconfig.as_os_str())),
+            ("KUBERNETES_SERVICE_HOST", None),
+            ("KUBERNETES_SERVICE_PORT", None),
+        ],
+    )?);
+    state
+        .processes
+        .push(started[started.len() - 1].process.clone());
+    let timeout = Duration::from_secs(30);
+    let ready = util::while_alive(started, timeout, async {
+        loop {
+            if http_ok(ping_port, "/ping").await {
+                return Ok::<(), crate::Error>(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    })
+    .await?;
+    if ready.is_none() {
+        let traefik = &started[started.len() - 1];
+        return Err(traefik.failed(format!("its ping is not answering after {timeout:?}")));
+    }
+    state.ingress = Some(crate::IngressAddress::new(reported.0, reported.1));
     Ok(())
 }

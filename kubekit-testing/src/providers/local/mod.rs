@@ -84,6 +84,9 @@ pub struct LocalState {
     /// The components the cluster runs (none without a node).
     #[serde(default = "Components::none")]
     pub(crate) components: Components,
+    /// Where this machine reaches the ingress controller, when it runs.
+    #[serde(default)]
+    pub(crate) ingress: Option<crate::IngressAddress>,
 }
 
 /// The local provider (`KUBEKIT_PROVIDER=local`): a control plane of local processes and,
@@ -268,6 +271,10 @@ impl Provider for Local {
 
     fn has_node(&self, state: &LocalState) -> bool {
         state.node
+    }
+
+    fn ingress(&self, state: &LocalState) -> Option<crate::IngressAddress> {
+        state.ingress
     }
 
     async fn load_image(&self, state: &LocalState, archive: &Path) -> Result<()> {
@@ -539,6 +546,7 @@ pub(crate) async fn start_control_plane(
         processes: started.iter().map(|s| s.process.clone()).collect(),
         node: false,
         components: Components::none(),
+        ingress: None,
     };
     let ready = async {
         let client = kube::Client::try_from(config_from(&kubeconfig).await?)?;
@@ -686,6 +694,12 @@ impl LocalCluster {
     /// Whether the cluster has a node.
     pub fn has_node(&self) -> bool {
         self.state.node
+    }
+
+    /// Where this machine reaches the cluster's ingress controller (loopback), when it runs
+    /// one.
+    pub fn ingress(&self) -> Option<crate::IngressAddress> {
+        self.state.ingress
     }
 
     /// Stops the cluster and removes its files (also done on drop).
