@@ -64,7 +64,7 @@ impl Cluster {
     ///
     /// With the local provider the cluster includes a node (kubelet, containerd, CNI,
     /// kube-proxy) when the process runs as root; `KUBEKIT_NODE=0` starts the control plane
-    /// only. `KUBEKIT_KEEP_CLUSTER=1` keeps the cluster running after the run (stop it with
+    /// only. `KUBEKIT_KEEP=1` keeps the cluster running after the run (stop it with
     /// [`stop_local`](crate::stop_local)).
     ///
     /// # Errors
@@ -186,6 +186,13 @@ impl Cluster {
     /// provider uses the default kubeconfig). Readable by its owner only.
     pub fn kubeconfig(&self) -> Option<&Path> {
         self.kubeconfig.as_deref()
+    }
+
+    /// Whether the cluster goes on running after the test run: a cluster of `KUBECONFIG`
+    /// (someone else's), or a run started with `KUBEKIT_KEEP=1`. Otherwise it stops seconds
+    /// after the run's last test process ends.
+    pub fn outlives_run(&self) -> bool {
+        self.kind == ProviderKind::Kubeconfig || crate::shared::keep_cluster()
     }
 
     /// The kind of provider this cluster comes from.

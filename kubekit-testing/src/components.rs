@@ -323,7 +323,7 @@ pub(crate) fn missing(component: Component, provider: &str) -> Error {
                 "the test run's cluster was started without {} (KUBEKIT_COMPONENTS={}); run \
                  with KUBEKIT_COMPONENTS unset or listing `{component}`, and let the next run \
                  start a fresh cluster (a running one keeps its components: stop it with \
-                 `kubekit-cluster stop` if KUBEKIT_KEEP_CLUSTER kept it)",
+                 `kubekit-cluster stop` if KUBEKIT_KEEP kept it)",
                 describe(component),
                 std::env::var("KUBEKIT_COMPONENTS").unwrap_or_else(|_| "<unset>".into())
             ),

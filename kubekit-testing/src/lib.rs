@@ -40,7 +40,10 @@ mod util;
 pub use cluster::Cluster;
 pub use components::{Component, Components, IngressAddress};
 pub use error::{Error, Result};
-pub use namespace::{TEST_LABEL, TEST_PATH_LABEL, TestNamespace, namespace_name};
+pub use namespace::{
+    OWNER_BOOT_ANNOTATION, OWNER_HOST_ANNOTATION, OWNER_PID_ANNOTATION, OWNER_START_ANNOTATION,
+    TEST_LABEL, TEST_PATH_LABEL, TestNamespace, namespace_name,
+};
 pub use providers::{
     Kubeconfig, Local, Provider, ProviderKind,
     k3s::{CLUSTER_LABEL, K3S_IMAGE, K3S_TAG, K3s},

@@ -113,10 +113,98 @@ impl std::fmt::Debug for TestNamespace {
     }
 }
 
+/// The annotations that name the process a test namespace belongs to.
+pub const OWNER_HOST_ANNOTATION: &str = "kubekit.dev/owner-host";
+/// The owner's boot: `/proc/sys/kernel/random/boot_id` when it created the namespace.
+pub const OWNER_BOOT_ANNOTATION: &str = "kubekit.dev/owner-boot";
+/// The owner's process id.
+pub const OWNER_PID_ANNOTATION: &str = "kubekit.dev/owner-pid";
+/// The owner's start time (clock ticks after boot, `/proc/PID/stat`), so a reused pid is not
+/// taken for the owner.
+pub const OWNER_START_ANNOTATION: &str = "kubekit.dev/owner-start";
+
+/// The process that created a test namespace, as its annotations record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub(crate) host: String,
+    pub(crate) boot: String,
+    pub(crate) pid: u32,
+    pub(crate) start: u64,
+}
+
+impl Owner {
+    pub(crate) fn this_process() -> Self {
+        let pid = std::process::id();
+        Self {
+            host: hostname(),
+            boot: boot_id(),
+            pid,
+            start: start_time(pid).unwrap_or(0),
+        }
+    }
+
+    pub(crate) fn annotations(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (OWNER_HOST_ANNOTATION.to_string(), self.host.clone()),
+            (OWNER_BOOT_ANNOTATION.to_string(), self.boot.clone()),
+            (OWNER_PID_ANNOTATION.to_string(), self.pid.to_string()),
+            (OWNER_START_ANNOTATION.to_string(), self.start.to_string()),
+        ])
+    }
+
+    /// The owner recorded on a namespace; `None` when the annotations are missing or not
+    /// readable (a namespace of an older kubekit, or edited: not provably anyone's).
+    pub(crate) fn of(meta: &ObjectMeta) -> Option<Self> {
+        let a = meta.annotations.as_ref()?;
+        Some(Self {
+            host: a.get(OWNER_HOST_ANNOTATION)?.clone(),
+            boot: a.get(OWNER_BOOT_ANNOTATION)?.clone(),
+            pid: a.get(OWNER_PID_ANNOTATION)?.parse().ok()?,
+            start: a.get(OWNER_START_ANNOTATION)?.parse().ok()?,
+        })
+    }
+
+    /// Whether the owner has provably ended: on this host, either the machine booted since
+    /// (another boot id) or no process with its pid and start time runs. An owner on another
+    /// host cannot be checked from here and counts as alive.
+    pub(crate) fn is_gone(&self) -> bool {
+        if self.host != hostname() || self.boot.is_empty() {
+            return false;
+        }
+        if self.boot != boot_id() {
+            return true;
+        }
+        start_time(self.pid) != Some(self.start)
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .map(|b| b.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A process's start time in clock ticks after boot (field 22 of `/proc/PID/stat`), or
+/// `None` when no such process runs.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split(' ').nth(19)?.parse().ok()
+}
+
 impl TestNamespace {
     /// Creates the namespace for the test at `test_path` on the shared cluster and waits
-    /// until it is ready to use (its `default` ServiceAccount exists). Namespaces of earlier
-    /// runs of the same test are swept.
+    /// until it is ready to use (its `default` ServiceAccount exists). Namespaces that earlier
+    /// runs of the same test left are swept when their process has provably ended (the
+    /// namespace records its owner's host, boot, pid and start time): a concurrent run of the
+    /// same test keeps its namespace.
     ///
     /// # Errors
     ///
@@ -144,21 +232,26 @@ impl TestNamespace {
                     (TEST_LABEL.to_string(), "true".to_string()),
                     (TEST_PATH_LABEL.to_string(), path_hash.clone()),
                 ])),
+                annotations: Some(Owner::this_process().annotations()),
                 ..Default::default()
             },
             ..Default::default()
         };
         api.create(&PostParams::default(), &ns).await?;
 
-        // Sweep what earlier runs of this test left (kept after a failure).
+        // Sweep what earlier runs of this test left (kept after a failure) — only namespaces
+        // whose owning process is provably gone: another run of the same test may be using its
+        // namespace right now (two `cargo test`s, two CI jobs on one machine).
         let selector = format!("{TEST_PATH_LABEL}={path_hash}");
         for old in api
             .list_metadata(&ListParams::default().labels(&selector))
             .await?
             .items
         {
+            let abandoned = Owner::of(&old.metadata).is_some_and(|o| o.is_gone());
             if let Some(old_name) = old.metadata.name.filter(|n| *n != name)
                 && old.metadata.deletion_timestamp.is_none()
+                && abandoned
             {
                 let _ = api.delete(&old_name, &DeleteParams::background()).await;
             }
@@ -202,6 +295,32 @@ impl TestNamespace {
         self.cluster.require(component).await
     }
 
+    /// What to tell the user when the test fails: the namespace is kept, and how to look at it
+    /// — the command when the cluster outlives the run, else how to keep it (it stops seconds
+    /// after the run, so a command would fail).
+    pub fn failure_hint(&self) -> String {
+        if self.cluster.outlives_run() {
+            let stop = if self.cluster.provider() == crate::ProviderKind::Kubeconfig {
+                String::new()
+            } else {
+                "\n(the cluster is kept: stop it with `kubekit-cluster stop` when done)".into()
+            };
+            format!(
+                "the test failed; its namespace {} is kept. Inspect it with\n    {}{stop}",
+                self.name,
+                self.inspect_command()
+            )
+        } else {
+            format!(
+                "the test failed; its namespace {} is kept, but the run's cluster stops seconds \
+                 after the run ends. To inspect it, run the test again with KUBEKIT_KEEP=1: the \
+                 cluster and the failed test's namespace stay, and this message gives the \
+                 kubectl command",
+                self.name
+            )
+        }
+    }
+
     /// The `kubectl` command that lists what the namespace holds.
     pub fn inspect_command(&self) -> String {
         match self.cluster.kubeconfig() {
@@ -218,12 +337,7 @@ impl TestNamespace {
 impl Drop for TestNamespace {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            warning!(
-                "the test failed; its namespace {} is kept. Inspect it with\n    {}\n\
-                 (start the run with KUBEKIT_KEEP_CLUSTER=1 to keep the cluster running too)",
-                self.name,
-                self.inspect_command()
-            );
+            warning!("{}", self.failure_hint());
             return;
         }
         // The test's runtime may be a current-thread one that is blocked here, so delete from
@@ -270,4 +384,58 @@ macro_rules! test_namespace {
             ::std::thread::current().name().unwrap_or("main")
         ))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owner_is_gone_only_when_provably_ended() {
+        let me = Owner::this_process();
+        assert!(me.start > 0, "no start time read for this process");
+        assert!(!me.is_gone(), "this process counts as gone");
+        let meta = ObjectMeta {
+            annotations: Some(me.annotations()),
+            ..Default::default()
+        };
+        assert_eq!(Owner::of(&meta).as_ref(), Some(&me));
+
+        // A process that has exited: its pid no longer runs (or runs as another process,
+        // with another start time).
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("running `true`");
+        let pid = child.id();
+        let start = start_time(pid).unwrap_or(0);
+        child.wait().expect("waiting for `true`");
+        let ended = Owner {
+            pid,
+            start,
+            ..me.clone()
+        };
+        assert!(ended.is_gone(), "an exited process counts as alive");
+        // The same pid with another start time is another process.
+        let reused = Owner {
+            start: me.start + 1,
+            ..me.clone()
+        };
+        assert!(reused.is_gone());
+        // Another boot of this machine: every process of it has ended.
+        let rebooted = Owner {
+            boot: "another-boot".into(),
+            ..me.clone()
+        };
+        assert!(rebooted.is_gone());
+        // Another host cannot be checked from here.
+        let elsewhere = Owner {
+            host: "another-host".into(),
+            pid,
+            start,
+            ..me.clone()
+        };
+        assert!(!elsewhere.is_gone());
+        // No annotations (an older kubekit's namespace): nobody's provably.
+        assert_eq!(Owner::of(&ObjectMeta::default()), None);
+    }
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     error::{Error, IoContext, Result},
     providers::{K3s, Local, Provider, ProviderKind, local::LocalState},
-    report::warning,
+    report::{progress, warning},
     util,
 };
 
@@ -47,8 +47,12 @@ static CLIENT_LOCKS: Mutex<Vec<File>> = Mutex::new(Vec::new());
 /// The name of the program whose `watchdog` subcommand stops the shared cluster.
 pub const WATCHDOG_PROGRAM: &str = "kubekit-cluster";
 
-fn keep_cluster() -> bool {
-    std::env::var("KUBEKIT_KEEP_CLUSTER").is_ok_and(|v| v == "1" || v == "true")
+/// Whether the run asks to keep its cluster after it ends: `KUBEKIT_KEEP=1` (or its older
+/// name `KUBEKIT_KEEP=1`).
+pub(crate) fn keep_cluster() -> bool {
+    ["KUBEKIT_KEEP", "KUBEKIT_KEEP_CLUSTER"]
+        .iter()
+        .any(|k| std::env::var(k).is_ok_and(|v| v == "1" || v == "true"))
 }
 
 /// Finds the cluster of `provider` recorded in `dir` or starts one, and registers this
@@ -93,8 +97,10 @@ pub(crate) async fn shared_in<P: Provider>(provider: &P, dir: &Path) -> Result<R
             record
         }
     };
-    if let Some(program) = watchdog {
-        ensure_watchdog(dir, &program).await?;
+    match watchdog {
+        Some(program) => ensure_watchdog(dir, &program).await?,
+        // A watchdog an earlier run started would stop the cluster this run keeps.
+        None => stop_watchdog(dir)?,
     }
 
     // Registered as a client until this process exits; the watchdog waits for all of them.
@@ -144,21 +150,38 @@ fn watchdog_program() -> Result<PathBuf> {
             Error::Watchdog(format!(
                 "no {WATCHDOG_PROGRAM} program to stop the cluster after the run: build it with \
                  `cargo build -p kubekit-examples --bin {WATCHDOG_PROGRAM}` (scripts/setup.sh \
-                 does), or set KUBEKIT_CLUSTER_BIN to it; or set KUBEKIT_KEEP_CLUSTER=1 and stop \
+                 does), or set KUBEKIT_CLUSTER_BIN to it; or set KUBEKIT_KEEP=1 and stop \
                  the cluster yourself (`{WATCHDOG_PROGRAM} stop`)"
             ))
         })
 }
 
+/// The pid of the watchdog of `dir`, when one runs.
+fn running_watchdog(dir: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(dir.join("watchdog.pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    (cmdline.contains("\0watchdog\0") && cmdline.contains(&*dir.to_string_lossy())).then_some(pid)
+}
+
+/// Stops the watchdog of `dir`, if one runs, so the cluster outlives the run.
+fn stop_watchdog(dir: &Path) -> Result<()> {
+    if let Some(pid) = running_watchdog(dir) {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+        progress!("KUBEKIT_KEEP: stopped the watchdog (pid {pid}) that would stop the cluster");
+    }
+    util::remove(&dir.join("watchdog.pid"))
+}
+
 /// Starts the watchdog of `dir` unless one runs already.
 async fn ensure_watchdog(dir: &Path, program: &Path) -> Result<()> {
     let pid_file = dir.join("watchdog.pid");
-    if let Ok(pid) = std::fs::read_to_string(&pid_file) {
-        let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap_or_default();
-        let cmdline = String::from_utf8_lossy(&cmdline);
-        if cmdline.contains("\0watchdog\0") && cmdline.contains(&*dir.to_string_lossy()) {
-            return Ok(());
-        }
+    if running_watchdog(dir).is_some() {
+        return Ok(());
     }
     util::remove(&pid_file)?;
     let idle = std::env::var("KUBEKIT_IDLE_SECONDS")
@@ -260,7 +283,7 @@ pub fn state_dir() -> PathBuf {
     Local::shared_dir()
 }
 
-/// Stops the shared local cluster now (e.g. one kept with `KUBEKIT_KEEP_CLUSTER=1`;
+/// Stops the shared local cluster now (e.g. one kept with `KUBEKIT_KEEP=1`;
 /// `kubekit-cluster stop` calls it). Blocking.
 ///
 /// # Errors

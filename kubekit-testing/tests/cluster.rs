@@ -104,11 +104,14 @@ async fn namespace_of_a_failed_test_is_kept() -> TestResult {
         "namespace {name} of a failed test must be kept"
     );
 
-    // The next run of the same test sweeps it.
+    // Another run of the same test while the failed one's process still runs (here: this
+    // process) keeps it: only a namespace whose process has ended is swept
+    // (`tests/concurrent_runs.rs` shows both with real processes).
     let next = kubekit_testing::TestNamespace::create("cluster::a_failing_test").await?;
-    let swept = namespaces.get_opt(&name).await?;
-    assert!(swept.is_none_or(|n| n.metadata.deletion_timestamp.is_some()));
+    let still = namespaces.get(&name).await?;
+    assert!(still.metadata.deletion_timestamp.is_none());
     drop(next);
+    namespaces.delete(&name, &Default::default()).await?;
     Ok(())
 }
 
@@ -137,4 +140,22 @@ fn namespace_names_are_dns_labels() {
         kubekit_testing::namespace_name("a::b"),
         kubekit_testing::namespace_name("a::b")
     );
+}
+
+#[tokio::test]
+async fn a_failed_tests_hint_is_true_about_the_cluster() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let hint = ns.failure_hint();
+    assert!(hint.contains(ns.name()), "{hint}");
+    if ns.cluster().outlives_run() {
+        assert!(hint.contains(&ns.inspect_command()), "{hint}");
+    } else {
+        // The cluster stops seconds after the run: no command that would fail by then, but
+        // how to keep it.
+        assert!(
+            hint.contains("KUBEKIT_KEEP=1") && !hint.contains(&ns.inspect_command()),
+            "{hint}"
+        );
+    }
+    Ok(())
 }

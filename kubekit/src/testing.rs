@@ -215,8 +215,6 @@ impl PartialEq<&str> for NamespaceName {
 /// Runtime support for the code `#[kubekit::test]` generates; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    use std::fmt::Debug;
-
     use super::TestNamespace;
 
     /// A fixture embedded in the test binary.
@@ -282,7 +280,8 @@ pub mod __private {
     /// What a test function may return: `()`, or a `Result` whose `Err` fails the test.
     #[diagnostic::on_unimplemented(
         message = "a `#[kubekit::test]` function cannot return `{Self}`",
-        label = "return `()` or `Result<(), E>` where `E: Debug`"
+        label = "return `()` or `Result<(), E>` where `E` is an error type, a `Box<dyn Error>`, \
+                 a `String` or an `anyhow::Error`"
     )]
     pub trait TestResult {
         /// Panics (fails the test) on an error.
@@ -293,12 +292,64 @@ pub mod __private {
         fn check(self) {}
     }
 
-    impl<E: Debug> TestResult for Result<(), E> {
+    impl<E: Into<Box<dyn std::error::Error>>> TestResult for Result<(), E> {
         #[track_caller]
         fn check(self) {
             if let Err(error) = self {
-                panic!("the test returned an error: {error:?}");
+                panic!("the test returned an error: {}", describe(&*error.into()));
             }
+        }
+    }
+
+    /// An error as people read it: its message, then each cause the message does not already
+    /// contain (many errors repeat their source's text in their own).
+    pub fn describe(error: &dyn std::error::Error) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            let said = cause.to_string();
+            if !text.contains(&said) {
+                text.push_str("\n  caused by: ");
+                text.push_str(&said);
+            }
+            source = cause.source();
+        }
+        text
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::describe;
+
+        #[derive(Debug)]
+        struct Layer(&'static str, Option<Box<Layer>>);
+
+        impl std::fmt::Display for Layer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+
+        impl std::error::Error for Layer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|l| l as _)
+            }
+        }
+
+        #[test]
+        fn causes_follow_the_message_once() {
+            let error = Layer(
+                "applying web: connection refused",
+                Some(Box::new(Layer(
+                    "connection refused",
+                    Some(Box::new(Layer("os error 111", None))),
+                ))),
+            );
+            assert_eq!(
+                describe(&error),
+                "applying web: connection refused\n  caused by: os error 111"
+            );
+            assert_eq!(describe(&Layer("plain", None)), "plain");
         }
     }
 }

@@ -109,7 +109,7 @@ fn namespace_deleted_after_a_pass_kept_after_a_failure() -> TestResult {
         .ok_or("the panic is a String")?;
     assert_eq!(
         message,
-        "the test returned an error: \"this test fails on purpose\""
+        "the test returned an error: this test fails on purpose"
     );
     let failed = LAST_NAMESPACE
         .take()
