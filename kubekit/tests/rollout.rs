@@ -375,6 +375,45 @@ async fn revision_history_limit_keeps_that_many_old_replica_sets() -> TestResult
 }
 
 #[tokio::test]
+async fn scale_down_waits_until_the_surplus_pods_are_gone() -> TestResult {
+    let (_ns, client, images) = setup().await?;
+    // `sleep` as the container's first process ignores SIGTERM: a stopped pod stays
+    // Terminating for its whole grace period (3 s), as slow-stopping servers do.
+    let slow = deployment()
+        .name("slow")
+        .replicas(3)
+        .template(
+            pod_template()
+                .label("app", "slow")
+                .container(
+                    container()
+                        .name("main")
+                        .image(&images.toolbox)
+                        .pull_policy(PullPolicy::Never)
+                        .command(["sleep", "3600"])
+                        .build()?,
+                )
+                .termination_grace_period_seconds(3)
+                .build(),
+        )
+        .build()?;
+    client.apply(&slow).await?;
+    let rollout = client.rollout("slow");
+    rollout.wait(WAIT).await?;
+    rollout.scale_and_wait(1, WAIT).await?;
+    // What the doc promises: exactly one pod, and no others left (none Terminating).
+    let pods = rollout.pods().await?;
+    let terminating: Vec<_> = pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some())
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    assert!(terminating.is_empty(), "still terminating: {terminating:?}");
+    assert_eq!(pods.len(), 1);
+    Ok(())
+}
+
+#[tokio::test]
 async fn scale_waits_until_the_new_count_is_ready() -> TestResult {
     let (_ns, client, images) = setup().await?;
     client.apply(&web("web", 3, &images.nginx)?).await?;

@@ -322,8 +322,38 @@ pub struct LogLine {
 }
 
 impl fmt::Display for LogLine {
+    /// The line's text alone.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
+    }
+}
+
+impl LogLine {
+    /// The line as `kubectl logs --prefix` prints it: `[pod/NAME/CONTAINER] text` (for lines
+    /// from [`LogFollow::next_line`], which carry the pod and container as fields).
+    ///
+    /// ```
+    /// # use kubekit::logs::LogLine;
+    /// # fn show(line: &LogLine) {
+    /// println!("{}", line.prefixed()); // [pod/web-7d4b9/web] GET / 200
+    /// # }
+    /// ```
+    pub fn prefixed(&self) -> Prefixed<'_> {
+        Prefixed(self)
+    }
+}
+
+/// A [`LogLine`] with kubectl's `[pod/NAME/CONTAINER] ` prefix, from [`LogLine::prefixed`].
+#[derive(Debug, Clone, Copy)]
+pub struct Prefixed<'a>(&'a LogLine);
+
+impl fmt::Display for Prefixed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[pod/{}/{}] {}",
+            self.0.pod, self.0.container, self.0.text
+        )
     }
 }
 
@@ -873,7 +903,9 @@ impl crate::Client {
     }
 
     /// Follows the logs of every pod matching label `selector` (e.g. `app=web`), including
-    /// pods that appear later, each line prefixed `[pod/NAME/CONTAINER] `. All containers
+    /// pods that appear later, each line prefixed `[pod/NAME/CONTAINER] ` (unless
+    /// [`LogOptions::prefix`] is `false`; [`LogFollow::next_line`] gives the pod and container
+    /// as fields). All containers
     /// are followed unless [`LogOptions::container`] names one. Pods present at the start
     /// begin as the options say (tail / since); pods appearing later from their first line.
     ///
@@ -884,7 +916,7 @@ impl crate::Client {
     ///
     /// let mut follow = client.follow_logs_selector("app=web", &LogOptions::new().tail(10)).await?;
     /// while let Some(line) = follow.try_next().await? {
-    ///     println!("{line}");
+    ///     println!("{line}"); // [pod/web-7d4b9/web] GET / 200
     /// }
     /// # Ok(()) }
     /// ```
@@ -1021,6 +1053,18 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         s.parse().expect("timestamp")
+    }
+
+    #[test]
+    fn a_prefixed_line_reads_as_kubectl_prints_it() {
+        let line = LogLine {
+            pod: "web-7d4b9".into(),
+            container: "web".into(),
+            timestamp: ts("2026-12-04T10:00:00Z"),
+            text: "GET / 200".into(),
+        };
+        assert_eq!(line.to_string(), "GET / 200");
+        assert_eq!(line.prefixed().to_string(), "[pod/web-7d4b9/web] GET / 200");
     }
 
     #[test]

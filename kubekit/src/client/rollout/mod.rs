@@ -841,7 +841,8 @@ impl Rollout {
     }
 
     /// Scales to `replicas` and waits, at most `timeout`, until exactly that many pods are
-    /// updated and available and no others are left.
+    /// updated and available and no others are left: after a scale-down, the surplus pods
+    /// are gone, not merely Terminating (what `kubectl rollout status` does not wait for).
     ///
     /// ```no_run
     /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
@@ -856,8 +857,86 @@ impl Rollout {
     ///
     /// As [`scale`](Self::scale) and [`wait`](Self::wait).
     pub async fn scale_and_wait(&self, replicas: i32, timeout: Duration) -> Result<RolloutStatus> {
+        let began = std::time::Instant::now();
         self.scale(replicas).await?;
-        self.wait(timeout).await
+        let status = self.wait(timeout).await?;
+        let left = timeout.saturating_sub(began.elapsed());
+        self.wait_pod_count(usize::try_from(replicas).unwrap_or(0), left, timeout)
+            .await?;
+        Ok(status)
+    }
+
+    /// Waits (watching the Deployment's pods) until exactly `count` of its pods exist and
+    /// none is terminating; the Deployment's status does not count Terminating pods.
+    async fn wait_pod_count(&self, count: usize, left: Duration, timeout: Duration) -> Result<()> {
+        use futures::StreamExt;
+        use k8s_openapi::api::core::v1::Pod;
+        use kube::runtime::watcher;
+
+        let deployment = self.get().await?;
+        let owners: std::collections::HashSet<String> = self
+            .owned_replica_sets(&deployment)
+            .await?
+            .into_iter()
+            .filter_map(|rs| rs.metadata.uid)
+            .collect();
+        let is_ours = |pod: &Pod| controller_uid(&pod.metadata).is_some_and(|u| owners.contains(u));
+        let selector = Self::selector_of(&deployment);
+        let config = watcher::Config::default().labels_from(&selector);
+        // Pod name -> whether it is terminating, for the Deployment's pods.
+        let mut pods: std::collections::BTreeMap<String, bool> = Default::default();
+        let mut listing: std::collections::BTreeMap<String, bool> = Default::default();
+        let done = |pods: &std::collections::BTreeMap<String, bool>| {
+            pods.len() == count && pods.values().all(|terminating| !terminating)
+        };
+        let watch = async {
+            let mut events = std::pin::pin!(kube::runtime::WatchStreamExt::default_backoff(
+                watcher(self.api::<Pod>(), config)
+            ));
+            while let Some(event) = events.next().await {
+                let event = event.map_err(|source| Error::Watch {
+                    object: Box::new(self.qualified_name()),
+                    source: Box::new(source),
+                })?;
+                match event {
+                    watcher::Event::Init => listing.clear(),
+                    watcher::Event::InitApply(pod) => {
+                        if let (true, Some(name)) = (is_ours(&pod), pod.metadata.name.clone()) {
+                            listing.insert(name, pod.metadata.deletion_timestamp.is_some());
+                        }
+                    }
+                    watcher::Event::InitDone => pods = std::mem::take(&mut listing),
+                    watcher::Event::Apply(pod) => {
+                        if let (true, Some(name)) = (is_ours(&pod), pod.metadata.name.clone()) {
+                            pods.insert(name, pod.metadata.deletion_timestamp.is_some());
+                        }
+                    }
+                    watcher::Event::Delete(pod) => {
+                        if let Some(name) = &pod.metadata.name {
+                            pods.remove(name);
+                        }
+                    }
+                }
+                if done(&pods) {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        };
+        match tokio::time::timeout(left, watch).await {
+            Ok(result) => result,
+            Err(_) => {
+                let terminating = pods.values().filter(|t| **t).count();
+                Err(Error::Timeout {
+                    what: format!(
+                        "{} to have exactly {count} pods, none terminating",
+                        self.qualified_name()
+                    ),
+                    after: timeout,
+                    state: format!("{} pods, {terminating} of them terminating", pods.len()),
+                })
+            }
+        }
     }
 
     /// The revision history, like `kubectl rollout history`: the ReplicaSets the Deployment
