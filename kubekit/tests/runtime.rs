@@ -1039,6 +1039,57 @@ async fn port_forward_upload_to_a_deleted_pod_fails_without_hanging() -> TestRes
 }
 
 #[tokio::test]
+async fn port_forward_download_from_a_force_deleted_pod_ends_with_an_error() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = client_in(&ns)?;
+    let images = kubekit_testing::images()?;
+    run_pod(&client, servers("src", &images.toolbox, &images.nginx)).await?;
+    client.wait_pod_ready("src", START).await?;
+    let forward = client.port_forward_pod("src", "big").await?;
+    let mut tcp = TcpStream::connect(forward.local_addr()).await?;
+    // Read the first MiB of 40, then stop reading: the transfer stalls, the connection open.
+    let mut got = vec![0u8; 1024 * 1024];
+    tcp.read_exact(&mut got).await?;
+    let pods: Api<Pod> = Api::namespaced(client.kube().clone(), client.namespace());
+    pods.delete("src", &DeleteParams::default().grace_period(0))
+        .await?;
+    // The rest must end — with an error, not a clean end of a download that never finished.
+    let rest = tokio::time::timeout(Duration::from_secs(30), async {
+        let mut total = got.len();
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match tcp.read(&mut buffer).await {
+                Ok(0) => return (total, None),
+                Ok(n) => total += n,
+                Err(e) => return (total, Some(e)),
+            }
+        }
+    })
+    .await;
+    let (total, error) = rest.map_err(|_| "the download hangs after its pod was force-deleted")?;
+    assert!(
+        total < BIG,
+        "all {total} bytes arrived: the pod was gone too late"
+    );
+    let error = error.ok_or("the download of a deleted pod ended as if complete")?;
+    eprintln!("after {total} bytes: {error}");
+    // And the forward says why.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let reported: Vec<String> = forward
+        .take_errors()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        reported
+            .iter()
+            .any(|e| e.contains("src") && (e.contains("deleted") || e.contains("no longer exists"))),
+        "{reported:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn port_forward_to_a_service_and_a_deployment_follows_replaced_pods() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
     let client = client_in(&ns)?;

@@ -434,6 +434,37 @@ struct Resolver {
     port: RemotePort,
     protocol: PortForwardProtocol,
     tunnels: Arc<tokio::sync::Mutex<Tunnels>>,
+    /// One watch per pod (by uid), shared by the connections to it: see [`while_pod_lives`].
+    pod_watches: Arc<Mutex<std::collections::HashMap<String, PodWatch>>>,
+}
+
+/// A shared [`pod_gone`] watch.
+type PodWatch = futures::future::Shared<futures::future::BoxFuture<'static, String>>;
+
+impl Resolver {
+    /// The watch of pod `name` (`uid`) for a new connection: the running one, or a new one
+    /// when there is none or it has ended (a container restart ends it, and a connection made
+    /// after the restart is not cut for it).
+    fn pod_watch(&self, name: &str, uid: &str) -> PodWatch {
+        let mut watches = self
+            .pod_watches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(watch) = watches.get(uid).filter(|w| w.peek().is_none()) {
+            return watch.clone();
+        }
+        let (client, namespace, name, owned_uid) = (
+            self.client.clone(),
+            self.namespace.clone(),
+            name.to_string(),
+            uid.to_string(),
+        );
+        let watch = async move { pod_gone(&client, &namespace, &name, &owned_uid).await }
+            .boxed()
+            .shared();
+        watches.insert(uid.to_string(), watch.clone());
+        watch
+    }
 }
 
 /// The tunnel of a forward: to the pod its last connection went to.
@@ -612,6 +643,78 @@ enum Broke {
     Io(std::io::Error),
 }
 
+/// Runs `relay` until it ends, or until the pod it goes to goes away — deleted (also by
+/// force, when no stream ends by itself), replaced by another pod of the same name, or one of
+/// its containers restarted — which breaks the relay with the reason (the connection is then
+/// reset, so its client sees an error instead of waiting forever).
+/// One watch serves every connection to the pod.
+async fn while_pod_lives(
+    resolver: &Resolver,
+    pod: &str,
+    uid: &str,
+    relay: impl std::future::Future<Output = Result<(), Broke>>,
+) -> Result<(), Broke> {
+    tokio::select! {
+        r = relay => r,
+        reason = resolver.pod_watch(pod, uid) => {
+            tracing::warn!(%pod, %reason, "closing the forwarded connection");
+            Err(Broke::Remote(reason))
+        }
+    }
+}
+
+/// Completes, with the reason, when pod `name` with `uid` is gone (removed or replaced) or a
+/// container of it has restarted since the watch began; never otherwise.
+async fn pod_gone(client: &kube::Client, namespace: &str, name: &str, uid: &str) -> String {
+    use kube::runtime::{WatchStreamExt as _, watcher};
+    let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    let mut events = std::pin::pin!(watcher(api, config).default_backoff());
+    let restarts = |pod: &Pod| -> i32 {
+        pod.status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .map_or(0, |cs| cs.iter().map(|c| c.restart_count).sum())
+    };
+    let mut first: Option<i32> = None;
+    let mut listed = false;
+    while let Some(event) = events.next().await {
+        let pod = match event {
+            Ok(watcher::Event::Init) => {
+                listed = false;
+                continue;
+            }
+            Ok(watcher::Event::InitDone) => {
+                if !listed {
+                    return format!("pod {namespace}/{name} no longer exists");
+                }
+                continue;
+            }
+            Ok(watcher::Event::InitApply(pod)) => {
+                listed = true;
+                pod
+            }
+            Ok(watcher::Event::Apply(pod)) => pod,
+            Ok(watcher::Event::Delete(_)) => {
+                return format!("pod {namespace}/{name} was deleted");
+            }
+            Err(_) => continue,
+        };
+        if pod.metadata.uid.as_deref() != Some(uid) {
+            return format!("pod {namespace}/{name} was replaced by another pod of that name");
+        }
+        let now = restarts(&pod);
+        match first {
+            None => first = Some(now),
+            Some(before) if now > before => {
+                return format!("a container of pod {namespace}/{name} restarted");
+            }
+            Some(_) => {}
+        }
+    }
+    std::future::pending().await
+}
+
 /// Forwards one accepted connection: through the pod's tunnel, or on a WebSocket of its
 /// own when the protocol says so or the API server offers no tunnel.
 async fn forward(resolver: Resolver, tcp: TcpStream) -> Result<(), PortForwardError> {
@@ -664,7 +767,7 @@ async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
         }
     };
     if let Some(stream) = early {
-        let result = relay_tunneled(stream, &mut tcp).await;
+        let result = while_pod_lives(&resolver, &pod, &uid, relay_tunneled(stream, &mut tcp)).await;
         return finish(result, tcp, namespace, pod, port).await;
     }
     let connect_error = |source| PortForwardError::Connect {
@@ -690,7 +793,7 @@ async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
                         } else {
                             tracing::info!(%pod, "port-forward tunnel opened");
                         }
-                        tunnels.current = Some((uid, tunnel.clone()));
+                        tunnels.current = Some((uid.clone(), tunnel.clone()));
                     })
             }
         }
@@ -719,14 +822,8 @@ async fn forward_tunneled(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
             return Err(connect_error(e.into_kube()));
         }
     };
-    finish(
-        relay_tunneled(stream, &mut tcp).await,
-        tcp,
-        namespace,
-        pod,
-        port,
-    )
-    .await
+    let result = while_pod_lives(&resolver, &pod, &uid, relay_tunneled(stream, &mut tcp)).await;
+    finish(result, tcp, namespace, pod, port).await
 }
 
 /// Whether the API server answered a tunnel request in a way that means it has no tunnel
@@ -897,8 +994,8 @@ async fn forward_channels(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
         }
         _ => (resolver.resolve().await, None),
     };
-    let (pod, port) = match resolved {
-        Ok((pod, _uid, port)) => (pod, port),
+    let (pod, uid, port) = match resolved {
+        Ok(x) => x,
         Err(e) => {
             reset(tcp);
             return Err(e);
@@ -926,14 +1023,8 @@ async fn forward_channels(resolver: Resolver, mut tcp: TcpStream) -> Result<(), 
             });
         }
     };
-    finish(
-        relay(connection, &mut tcp, port).await,
-        tcp,
-        namespace,
-        pod,
-        port,
-    )
-    .await
+    let result = while_pod_lives(&resolver, &pod, &uid, relay(connection, &mut tcp, port)).await;
+    finish(result, tcp, namespace, pod, port).await
 }
 
 /// Opens the forwarding WebSocket to `port` of `pod` (the request kube builds for
@@ -1088,6 +1179,7 @@ impl crate::Client {
             port: port.into(),
             protocol: options.protocol,
             tunnels: Arc::default(),
+            pod_watches: Arc::default(),
         };
         resolver.resolve().await.map_err(|e| match e {
             // The target cannot be read: say it as the server did.
