@@ -42,7 +42,7 @@ pub use components::{Component, Components, IngressAddress};
 pub use error::{Error, Result};
 pub use namespace::{
     OWNER_BOOT_ANNOTATION, OWNER_HOST_ANNOTATION, OWNER_PID_ANNOTATION, OWNER_START_ANNOTATION,
-    TEST_LABEL, TEST_PATH_LABEL, TestNamespace, namespace_name,
+    RESTRICTED_ACCOUNT, TEST_LABEL, TEST_PATH_LABEL, TestNamespace, namespace_name,
 };
 pub use providers::{
     Kubeconfig, Local, Provider, ProviderKind,

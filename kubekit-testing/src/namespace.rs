@@ -113,6 +113,9 @@ impl std::fmt::Debug for TestNamespace {
     }
 }
 
+/// The ServiceAccount of [`TestNamespace::restricted_config`]'s credentials.
+pub const RESTRICTED_ACCOUNT: &str = "kubekit-test";
+
 /// The annotations that name the process a test namespace belongs to.
 pub const OWNER_HOST_ANNOTATION: &str = "kubekit.dev/owner-host";
 /// The owner's boot: `/proc/sys/kernel/random/boot_id` when it created the namespace.
@@ -319,6 +322,99 @@ impl TestNamespace {
                 self.name
             )
         }
+    }
+
+    /// A client configuration with the rights an application has in this namespace, and no
+    /// others: ServiceAccount [`RESTRICTED_ACCOUNT`] of the namespace, bound here (a
+    /// RoleBinding) to Kubernetes' built-in `edit` ClusterRole, with a token from the
+    /// TokenRequest API valid for an hour. The cluster and its address are the test's; the
+    /// default namespace is this one. Tests of least-privilege code run with it as that code
+    /// runs in a cluster: reading and writing in its namespace, refused (403) elsewhere and
+    /// on cluster-scoped objects. (The token is never in `Debug` output: kube keeps it secret.)
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let ns = kubekit_testing::test_namespace!().await?;
+    /// let app = kube::Client::try_from(ns.restricted_config().await?)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the ServiceAccount, its RoleBinding or its token cannot be made.
+    pub async fn restricted_config(&self) -> Result<kube::Config> {
+        use k8s_openapi::api::{
+            authentication::v1::{TokenRequest, TokenRequestSpec},
+            rbac::v1::{RoleBinding, RoleRef, Subject},
+        };
+        let client = self.cluster.client()?;
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &self.name);
+        let meta = ObjectMeta {
+            name: Some(RESTRICTED_ACCOUNT.into()),
+            ..Default::default()
+        };
+        let account = ServiceAccount {
+            metadata: meta.clone(),
+            ..Default::default()
+        };
+        let binding = RoleBinding {
+            metadata: meta,
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "ClusterRole".into(),
+                name: "edit".into(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: RESTRICTED_ACCOUNT.into(),
+                namespace: Some(self.name.clone()),
+                ..Default::default()
+            }]),
+        };
+        let bindings: Api<RoleBinding> = Api::namespaced(client, &self.name);
+        for made in [
+            accounts
+                .create(&PostParams::default(), &account)
+                .await
+                .map(drop),
+            bindings
+                .create(&PostParams::default(), &binding)
+                .await
+                .map(drop),
+        ] {
+            match made {
+                Ok(()) => {}
+                Err(kube::Error::Api(status)) if status.code == 409 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: vec![],
+                expiration_seconds: Some(3600),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let token = accounts
+            .create_token_request(RESTRICTED_ACCOUNT, &PostParams::default(), &request)
+            .await?
+            .status
+            .map(|s| s.token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Error::Setting(format!(
+                    "the API server issued no token for ServiceAccount {}/{RESTRICTED_ACCOUNT}",
+                    self.name
+                ))
+            })?;
+        let mut config = self.cluster.config().clone();
+        config.auth_info = kube::config::AuthInfo {
+            token: Some(secrecy::SecretString::from(token)),
+            ..Default::default()
+        };
+        config.default_namespace = self.name.clone();
+        Ok(config)
     }
 
     /// The `kubectl` command that lists what the namespace holds.

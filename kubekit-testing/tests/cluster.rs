@@ -159,3 +159,46 @@ async fn a_failed_tests_hint_is_true_about_the_cluster() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_restricted_config_acts_in_its_namespace_only() -> TestResult {
+    let ns = test_namespace!().await?;
+    let config = ns.restricted_config().await?;
+    assert_eq!(config.default_namespace, ns.name());
+    let debug = format!("{config:?}");
+    let app = kube::Client::try_from(config)?;
+    // In its namespace: it writes and reads.
+    let maps: Api<ConfigMap> = Api::namespaced(app.clone(), ns.name());
+    let map = ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some("app-state".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    maps.create(&PostParams::default(), &map).await?;
+    maps.get("app-state").await?;
+    // Elsewhere: refused, by RBAC.
+    let forbidden = |r: Result<_, kube::Error>, what: &str| match r {
+        Err(kube::Error::Api(status)) if status.code == 403 => Ok(()),
+        other => Err(format!("{what}: want 403, got {other:?}")),
+    };
+    forbidden(
+        Api::<Namespace>::all(app.clone())
+            .list(&Default::default())
+            .await
+            .map(drop),
+        "listing namespaces",
+    )?;
+    forbidden(
+        Api::<ConfigMap>::namespaced(app, "kube-system")
+            .list(&Default::default())
+            .await
+            .map(drop),
+        "reading kube-system",
+    )?;
+    // A second call reuses the account and its binding.
+    ns.restricted_config().await?;
+    assert!(!debug.contains("eyJ"), "a token in Debug output: {debug}");
+    Ok(())
+}

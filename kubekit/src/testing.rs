@@ -62,6 +62,26 @@ pub trait TestNamespaceExt {
     ///
     /// When the cluster's configuration cannot make a client.
     fn client(&self) -> crate::Result<crate::Client>;
+
+    /// A client with an application's rights in the test's namespace only (a ServiceAccount
+    /// bound to the built-in `edit` role there; see
+    /// [`TestNamespace::restricted_config`]): what least-privilege code runs with.
+    ///
+    /// ```no_run
+    /// use kubekit::testing::TestNamespaceExt;
+    /// # async fn demo() -> kubekit::Result<()> {
+    /// let ns = kubekit::testing::test_namespace!().await?;
+    /// let app = ns.restricted_client().await?;
+    /// assert_eq!(app.namespace(), ns.name());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the ServiceAccount, its binding or its token cannot be made.
+    fn restricted_client(
+        &self,
+    ) -> impl std::future::Future<Output = crate::Result<crate::Client>> + Send;
 }
 
 impl TestNamespaceExt for TestNamespace {
@@ -69,6 +89,10 @@ impl TestNamespaceExt for TestNamespace {
         let mut config = self.cluster().config().clone();
         config.default_namespace = self.name().to_string();
         crate::Client::from_config(config)
+    }
+
+    async fn restricted_client(&self) -> crate::Result<crate::Client> {
+        crate::Client::from_config(self.restricted_config().await?)
     }
 }
 

@@ -137,3 +137,20 @@ fn namespace_deleted_after_a_pass_kept_after_a_failure() -> TestResult {
             Ok(())
         })
 }
+
+#[kubekit::test]
+async fn a_restricted_client_works_in_its_namespace_only(ns: &TestNamespace) -> TestResult {
+    use kubekit::testing::TestNamespaceExt;
+    let app = ns.restricted_client().await?;
+    assert_eq!(app.namespace(), ns.name());
+    app.apply_manifest("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: mine}\ndata: {a: b}\n")
+        .await?;
+    let listed = Api::<Namespace>::all(app.kube().clone())
+        .list(&Default::default())
+        .await;
+    assert!(
+        matches!(&listed, Err(kube::Error::Api(s)) if s.code == 403),
+        "listing namespaces as the app: {listed:?}"
+    );
+    Ok(())
+}
