@@ -148,15 +148,16 @@ async fn dns(
         .as_bytes(),
     )?;
     let dir = state.dir.clone();
-    started.push(util::spawn(
-        &dir,
-        "coredns",
-        &bins.join("coredns"),
-        &["-conf".into(), corefile.display().to_string()],
-    )?);
-    state
-        .processes
-        .push(started[started.len() - 1].process.clone());
+    record(
+        state,
+        started,
+        util::spawn(
+            &dir,
+            "coredns",
+            &bins.join("coredns"),
+            &["-conf".into(), corefile.display().to_string()],
+        )?,
+    );
 
     node_service(
         client,
@@ -167,24 +168,35 @@ async fn dns(
     .await?;
 
     // CoreDNS's `ready` answers 200 once the kubernetes plugin has synced with the API.
+    wait_http_ok(started, ready_port, "/ready").await
+}
+
+/// The components' processes, as the cluster's state and this start know them.
+fn record(state: &mut LocalState, started: &mut Vec<Started>, process: Started) {
+    state.processes.push(process.process.clone());
+    started.push(process);
+}
+
+/// Waits until the last started component answers 200 to `GET path` on 127.0.0.1:`port`
+/// (30 s at most); an error with its log when it does not, or when a component exits.
+async fn wait_http_ok(started: &mut [Started], port: u16, path: &str) -> Result<()> {
     let timeout = Duration::from_secs(30);
     let ready = util::while_alive(started, timeout, async {
         loop {
-            if http_ok(ready_port, "/ready").await {
+            if http_ok(port, path).await {
                 return Ok::<(), crate::Error>(());
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     })
     .await?;
-    if ready.is_none() {
-        let coredns = &started[started.len() - 1];
-        return Err(coredns.failed(format!("not ready after {timeout:?}")));
+    match (ready, started.last()) {
+        (None, Some(last)) => Err(last.failed(format!("{path} not answering after {timeout:?}"))),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
-/// Whether `GET path` on 127.0.0.1:`port` answers 200 (CoreDNS's plain-HTTP `ready`).
+/// Whether `GET path` on 127.0.0.1:`port` answers 200 (CoreDNS's `ready`, Traefik's `ping`).
 async fn http_ok(port: u16, path: &str) -> bool {
     let attempt = async {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -274,23 +286,24 @@ spec:
     .await?;
     let dir = state.dir.clone();
     let kubeconfig = state.kubeconfig.display().to_string();
-    started.push(util::spawn(
-        &dir,
-        "local-path-provisioner",
-        &bins.join("local-path-provisioner"),
-        &[
-            "start".into(),
-            format!("--kubeconfig={kubeconfig}"),
-            "--namespace=kube-system".into(),
-            "--configmap-name=local-path-config".into(),
-            format!("--helper-image={}", images.toolbox),
-            "--service-account-name=local-path-provisioner".into(),
-            format!("--provisioner-name={PROVISIONER}"),
-        ],
-    )?);
-    state
-        .processes
-        .push(started[started.len() - 1].process.clone());
+    record(
+        state,
+        started,
+        util::spawn(
+            &dir,
+            "local-path-provisioner",
+            &bins.join("local-path-provisioner"),
+            &[
+                "start".into(),
+                format!("--kubeconfig={kubeconfig}"),
+                "--namespace=kube-system".into(),
+                "--configmap-name=local-path-config".into(),
+                format!("--helper-image={}", images.toolbox),
+                "--service-account-name=local-path-provisioner".into(),
+                format!("--provisioner-name={PROVISIONER}"),
+            ],
+        )?,
+    );
     // It has nothing to ask when it is ready; it must at least stay up past reading its
     // configuration (a bad one makes it exit at once).
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -358,26 +371,27 @@ async fn metrics(
     util::private_dir(&certs)?;
     let kubeconfig = state.kubeconfig.display().to_string();
     let dir = state.dir.clone();
-    started.push(util::spawn(
-        &dir,
-        "metrics-server",
-        &bins.join("metrics-server"),
-        &[
-            format!("--kubeconfig={kubeconfig}"),
-            format!("--authentication-kubeconfig={kubeconfig}"),
-            format!("--authorization-kubeconfig={kubeconfig}"),
-            format!("--bind-address={}", node::NODE_IP),
-            format!("--secure-port={port}"),
-            format!("--cert-dir={}", certs.display()),
-            "--kubelet-insecure-tls".into(),
-            "--kubelet-preferred-address-types=InternalIP".into(),
-            "--kubelet-use-node-status-port".into(),
-            "--metric-resolution=15s".into(),
-        ],
-    )?);
-    state
-        .processes
-        .push(started[started.len() - 1].process.clone());
+    record(
+        state,
+        started,
+        util::spawn(
+            &dir,
+            "metrics-server",
+            &bins.join("metrics-server"),
+            &[
+                format!("--kubeconfig={kubeconfig}"),
+                format!("--authentication-kubeconfig={kubeconfig}"),
+                format!("--authorization-kubeconfig={kubeconfig}"),
+                format!("--bind-address={}", node::NODE_IP),
+                format!("--secure-port={port}"),
+                format!("--cert-dir={}", certs.display()),
+                "--kubelet-insecure-tls".into(),
+                "--kubelet-preferred-address-types=InternalIP".into(),
+                "--kubelet-use-node-status-port".into(),
+                "--metric-resolution=15s".into(),
+            ],
+        )?,
+    );
     node_service(
         client,
         "metrics-server",
@@ -523,34 +537,22 @@ async fn ingress(
     let dir = state.dir.clone();
     // The kubeconfig by KUBECONFIG, and never the in-cluster variables of an outer cluster
     // the tests may run in (Traefik would prefer them).
-    started.push(util::spawn_env(
-        &dir,
-        "traefik",
-        &bins.join("traefik"),
-        &[format!("--configFile={}", config.display())],
-        &[
-            ("KUBECONFIG", Some(state.kubeconfig.as_os_str())),
-            ("KUBERNETES_SERVICE_HOST", None),
-            ("KUBERNETES_SERVICE_PORT", None),
-        ],
-    )?);
-    state
-        .processes
-        .push(started[started.len() - 1].process.clone());
-    let timeout = Duration::from_secs(30);
-    let ready = util::while_alive(started, timeout, async {
-        loop {
-            if http_ok(ping_port, "/ping").await {
-                return Ok::<(), crate::Error>(());
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    })
-    .await?;
-    if ready.is_none() {
-        let traefik = &started[started.len() - 1];
-        return Err(traefik.failed(format!("its ping is not answering after {timeout:?}")));
-    }
+    record(
+        state,
+        started,
+        util::spawn_env(
+            &dir,
+            "traefik",
+            &bins.join("traefik"),
+            &[format!("--configFile={}", config.display())],
+            &[
+                ("KUBECONFIG", Some(state.kubeconfig.as_os_str())),
+                ("KUBERNETES_SERVICE_HOST", None),
+                ("KUBERNETES_SERVICE_PORT", None),
+            ],
+        )?,
+    );
+    wait_http_ok(started, ping_port, "/ping").await?;
     state.ingress = Some(crate::IngressAddress::new(reported.0, reported.1));
     Ok(())
 }
