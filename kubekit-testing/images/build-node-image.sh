@@ -70,6 +70,7 @@ python3 "$here/image.py" --out "$out/kube-node.tar" --ref "$ref" --layer "$tmp/r
   --env KUBEKIT_IMAGES=/usr/local/lib/kubekit/images \
   --env KUBEKIT_API_ADDRESS=0.0.0.0:6443 \
   --env KUBEKIT_INGRESS_ADDRESS=0.0.0.0 \
+  --env KUBEKIT_LB_ADDRESS=auto \
   --env CONTAINERD_ADDRESS=/run/kubekit-node/containerd/containerd.sock \
   --env CONTAINERD_NAMESPACE=k8s.io \
   --volume /run/kubekit-node --volume /root/.cache/kubekit \

@@ -1,10 +1,13 @@
 //! The parts of a whole cluster beyond the API server and a node: cluster DNS, storage,
-//! resource metrics and an ingress controller (what k3s ships), chosen with [`Components`] / `KUBEKIT_COMPONENTS`.
+//! resource metrics, an ingress controller and a service load balancer (what k3s ships), chosen with [`Components`] / `KUBEKIT_COMPONENTS`.
 
 use std::{fmt, net::SocketAddr};
 
 use k8s_openapi::{
-    api::{core::v1::Service, networking::v1::IngressClass, storage::v1::StorageClass},
+    api::{
+        coordination::v1::Lease, core::v1::Service, networking::v1::IngressClass,
+        storage::v1::StorageClass,
+    },
     kube_aggregator::pkg::apis::apiregistration::v1::APIService,
 };
 use kube::{Api, api::ListParams};
@@ -35,6 +38,11 @@ pub enum Component {
     /// it writes that address into each Ingress's `status.loadBalancer`. Reachable from this
     /// machine and from pods, not from other hosts.
     Ingress,
+    /// Service load balancer: each `type: LoadBalancer` Service gets a loopback address of its
+    /// own (`127.77.0.1`, `127.77.0.2`, ...), reported in its `status.loadBalancer` and
+    /// forwarding every TCP port there to the Service, as k3s's ServiceLB gives them the node's
+    /// address. Reachable from this machine only. See [`run_service_lb`](crate::run_service_lb).
+    ServiceLb,
 }
 
 impl Component {
@@ -44,6 +52,7 @@ impl Component {
         Component::Storage,
         Component::Metrics,
         Component::Ingress,
+        Component::ServiceLb,
     ];
 
     /// The name `KUBEKIT_COMPONENTS` uses.
@@ -53,6 +62,7 @@ impl Component {
             Self::Storage => "storage",
             Self::Metrics => "metrics",
             Self::Ingress => "ingress",
+            Self::ServiceLb => "servicelb",
         }
     }
 }
@@ -97,10 +107,10 @@ impl IngressAddress {
 
 /// Which [`Component`]s a cluster runs.
 ///
-/// The default is every component (`dns,storage,metrics,ingress`: together they add about a
-/// second to a cluster's start, see BENCHMARKS.md). `KUBEKIT_COMPONENTS` chooses for the test
-/// run's shared cluster: a comma-separated list (`dns`, `storage`, `metrics`, `ingress`),
-/// `all`, or `none`
+/// The default is every component (`dns,storage,metrics,ingress,servicelb`: together they add
+/// about a second to a cluster's start, see BENCHMARKS.md). `KUBEKIT_COMPONENTS` chooses for
+/// the test run's shared cluster: a comma-separated list (`dns`, `storage`, `metrics`,
+/// `ingress`, `servicelb`), `all`, or `none`
 /// (only the API server and the node).
 ///
 /// ```
@@ -111,7 +121,10 @@ impl IngressAddress {
 /// assert!(!c.contains(Component::Storage));
 /// assert_eq!(Components::parse("all")?, Components::all());
 /// assert!(Components::parse("dns,ingres").is_err());
-/// assert_eq!(Components::all().without(Component::Ingress).to_string(), "dns,storage,metrics");
+/// assert_eq!(
+///     Components::all().without(Component::Ingress).to_string(),
+///     "dns,storage,metrics,servicelb"
+/// );
 /// # Ok::<(), kubekit_testing::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,6 +135,8 @@ pub struct Components {
     metrics: bool,
     #[serde(default)]
     ingress: bool,
+    #[serde(default)]
+    servicelb: bool,
 }
 
 impl Default for Components {
@@ -139,6 +154,7 @@ impl Components {
             storage: true,
             metrics: true,
             ingress: true,
+            servicelb: true,
         }
     }
 
@@ -149,6 +165,7 @@ impl Components {
             storage: false,
             metrics: false,
             ingress: false,
+            servicelb: false,
         }
     }
 
@@ -172,6 +189,7 @@ impl Components {
             Component::Storage => &mut self.storage,
             Component::Metrics => &mut self.metrics,
             Component::Ingress => &mut self.ingress,
+            Component::ServiceLb => &mut self.servicelb,
         }
     }
 
@@ -182,6 +200,7 @@ impl Components {
             Component::Storage => self.storage,
             Component::Metrics => self.metrics,
             Component::Ingress => self.ingress,
+            Component::ServiceLb => self.servicelb,
         }
     }
 
@@ -287,6 +306,10 @@ pub(crate) async fn present(client: &kube::Client, component: Component) -> Resu
                 .iter()
                 .any(|c| has_true(&c.metadata, "ingressclass.kubernetes.io/is-default-class"))
         }
+        Component::ServiceLb => {
+            let leases: Api<Lease> = Api::namespaced(client.clone(), "kube-system");
+            leases.get_opt(crate::service_lb::LEASE).await?.is_some()
+        }
     })
 }
 
@@ -337,6 +360,9 @@ fn describe(component: Component) -> &'static str {
         Component::Storage => "a default StorageClass",
         Component::Metrics => "resource metrics (the v1beta1.metrics.k8s.io APIService)",
         Component::Ingress => "an ingress controller (a default IngressClass)",
+        Component::ServiceLb => {
+            "a service load balancer (kubekit's, holding the Lease kube-system/kubekit-servicelb)"
+        }
     }
 }
 
@@ -355,7 +381,8 @@ mod tests {
             Components::none()
         );
         assert_eq!(
-            Components::parse(" dns , storage,metrics,ingress ").expect("a list of components"),
+            Components::parse(" dns , storage,metrics,ingress, servicelb ")
+                .expect("a list of components"),
             Components::all()
         );
         assert_eq!(
@@ -364,7 +391,7 @@ mod tests {
         );
         assert_eq!(
             Components::all().without(Component::Dns).to_string(),
-            "storage,metrics,ingress"
+            "storage,metrics,ingress,servicelb"
         );
         assert_eq!(Components::none().to_string(), "none");
         let missing = missing(Component::Storage, "local").to_string();

@@ -34,6 +34,7 @@ mod error;
 mod namespace;
 pub mod providers;
 mod report;
+mod service_lb;
 mod shared;
 mod util;
 
@@ -52,4 +53,5 @@ pub use providers::{
         node::{BRIDGE, Images, NODE_IP, NODE_NAME, RUN_DIR, images, load_image, node_selector},
     },
 };
+pub use service_lb::{LB_RANGE, PORT_UNAVAILABLE, UNSUPPORTED_PROTOCOL, run_service_lb};
 pub use shared::{WATCHDOG_PROGRAM, run_watchdog, state_dir, stop_local};

@@ -66,7 +66,12 @@ pub(crate) async fn shared_in<P: Provider>(provider: &P, dir: &Path) -> Result<R
     let watchdog = if keep_cluster() {
         None
     } else {
-        Some(watchdog_program()?)
+        Some(cluster_program(
+            "to stop the cluster after the run",
+            &format!(
+                "set KUBEKIT_KEEP=1 and stop the cluster yourself (`{WATCHDOG_PROGRAM} stop`)"
+            ),
+        )?)
     };
     let state_lock = util::lock_exclusive(dir.join("state.lock")).await?;
     let state_path = dir.join("state.json");
@@ -117,7 +122,8 @@ pub(crate) async fn shared_in<P: Provider>(provider: &P, dir: &Path) -> Result<R
 /// Cargo target directory this program was built in (beside `deps/` and `examples/`, or in
 /// the directory's `debug/` profile, where `scripts/setup.sh` builds it, for release
 /// benches), or the one on `PATH`.
-fn watchdog_program() -> Result<PathBuf> {
+/// `purpose` and `alternative` complete the error when there is none.
+pub(crate) fn cluster_program(purpose: &str, alternative: &str) -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("KUBEKIT_CLUSTER_BIN").filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         return if path.is_file() {
@@ -148,10 +154,9 @@ fn watchdog_program() -> Result<PathBuf> {
         .find(|p| p.is_file())
         .ok_or_else(|| {
             Error::Watchdog(format!(
-                "no {WATCHDOG_PROGRAM} program to stop the cluster after the run: build it with \
+                "no {WATCHDOG_PROGRAM} program {purpose}: build it with \
                  `cargo build -p kubekit-examples --bin {WATCHDOG_PROGRAM}` (scripts/setup.sh \
-                 does), or set KUBEKIT_CLUSTER_BIN to it; or set KUBEKIT_KEEP=1 and stop \
-                 the cluster yourself (`{WATCHDOG_PROGRAM} stop`)"
+                 does), or set KUBEKIT_CLUSTER_BIN to it; or {alternative}"
             ))
         })
 }

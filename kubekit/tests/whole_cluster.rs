@@ -2,8 +2,8 @@
 //! CronJobs, StatefulSets, DaemonSets, PodDisruptionBudgets, ResourceQuotas), pods find
 //! Services by name through cluster DNS, a pod reaches the API server with its
 //! ServiceAccount's token (and RBAC decides), a PersistentVolumeClaim binds to a volume
-//! that outlives its pod and goes with its claim, an HPA scales on the metrics API, and an
-//! Ingress routes by host and path.
+//! that outlives its pod and goes with its claim, an HPA scales on the metrics API, an
+//! Ingress routes by host and path, and a LoadBalancer Service gets an address that answers.
 
 use std::time::Duration;
 
@@ -858,4 +858,174 @@ spec:
         assert_eq!(address, kubekit_testing::NODE_IP);
     }
     Ok(())
+}
+
+// LoadBalancer Services
+// ---------------------------------------------------------------------------------------
+
+/// A `type: LoadBalancer` Service `name` for the pods of [`site`] `app`, on `port` (TCP) and,
+/// when asked, a UDP port the load balancer cannot serve.
+fn load_balancer(name: &str, app: &str, port: u16, udp: bool) -> String {
+    let udp = if udp {
+        ", {name: dns, port: 5353, protocol: UDP, targetPort: 5353}"
+    } else {
+        ""
+    };
+    format!(
+        "apiVersion: v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  type: LoadBalancer
+  selector: {{app: {app}}}
+  ports: [{{name: http, port: {port}, targetPort: http}}{udp}]
+---
+"
+    )
+}
+
+/// The address a LoadBalancer Service reports, once it has one.
+async fn load_balancer_ip(
+    client: &Client,
+    name: &str,
+) -> Result<std::net::IpAddr, Box<dyn std::error::Error>> {
+    use k8s_openapi::api::core::v1::Service;
+    let service = client
+        .wait_until(name, START, |s: &Service| {
+            s.status
+                .as_ref()
+                .and_then(|s| s.load_balancer.as_ref()?.ingress.as_ref())
+                .is_some_and(|list| list.iter().any(|a| a.ip.is_some()))
+        })
+        .await?;
+    let ingress = service
+        .status
+        .and_then(|s| s.load_balancer?.ingress?.into_iter().next())
+        .ok_or("no ingress")?;
+    assert_eq!(
+        ingress.ip_mode.as_deref(),
+        Some("Proxy"),
+        "{name}: {ingress:?}"
+    );
+    Ok(ingress.ip.ok_or("no ip")?.parse()?)
+}
+
+/// `GET /` at `addr` until it answers 200 with `body` (a Service's endpoints and kube-proxy's
+/// rules follow a moment after its status); fails after 30 s.
+async fn answers(addr: std::net::SocketAddr, body: &str) -> TestResult {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = http_get(addr, "lb.test", "/").await;
+        match &got {
+            Ok((200, b)) if b == body => return Ok(()),
+            _ if std::time::Instant::now() > deadline => {
+                return Err(format!("{addr}: want 200 {body:?}, got {got:?}").into());
+            }
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// Whether nothing listens at `addr` any more (within 10 s).
+async fn refused(addr: std::net::SocketAddr) -> TestResult {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::net::TcpStream::connect(addr).await {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Ok(()),
+            other if std::time::Instant::now() > deadline => {
+                return Err(format!("{addr}: still open after 10 s ({other:?})").into());
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+#[kubekit::test]
+async fn a_load_balancer_service_gets_an_address_and_answers(
+    client: Client,
+    ns: &TestNamespace,
+) -> TestResult {
+    use k8s_openapi::api::core::v1::Service;
+    ns.require(Component::ServiceLb).await?;
+    client
+        .apply_manifest(&format!(
+            "{}{}{}{}",
+            site("web"),
+            site("api"),
+            load_balancer("web-lb", "web", 8080, true),
+            load_balancer("api-lb", "api", 8081, false)
+        ))
+        .await?;
+    client.wait_deployment_available("web", START).await?;
+    client.wait_deployment_available("api", START).await?;
+    let web = load_balancer_ip(&client, "web-lb").await?;
+    let api = load_balancer_ip(&client, "api-lb").await?;
+    if ns.cluster().provider() == ProviderKind::Local {
+        // One loopback address each, from kubekit's range.
+        for ip in [web, api] {
+            assert!(
+                ip.to_string().starts_with("127.77."),
+                "{ip} is not in {}",
+                kubekit_testing::LB_RANGE
+            );
+        }
+        assert_ne!(web, api, "two Services share an address");
+    }
+    answers((web, 8080).into(), "web").await?;
+    answers((api, 8081).into(), "api").await?;
+
+    // The UDP port is reported as not served; the TCP port without an error.
+    let status = client.get::<Service>("web-lb").await?.status;
+    let ports = status
+        .and_then(|s| s.load_balancer?.ingress?.into_iter().next()?.ports)
+        .ok_or("no port statuses")?;
+    let error = |port: i32| {
+        ports
+            .iter()
+            .find(|p| p.port == port)
+            .map(|p| p.error.clone())
+    };
+    assert_eq!(error(8080), Some(None), "{ports:?}");
+    assert_eq!(
+        error(5353),
+        Some(Some(kubekit_testing::UNSUPPORTED_PROTOCOL.to_string())),
+        "{ports:?}"
+    );
+
+    // A new port is served and the old one closed; the address stays.
+    client
+        .apply_manifest(&load_balancer("api-lb", "api", 9090, false))
+        .await?;
+    answers((api, 9090).into(), "api").await?;
+    refused((api, 8081).into()).await?;
+    assert_eq!(load_balancer_ip(&client, "api-lb").await?, api);
+
+    // No longer a LoadBalancer: the address goes from the status and stops answering.
+    client
+        .apply_manifest(
+            "apiVersion: v1
+kind: Service
+metadata: {name: api-lb}
+spec:
+  type: ClusterIP
+  selector: {app: api}
+  ports: [{name: http, port: 9090, targetPort: http}]
+",
+        )
+        .await?;
+    client
+        .wait_until("api-lb", START, |s: &Service| {
+            s.status
+                .as_ref()
+                .and_then(|s| s.load_balancer.as_ref()?.ingress.as_ref())
+                .is_none_or(|list| list.is_empty())
+        })
+        .await?;
+    refused((api, 9090).into()).await?;
+
+    // Deleted: its port closes.
+    client
+        .delete::<Service>("web-lb", DeleteOptions::default())
+        .await?;
+    refused((web, 8080).into()).await
 }

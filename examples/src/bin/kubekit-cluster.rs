@@ -8,6 +8,8 @@
 //! kubekit-cluster stop                 # stop the shared local cluster (one kept with KUBEKIT_KEEP_CLUSTER=1)
 //! kubekit-cluster watchdog DIR IDLE    # started by kubekit-testing: stops the shared cluster of DIR
 //!                                      # once no test process has used it for IDLE seconds
+//! kubekit-cluster servicelb KUBECONFIG READY_PORT
+//!                                      # started by kubekit-testing: the service load balancer
 //! ```
 //! `serve` runs the cluster with a node until SIGTERM or SIGINT, writing its kubeconfig to
 //! `KUBECONFIG` (default `/etc/rancher/k3s/k3s.yaml`, where k3s writes it), so the k3s
@@ -36,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some("--help") | Some("-h") | Some("help") => {
             println!(
-                "usage: kubekit-cluster [--no-node | build | serve [KUBECONFIG] | stop | watchdog DIR IDLE_SECONDS]"
+                "usage: kubekit-cluster [--no-node | build | serve [KUBECONFIG] | stop | watchdog DIR IDLE_SECONDS | servicelb KUBECONFIG READY_PORT]"
             );
         }
         Some("stop") => kubekit_testing::stop_local()?,
@@ -50,6 +52,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 std::time::Duration::from_secs(idle),
             )
             .await?;
+        }
+        Some("servicelb") => {
+            let (Some(kubeconfig), Some(port)) =
+                (args.get(1), args.get(2).and_then(|s| s.parse().ok()))
+            else {
+                return Err("usage: kubekit-cluster servicelb KUBECONFIG READY_PORT".into());
+            };
+            kubekit_testing::run_service_lb(std::path::Path::new(kubeconfig), port).await?;
         }
         Some("serve") => {
             let target = std::path::PathBuf::from(

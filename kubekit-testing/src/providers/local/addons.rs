@@ -1,7 +1,8 @@
 //! The local cluster's components beyond the node ([`Component`]): CoreDNS,
-//! local-path-provisioner and metrics-server, run as processes on the node next to kubelet and
-//! kube-proxy, with the API objects that make them what pods and clients expect (the
-//! `kube-dns` Service, a default StorageClass, the `v1beta1.metrics.k8s.io` APIService).
+//! local-path-provisioner, metrics-server, Traefik and kubekit's service load balancer, run as
+//! processes on the node next to kubelet and kube-proxy, with the API objects that make them
+//! what pods and clients expect (the `kube-dns` Service, a default StorageClass, the
+//! `v1beta1.metrics.k8s.io` APIService, the default IngressClass).
 //!
 //! Why processes and not pods, as k3s runs them: they start with the node instead of after an
 //! image is built and a pod is scheduled (CoreDNS answers about 100 ms after it starts), there
@@ -59,13 +60,15 @@ pub(crate) const METRICS_CERT_DIR: &str = "metrics-server";
 
 const MANAGER: &str = "kubekit-testing";
 
-/// The program that runs `component`.
-pub(crate) fn binary(component: Component) -> &'static str {
+/// The program that runs `component`, among the built add-ons (the service load balancer is
+/// kubekit's own: `kubekit-cluster servicelb`).
+pub(crate) fn binary(component: Component) -> Option<&'static str> {
     match component {
-        Component::Dns => "coredns",
-        Component::Storage => "local-path-provisioner",
-        Component::Metrics => "metrics-server",
-        Component::Ingress => "traefik",
+        Component::Dns => Some("coredns"),
+        Component::Storage => Some("local-path-provisioner"),
+        Component::Metrics => Some("metrics-server"),
+        Component::Ingress => Some("traefik"),
+        Component::ServiceLb => None,
     }
 }
 
@@ -86,6 +89,7 @@ pub(crate) async fn start(
             Component::Storage => storage(state, started, bins, &client).await?,
             Component::Metrics => metrics(state, started, bins, &client).await?,
             Component::Ingress => ingress(state, started, bins, &client).await?,
+            Component::ServiceLb => service_lb(state, started).await?,
         }
     }
     progress!(
@@ -555,4 +559,31 @@ async fn ingress(
     wait_http_ok(started, ping_port, "/ping").await?;
     state.ingress = Some(crate::IngressAddress::new(reported.0, reported.1));
     Ok(())
+}
+
+/// kubekit's service load balancer (`kubekit-cluster servicelb`, see
+/// [`run_service_lb`](crate::run_service_lb)), ready once it has taken the existing
+/// LoadBalancer Services in hand. `KUBEKIT_LB_ADDRESS` passes through to it.
+async fn service_lb(state: &mut LocalState, started: &mut Vec<Started>) -> Result<()> {
+    let program = crate::shared::cluster_program(
+        "to run the service load balancer",
+        "leave `servicelb` out of KUBEKIT_COMPONENTS",
+    )?;
+    let ready_port = util::free_port()?;
+    let dir = state.dir.clone();
+    record(
+        state,
+        started,
+        util::spawn(
+            &dir,
+            "servicelb",
+            &program,
+            &[
+                "servicelb".into(),
+                state.kubeconfig.display().to_string(),
+                ready_port.to_string(),
+            ],
+        )?,
+    );
+    wait_http_ok(started, ready_port, "/ready").await
 }

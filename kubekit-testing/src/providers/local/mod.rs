@@ -157,7 +157,7 @@ impl Local {
         if self.node {
             needed.extend_from_slice(assets::NODE_BINARIES);
         }
-        needed.extend(components.iter().map(addons::binary));
+        needed.extend(components.iter().filter_map(addons::binary));
         let bins = util::blocking(move || assets::binaries(&needed)).await?;
         if self.node {
             node::prepare_network().await?;
