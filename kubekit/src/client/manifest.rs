@@ -5,6 +5,7 @@ use std::{
     fmt,
 };
 
+use futures::{StreamExt, TryStreamExt};
 use kube::{
     Api,
     api::DynamicObject,
@@ -16,7 +17,10 @@ use super::{
     ApplyOptions, ApplyOutcome, Client, Error, ObjectRef, Result,
     apply::{apply_value, prepare_body},
 };
-use crate::manifest::{self, Object};
+use crate::{
+    kinds::Readiness,
+    manifest::{self, Object},
+};
 
 /// One object of an applied manifest and what the apply did to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,15 +98,47 @@ impl fmt::Display for ApplyReport {
     }
 }
 
-/// One document, checked and resolved, ready to send.
-struct Planned {
-    document: usize,
-    api_version: String,
-    resource: ApiResource,
-    scope: Scope,
-    object: ObjectRef,
-    body: Value,
+/// One object, checked and resolved, ready to send.
+#[derive(Clone)]
+pub(crate) struct Planned {
+    pub(crate) document: usize,
+    pub(crate) api_version: String,
+    pub(crate) resource: ApiResource,
+    pub(crate) scope: Scope,
+    pub(crate) object: ObjectRef,
+    pub(crate) body: Value,
 }
+
+impl Planned {
+    /// `Kind.group` (`Deployment.apps`; `Service` for the core group), as the ApplySet
+    /// specification writes kinds.
+    pub(crate) fn group_kind(&self) -> String {
+        group_kind(&self.resource.group, &self.resource.kind)
+    }
+
+    /// Whether it must exist before others can be applied (Namespaces, then CRDs).
+    fn rank(&self) -> u8 {
+        match (self.resource.group.as_str(), self.resource.kind.as_str()) {
+            ("", "Namespace") => 0,
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// `Kind.group`, or `Kind` for the core group.
+pub(crate) fn group_kind(group: &str, kind: &str) -> String {
+    if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}.{group}")
+    }
+}
+
+/// How many requests an apply of many objects has in flight at once: enough to hide the round
+/// trips of a large set, far below the API server's default limit of 200 mutating requests in
+/// flight (`--max-mutating-requests-inflight`), so one apply never crowds out other clients.
+pub(crate) const CONCURRENCY: usize = 16;
 
 /// Whether the server refused `failed`'s dry run because another object of the manifest does
 /// not exist yet: its message names that object as not found (`serviceaccount "app" not
@@ -120,6 +156,16 @@ fn needs_planned(error: &Error, failed: &Planned, planned: &[Planned]) -> bool {
     })
 }
 
+/// What the dry run found for one object.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Checked {
+    /// The server accepted it, with this outcome.
+    Passed(ApplyOutcome),
+    /// It could not be checked before another object of the set exists (its Namespace, or an
+    /// object admission looks up); the real apply checks it, after the others.
+    Later,
+}
+
 impl Client {
     /// Applies every object of a multi-document YAML manifest, like
     /// `kubectl apply --server-side -f web-pod.yaml`, all or nothing as far as checking goes:
@@ -129,7 +175,8 @@ impl Client {
     /// 2. every document is validated with the builders' rules (known kinds), must have a
     ///    name, and its apiVersion and kind must be served by the cluster (discovery);
     /// 3. every object is sent as a server-side dry run;
-    /// 4. only when all of that passed are the objects applied, Namespaces first.
+    /// 4. only when all of that passed are the objects applied: Namespaces first, then
+    ///    CustomResourceDefinitions, then the rest (up to 16 requests at once).
     ///
     /// ```no_run
     /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
@@ -153,8 +200,8 @@ impl Client {
     /// - the server's dry run rejects a document: [`Error::Document`] wrapping
     ///   [`Error::Invalid`], [`Error::Conflict`], ...
     ///
-    /// An error while applying for real (after the checks passed) is returned as
-    /// [`Error::Document`] too; the objects before it stay applied.
+    /// An error while applying for real (after the checks passed) is [`Error::Incomplete`]:
+    /// the objects applied before it (they stay applied) and the failed document's error.
     pub async fn apply_manifest(&self, yaml: &str) -> Result<ApplyReport> {
         self.apply_manifest_with(yaml, ApplyOptions::default())
             .await
@@ -181,81 +228,404 @@ impl Client {
         options: ApplyOptions,
     ) -> Result<ApplyReport> {
         let documents = manifest::from_yaml_documents(yaml)?;
-        let mut cache = HashMap::new();
-        let mut planned = Vec::with_capacity(documents.len());
-        for document in documents {
-            planned.push(
-                self.plan(document.object, document.index, &mut cache)
-                    .await?,
-            );
-        }
-        // Namespaces first, the rest in document order.
-        planned.sort_by_key(|p| !(p.resource.group.is_empty() && p.resource.kind == "Namespace"));
+        let planned = self
+            .plan_all(documents.into_iter().map(|d| (d.index, d.object)))
+            .await?;
+        self.apply_planned(planned, options).await
+    }
 
+    /// Applies `objects` as [`apply_manifest`](Self::apply_manifest) applies a manifest's
+    /// documents (all checked before the first write; Namespaces and CRDs first): for the
+    /// [`Object`]s [`manifest::from_yaml`] returns or builders make (`Object::from(deployment)`),
+    /// whatever their kinds. Errors number the objects from 1, as documents.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
+    /// let objects = kubekit::manifest::from_yaml(&std::fs::read_to_string("app.yaml")?)?;
+    /// let report = client.apply_all(&objects).await?;
+    /// print!("{report}");
+    /// client.delete_objects(&objects, Default::default()).await?; // kubectl delete -f app.yaml
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_manifest`](Self::apply_manifest), without the YAML errors.
+    pub async fn apply_all(&self, objects: &[Object]) -> Result<ApplyReport> {
+        self.apply_all_with(objects, ApplyOptions::default()).await
+    }
+
+    /// [`apply_all`](Self::apply_all) with [`ApplyOptions`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client, objects: Vec<kubekit::manifest::Object>) -> kubekit::Result<()> {
+    /// let report = client.apply_all_with(&objects, kubekit::client::ApplyOptions::dry_run()).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`apply_all`](Self::apply_all).
+    pub async fn apply_all_with(
+        &self,
+        objects: &[Object],
+        options: ApplyOptions,
+    ) -> Result<ApplyReport> {
+        let planned = self.plan_objects(objects).await?;
+        self.apply_planned(planned, options).await
+    }
+
+    /// Deletes `objects`, like `kubectl delete -f`: in the reverse of the order
+    /// [`apply_all`](Self::apply_all) applies them (Namespaces last), an object that is not
+    /// there is skipped, and with [`DeleteOptions::wait`] it returns once every deleted object
+    /// is gone. Objects need not be valid, only named and of a served kind.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
+    /// use std::time::Duration;
+    /// use kubekit::client::DeleteOptions;
+    ///
+    /// let objects = kubekit::manifest::from_yaml(&std::fs::read_to_string("app.yaml")?)?;
+    /// let report = client
+    ///     .delete_objects(&objects, DeleteOptions::wait(Duration::from_secs(60)))
+    ///     .await?;
+    /// print!("{report}"); // deployment.apps "web" deleted ...
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnknownKind`] / [`Error::Document`] (no name) before anything is deleted;
+    /// [`Error::Rejected`] / [`Error::Kube`] when a deletion fails (what was deleted before
+    /// stays deleted); [`Error::Timeout`] naming what is left after `wait`.
+    pub async fn delete_objects(
+        &self,
+        objects: &[Object],
+        options: super::DeleteOptions,
+    ) -> Result<super::DeleteReport> {
+        let mut cache = HashMap::new();
+        let mut planned = Vec::with_capacity(objects.len());
+        for (i, object) in objects.iter().enumerate() {
+            planned.push(self.plan(object.clone(), i + 1, &mut cache, false).await?);
+        }
+        planned.sort_by_key(Planned::rank);
+        let mut report = super::DeleteReport::default();
+        let mut deleted = Vec::new();
+        for p in planned.iter().rev() {
+            let api = self.dynamic_api(p);
+            match api.delete(&p.object.name, &options.params()).await {
+                Ok(either) => {
+                    let uid = either.left().and_then(|o| o.metadata.uid);
+                    report.deleted.push(p.object.clone());
+                    deleted.push((p, uid));
+                }
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(e) => return Err(Error::from_kube(e, p.object.clone())),
+            }
+        }
+        if let Some(timeout) = options.wait {
+            let started = tokio::time::Instant::now();
+            loop {
+                let mut left = Vec::new();
+                for (p, uid) in &deleted {
+                    let live = self
+                        .dynamic_api(p)
+                        .get_opt(&p.object.name)
+                        .await
+                        .map_err(|e| Error::from_kube(e, p.object.clone()))?;
+                    // Gone, or replaced by a new object of the same name.
+                    if live.is_some_and(|o| uid.is_none() || o.metadata.uid == *uid) {
+                        left.push(p.object.to_string());
+                    }
+                }
+                if left.is_empty() {
+                    break;
+                }
+                if started.elapsed() >= timeout {
+                    return Err(Error::Timeout {
+                        what: "the deleted objects to be gone".into(),
+                        after: timeout,
+                        state: format!("still there: {}", left.join(", ")),
+                    });
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Waits until every object of `objects` is ready by its kind's rule
+    /// ([`Kind::readiness`](crate::kinds::Kind::readiness): a Deployment rolled out, a Job
+    /// complete, a PVC bound, ...; a kind kubekit does not know: it exists and, if it has
+    /// conditions, `Ready` or else `Available` is `True`), at most `timeout` — e.g. after
+    /// [`apply_all`](Self::apply_all) or [`apply_set`](Self::apply_set). Progress (`3 of 5
+    /// ready; waiting for deployment/web: 1/3 replicas available`) is logged as `tracing`
+    /// events at info level whenever it changes.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client, objects: Vec<kubekit::manifest::Object>) -> kubekit::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// client.apply_all(&objects).await?;
+    /// client.wait_all_ready(&objects, Duration::from_secs(120)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] listing each object that is not ready and why;
+    /// [`Error::Unreachable`] as soon as one will not become ready without a change (a failed
+    /// Job, with its reason); [`Error::UnknownKind`] for a kind the cluster does not serve.
+    pub async fn wait_all_ready(
+        &self,
+        objects: &[Object],
+        timeout: std::time::Duration,
+    ) -> Result<()> {
+        let mut cache = HashMap::new();
+        let mut waiting = Vec::with_capacity(objects.len());
+        for (i, object) in objects.iter().enumerate() {
+            waiting.push(self.plan(object.clone(), i + 1, &mut cache, false).await?);
+        }
+        let total = waiting.len();
+        let started = tokio::time::Instant::now();
+        let mut last_said = String::new();
+        let mut delay = std::time::Duration::from_millis(100);
+        loop {
+            let states = futures::stream::iter(waiting.iter().map(|p| async move {
+                let live = self
+                    .dynamic_api(p)
+                    .get_opt(&p.object.name)
+                    .await
+                    .map_err(|e| Error::from_kube(e, p.object.clone()))?;
+                Ok::<_, Error>(match live {
+                    None => Readiness::NotReady("not found".into()),
+                    Some(live) => readiness_of(serde_json::to_value(live).unwrap_or(Value::Null)),
+                })
+            }))
+            .buffered(CONCURRENCY)
+            .try_collect::<Vec<_>>()
+            .await?;
+            let mut still = Vec::new();
+            for (p, state) in waiting.into_iter().zip(states) {
+                match state {
+                    Readiness::Ready => {}
+                    Readiness::Failed(why) => {
+                        return Err(Error::Unreachable {
+                            what: format!("{} to be ready", p.object),
+                            state: why,
+                        });
+                    }
+                    Readiness::NotReady(why) => still.push((p, why)),
+                }
+            }
+            if still.is_empty() {
+                tracing::info!("{total} of {total} ready");
+                return Ok(());
+            }
+            let state = still
+                .iter()
+                .map(|(p, why)| format!("{}: {why}", p.object))
+                .collect::<Vec<_>>()
+                .join("; ");
+            if started.elapsed() >= timeout {
+                return Err(Error::Timeout {
+                    what: format!("{total} objects to be ready ({} are not)", still.len()),
+                    after: timeout,
+                    state,
+                });
+            }
+            if state != last_said {
+                tracing::info!(
+                    "{} of {total} ready; waiting for {state}",
+                    total - still.len()
+                );
+                last_said = state;
+            }
+            waiting = still.into_iter().map(|(p, _)| p).collect();
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(1));
+        }
+    }
+
+    /// [`plan_all`](Self::plan_all) of objects numbered from 1.
+    pub(crate) async fn plan_objects(&self, objects: &[Object]) -> Result<Vec<Planned>> {
+        self.plan_all(objects.iter().cloned().enumerate().map(|(i, o)| (i + 1, o)))
+            .await
+    }
+
+    /// Checks and resolves every object (validation, a name, a served kind), in the order
+    /// they will be applied: Namespaces, CRDs, then the rest as given.
+    pub(crate) async fn plan_all(
+        &self,
+        objects: impl IntoIterator<Item = (usize, Object)>,
+    ) -> Result<Vec<Planned>> {
+        let mut cache = HashMap::new();
+        let mut planned = Vec::new();
+        for (document, object) in objects {
+            planned.push(self.plan(object, document, &mut cache, true).await?);
+        }
+        planned.sort_by_key(Planned::rank);
+        let mut seen = BTreeSet::new();
+        for p in &planned {
+            if !seen.insert((p.group_kind(), &p.object.namespace, &p.object.name)) {
+                return Err(Error::Document {
+                    document: p.document,
+                    source: Box::new(Error::BadObject {
+                        object: Box::new(p.object.clone()),
+                        message: "appears twice in the set of objects to apply".into(),
+                    }),
+                });
+            }
+        }
+        Ok(planned)
+    }
+
+    /// The server's dry run of every planned object, [`CONCURRENCY`] at a time.
+    async fn dry_run_all(
+        &self,
+        planned: &[Planned],
+        options: ApplyOptions,
+    ) -> Result<Vec<Checked>> {
         let created_namespaces: BTreeSet<&str> = planned
             .iter()
-            .filter(|p| p.resource.group.is_empty() && p.resource.kind == "Namespace")
+            .filter(|p| p.rank() == 0)
             .map(|p| p.object.name.as_str())
             .collect();
         let dry = self.patch_params(ApplyOptions {
             dry_run: true,
             ..options
         });
-        let mut dry_outcomes = Vec::with_capacity(planned.len());
-        for p in &planned {
-            match apply_value(&self.dynamic_api(p), &p.object, &p.body, &dry).await {
-                Ok((_, outcome)) => dry_outcomes.push(outcome),
-                // Its namespace is created by this very manifest: the real apply checks it.
-                Err(Error::NotFound { .. })
-                    if p.object
-                        .namespace
-                        .as_deref()
-                        .is_some_and(|ns| created_namespaces.contains(ns)) =>
-                {
-                    dry_outcomes.push(ApplyOutcome::Created);
-                }
-                // It needs an object this manifest creates (a Pod's ServiceAccount, which
-                // admission looks up): `kubectl apply -f` creates that first, and so does the
-                // real apply; it checks this one.
-                Err(e) if needs_planned(&e, p, &planned) => {
-                    dry_outcomes.push(ApplyOutcome::Created);
-                }
-                Err(e) => {
-                    return Err(Error::Document {
+        let checks = planned.iter().map(|p| {
+            let dry = &dry;
+            let created_namespaces = &created_namespaces;
+            async move {
+                match apply_value(&self.dynamic_api(p), &p.object, &p.body, dry).await {
+                    Ok((_, outcome)) => Ok(Checked::Passed(outcome)),
+                    // Its namespace is created by this very manifest: the real apply checks it.
+                    Err(Error::NotFound { .. })
+                        if p.object
+                            .namespace
+                            .as_deref()
+                            .is_some_and(|ns| created_namespaces.contains(ns)) =>
+                    {
+                        Ok(Checked::Later)
+                    }
+                    // It needs an object this manifest creates (a Pod's ServiceAccount, which
+                    // admission looks up): `kubectl apply -f` creates that first, and so does
+                    // the real apply; it checks this one.
+                    Err(e) if needs_planned(&e, p, planned) => Ok(Checked::Later),
+                    Err(e) => Err(Error::Document {
                         document: p.document,
                         source: Box::new(e),
-                    });
+                    }),
                 }
             }
-        }
+        });
+        futures::stream::iter(checks)
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await
+    }
 
-        let mut report = ApplyReport {
-            objects: Vec::with_capacity(planned.len()),
-            dry_run: options.dry_run,
-        };
-        let real = self.patch_params(options);
-        for (p, dry_outcome) in planned.into_iter().zip(dry_outcomes) {
-            let outcome = if options.dry_run {
-                dry_outcome
-            } else {
-                apply_value(&self.dynamic_api(&p), &p.object, &p.body, &real)
-                    .await
-                    .map_err(|e| Error::Document {
-                        document: p.document,
-                        source: Box::new(e),
-                    })?
-                    .1
+    /// Dry-runs every planned object, then applies them (unless `options.dry_run`).
+    pub(crate) async fn apply_planned(
+        &self,
+        planned: Vec<Planned>,
+        options: ApplyOptions,
+    ) -> Result<ApplyReport> {
+        let checked = self.dry_run_all(&planned, options).await?;
+        self.write_planned(planned, checked, options).await
+    }
+
+    /// Applies checked objects: those that others need first (Namespaces, CRDs) one by one,
+    /// then the rest [`CONCURRENCY`] at a time, then those whose check waited for the others,
+    /// one by one in order. The report lists them in the planned order.
+    async fn write_planned(
+        &self,
+        planned: Vec<Planned>,
+        checked: Vec<Checked>,
+        options: ApplyOptions,
+    ) -> Result<ApplyReport> {
+        let total = planned.len();
+        let mut outcomes: Vec<Option<ApplyOutcome>> = vec![None; total];
+        if options.dry_run {
+            for (slot, check) in outcomes.iter_mut().zip(&checked) {
+                *slot = Some(match check {
+                    Checked::Passed(outcome) => *outcome,
+                    Checked::Later => ApplyOutcome::Created,
+                });
+            }
+        } else {
+            let real = self.patch_params(options);
+            let apply_one = |i: usize| {
+                let p = &planned[i];
+                let real = &real;
+                async move {
+                    apply_value(&self.dynamic_api(p), &p.object, &p.body, real)
+                        .await
+                        .map(|(_, outcome)| (i, outcome))
+                        .map_err(|e| Error::Document {
+                            document: p.document,
+                            source: Box::new(e),
+                        })
+                }
             };
-            report.objects.push(AppliedObject {
-                document: p.document,
-                api_version: p.api_version,
-                kind: p.object.kind,
-                name: p.object.name,
-                namespace: p.object.namespace,
-                outcome,
-            });
+            let first: Vec<usize> = (0..total).filter(|&i| planned[i].rank() < 2).collect();
+            let middle: Vec<usize> = (0..total)
+                .filter(|&i| planned[i].rank() == 2 && checked[i] != Checked::Later)
+                .collect();
+            let last: Vec<usize> = (0..total)
+                .filter(|&i| planned[i].rank() == 2 && checked[i] == Checked::Later)
+                .collect();
+            let mut failure = None;
+            for i in first {
+                match apply_one(i).await {
+                    Ok((i, outcome)) => outcomes[i] = Some(outcome),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            if failure.is_none() {
+                let mut results = futures::stream::iter(middle.into_iter().map(apply_one))
+                    .buffer_unordered(CONCURRENCY);
+                while let Some(result) = results.next().await {
+                    match result {
+                        Ok((i, outcome)) => outcomes[i] = Some(outcome),
+                        // The first failure in document order is the one to report.
+                        Err(e) => {
+                            if failure
+                                .as_ref()
+                                .is_none_or(|f| document_of(&e) < document_of(f))
+                            {
+                                failure = Some(e);
+                            }
+                        }
+                    }
+                }
+            }
+            if failure.is_none() {
+                for i in last {
+                    match apply_one(i).await {
+                        Ok((i, outcome)) => outcomes[i] = Some(outcome),
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
+                    }
+                }
+            }
+            if let Some(source) = failure {
+                let applied = report_of(&planned, &outcomes, false);
+                return Err(Error::Incomplete {
+                    applied: Box::new(applied),
+                    total,
+                    source: Box::new(source),
+                });
+            }
         }
-        Ok(report)
+        Ok(report_of(&planned, &outcomes, options.dry_run))
     }
 
     async fn plan(
@@ -266,12 +636,15 @@ impl Client {
             (String, String),
             Option<(ApiResource, kube::discovery::ApiCapabilities)>,
         >,
+        validate: bool,
     ) -> Result<Planned> {
         let in_document = |e: Error| Error::Document {
             document,
             source: Box::new(e),
         };
-        object.validate().map_err(|e| in_document(Error::from(e)))?;
+        if validate {
+            object.validate().map_err(|e| in_document(Error::from(e)))?;
+        }
         let api_version = object.api_version().to_string();
         let kind = object.kind().to_string();
         let Some((resource, scope)) = self.resolve_kind(&api_version, &kind, cache).await? else {
@@ -317,11 +690,48 @@ impl Client {
         })
     }
 
-    fn dynamic_api(&self, planned: &Planned) -> Api<DynamicObject> {
+    pub(crate) fn dynamic_api(&self, planned: &Planned) -> Api<DynamicObject> {
         let api = Api::dynamic(self.inner.clone(), &planned.resource, &planned.scope);
         match &planned.object.namespace {
             Some(ns) => api.constrain(ns),
             None => api,
         }
+    }
+}
+
+/// The report of the planned objects that have an outcome, in the planned order.
+fn report_of(planned: &[Planned], outcomes: &[Option<ApplyOutcome>], dry_run: bool) -> ApplyReport {
+    ApplyReport {
+        objects: planned
+            .iter()
+            .zip(outcomes)
+            .filter_map(|(p, outcome)| {
+                Some(AppliedObject {
+                    document: p.document,
+                    api_version: p.api_version.clone(),
+                    kind: p.object.kind.clone(),
+                    name: p.object.name.clone(),
+                    namespace: p.object.namespace.clone(),
+                    outcome: (*outcome)?,
+                })
+            })
+            .collect(),
+        dry_run,
+    }
+}
+
+/// The readiness of a live object by its kind's rule (a kind kubekit knows) or its
+/// conditions (any other).
+fn readiness_of(live: Value) -> Readiness {
+    match Object::from_value(live.clone()) {
+        Ok(object) => object.readiness(),
+        Err(_) => crate::kinds::readiness_of_conditions(&live),
+    }
+}
+
+fn document_of(error: &Error) -> usize {
+    match error {
+        Error::Document { document, .. } => *document,
+        _ => usize::MAX,
     }
 }

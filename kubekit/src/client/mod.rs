@@ -23,8 +23,10 @@
 //! ```
 
 mod apply;
+mod applyset;
 pub(crate) mod connect;
 mod delete;
+mod diff;
 mod discovery;
 pub mod exec;
 pub mod logs;
@@ -43,7 +45,13 @@ use serde::{Serialize, de::DeserializeOwned};
 
 pub use crate::error::{Error, FieldCause, ObjectRef, Result};
 pub use apply::{Applied, ApplyOptions, ApplyOutcome};
+pub use applyset::{
+    APPLYSET_GROUP_KINDS_ANNOTATION, APPLYSET_ID_LABEL, APPLYSET_NAMESPACES_ANNOTATION,
+    APPLYSET_PART_OF_LABEL, APPLYSET_TOOLING_ANNOTATION, ApplySet, ApplySetReport, ParentKind,
+    PrunedObject,
+};
 pub use delete::{DeleteOptions, DeleteReport, Propagation};
+pub use diff::{Change, Diff, DiffEntry, FieldChange};
 pub use discovery::ApiResourceInfo;
 pub use manifest::{AppliedObject, ApplyReport};
 pub use read::Labels;
