@@ -210,6 +210,29 @@ where
     Ok((after, outcome))
 }
 
+/// Applies `body` through `api` when the object's state before is known already (`None`: it
+/// does not exist), saving the read [`apply_value`] makes.
+pub(crate) async fn apply_known<T>(
+    api: &Api<T>,
+    object: &ObjectRef,
+    body: &Value,
+    params: &PatchParams,
+    before: Option<&T>,
+) -> Result<(T, ApplyOutcome)>
+where
+    T: Resource + Clone + DeserializeOwned + Serialize + Debug,
+{
+    let after = api
+        .patch(&object.name, params, &Patch::Apply(body))
+        .await
+        .map_err(|e| Error::from_kube(e, object.clone()))?;
+    let outcome = match before {
+        None => ApplyOutcome::Created,
+        Some(before) => outcome_between(before, &after),
+    };
+    Ok((after, outcome))
+}
+
 /// `Unchanged` when the resourceVersion did not move, or when only what is not the object's
 /// content moved (status, e.g. a controller updating it in between, and managedFields);
 /// `Configured` otherwise.

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{
     ApplyOptions, ApplyOutcome, Client, Error, ObjectRef, Result,
-    apply::{apply_value, prepare_body},
+    apply::{apply_known, prepare_body},
 };
 use crate::{
     kinds::Readiness,
@@ -139,6 +139,10 @@ pub(crate) fn group_kind(group: &str, kind: &str) -> String {
 /// trips of a large set, far below the API server's default limit of 200 mutating requests in
 /// flight (`--max-mutating-requests-inflight`), so one apply never crowds out other clients.
 pub(crate) const CONCURRENCY: usize = 16;
+
+/// From how many objects of one kind in one namespace their live states are read with one
+/// list instead of one read each.
+const LIST_FROM: usize = 8;
 
 /// Whether the server refused `failed`'s dry run because another object of the manifest does
 /// not exist yet: its message names that object as not found (`serviceaccount "app" not
@@ -480,10 +484,64 @@ impl Client {
         Ok(planned)
     }
 
-    /// The server's dry run of every planned object, [`CONCURRENCY`] at a time.
+    /// The live state of every planned object (`None`: not there): one list per kind and
+    /// namespace that holds many of them, one read each otherwise, [`CONCURRENCY`] at a time.
+    async fn live_states(&self, planned: &[Planned]) -> Result<Vec<Option<DynamicObject>>> {
+        let mut groups: HashMap<(String, String, Option<String>), Vec<usize>> = HashMap::new();
+        for (i, p) in planned.iter().enumerate() {
+            groups
+                .entry((
+                    p.resource.group.clone(),
+                    p.resource.plural.clone(),
+                    p.object.namespace.clone(),
+                ))
+                .or_default()
+                .push(i);
+        }
+        let mut states: Vec<Option<DynamicObject>> = vec![None; planned.len()];
+        let reads = groups.into_values().map(|indices| async move {
+            let first = &planned[indices[0]];
+            let api = self.dynamic_api(first);
+            let mut found = Vec::new();
+            if indices.len() >= LIST_FROM {
+                let mut by_name: HashMap<String, DynamicObject> = api
+                    .list(&kube::api::ListParams::default())
+                    .await
+                    .map_err(|e| Error::from_kube(e, first.object.clone()))?
+                    .items
+                    .into_iter()
+                    .filter_map(|o| Some((o.metadata.name.clone()?, o)))
+                    .collect();
+                for i in indices {
+                    found.push((i, by_name.remove(&planned[i].object.name)));
+                }
+            } else {
+                for i in indices {
+                    let p = &planned[i];
+                    let live = api
+                        .get_opt(&p.object.name)
+                        .await
+                        .map_err(|e| Error::from_kube(e, p.object.clone()))?;
+                    found.push((i, live));
+                }
+            }
+            Ok::<_, Error>(found)
+        });
+        let mut reads = futures::stream::iter(reads).buffer_unordered(CONCURRENCY);
+        while let Some(found) = reads.next().await {
+            for (i, live) in found? {
+                states[i] = live;
+            }
+        }
+        Ok(states)
+    }
+
+    /// The server's dry run of every planned object, [`CONCURRENCY`] at a time, against
+    /// their live states `before`.
     async fn dry_run_all(
         &self,
         planned: &[Planned],
+        before: &[Option<DynamicObject>],
         options: ApplyOptions,
     ) -> Result<Vec<Checked>> {
         let created_namespaces: BTreeSet<&str> = planned
@@ -495,11 +553,19 @@ impl Client {
             dry_run: true,
             ..options
         });
-        let checks = planned.iter().map(|p| {
+        let checks = planned.iter().zip(before).map(|(p, before)| {
             let dry = &dry;
             let created_namespaces = &created_namespaces;
             async move {
-                match apply_value(&self.dynamic_api(p), &p.object, &p.body, dry).await {
+                match apply_known(
+                    &self.dynamic_api(p),
+                    &p.object,
+                    &p.body,
+                    dry,
+                    before.as_ref(),
+                )
+                .await
+                {
                     Ok((_, outcome)) => Ok(Checked::Passed(outcome)),
                     // Its namespace is created by this very manifest: the real apply checks it.
                     Err(Error::NotFound { .. })
@@ -533,8 +599,9 @@ impl Client {
         planned: Vec<Planned>,
         options: ApplyOptions,
     ) -> Result<ApplyReport> {
-        let checked = self.dry_run_all(&planned, options).await?;
-        self.write_planned(planned, checked, options).await
+        let before = self.live_states(&planned).await?;
+        let checked = self.dry_run_all(&planned, &before, options).await?;
+        self.write_planned(planned, &before, checked, options).await
     }
 
     /// Applies checked objects: those that others need first (Namespaces, CRDs) one by one,
@@ -543,6 +610,7 @@ impl Client {
     async fn write_planned(
         &self,
         planned: Vec<Planned>,
+        before: &[Option<DynamicObject>],
         checked: Vec<Checked>,
         options: ApplyOptions,
     ) -> Result<ApplyReport> {
@@ -560,8 +628,23 @@ impl Client {
             let apply_one = |i: usize| {
                 let p = &planned[i];
                 let real = &real;
+                // What the dry run found before it, unless another object of the set had to
+                // come first (then it may have appeared meanwhile: read again).
+                let known = checked[i] != Checked::Later;
                 async move {
-                    apply_value(&self.dynamic_api(p), &p.object, &p.body, real)
+                    let api = self.dynamic_api(p);
+                    let before = if known {
+                        before[i].clone()
+                    } else {
+                        api.get_opt(&p.object.name)
+                            .await
+                            .map_err(|e| Error::from_kube(e, p.object.clone()))
+                            .map_err(|e| Error::Document {
+                                document: p.document,
+                                source: Box::new(e),
+                            })?
+                    };
+                    apply_known(&api, &p.object, &p.body, real, before.as_ref())
                         .await
                         .map(|(_, outcome)| (i, outcome))
                         .map_err(|e| Error::Document {

@@ -26,6 +26,7 @@ mod apply;
 mod applyset;
 pub(crate) mod connect;
 mod delete;
+mod describe;
 mod diff;
 mod discovery;
 pub mod exec;
@@ -51,6 +52,7 @@ pub use applyset::{
     PrunedObject,
 };
 pub use delete::{DeleteOptions, DeleteReport, Propagation};
+pub use describe::{Description, EventInfo, events_table};
 pub use diff::{Change, Diff, DiffEntry, FieldChange};
 pub use discovery::ApiResourceInfo;
 pub use manifest::{AppliedObject, ApplyReport};

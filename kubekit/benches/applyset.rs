@@ -1,0 +1,196 @@
+//! Applying and pruning a set of 300 objects (100 Deployments with 0 replicas, 100 Services,
+//! 100 ConfigMaps): kubekit's `apply_set` against `kubectl apply --server-side --prune
+//! --applyset` (kubectl v1.37) on the same cluster, in the same run.
+//!
+//! `cargo bench -p kubekit --features testing --bench applyset` (kubectl from `$KUBECTL` or
+//! the one `scripts/setup.sh` installs; `ROUNDS=n`, default 3).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::{
+    io::Write,
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+
+use kubekit::client::ApplySet;
+
+type R<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const PER_KIND: usize = 100;
+const DROPPED: usize = 10;
+
+fn objects(prefix: &str, image: &str, keep: usize) -> String {
+    let mut yaml = String::new();
+    for i in 0..keep {
+        let name = format!("{prefix}-{i}");
+        yaml.push_str(&format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}}}
+spec:
+  replicas: 0
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: web, image: {image}, imagePullPolicy: Never, ports: [{{containerPort: 80}}]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  selector: {{app: {name}}}
+  ports: [{{port: 80}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: {name}}}
+data: {{index: \"{i}\"}}
+---
+"
+        ));
+    }
+    yaml
+}
+
+fn kubectl() -> PathBuf {
+    std::env::var_os("KUBECTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| kubekit_testing::assets::cache_dir().join("tools/kubectl"))
+}
+
+fn kubectl_apply(kubeconfig: &str, ns: &str, set: &str, yaml: &str) -> R<Duration> {
+    let mut file = tempfile(yaml)?;
+    file.flush()?;
+    let start = Instant::now();
+    let out = std::process::Command::new(kubectl())
+        .env("KUBECTL_APPLYSET", "true")
+        .args([
+            "--kubeconfig",
+            kubeconfig,
+            "-n",
+            ns,
+            "apply",
+            "--server-side",
+            "--prune",
+        ])
+        .arg(format!("--applyset={set}"))
+        .arg("-f")
+        .arg(file.path())
+        .output()?;
+    let took = start.elapsed();
+    if !out.status.success() {
+        return Err(format!("kubectl: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(took)
+}
+
+struct Temp(PathBuf, std::fs::File);
+
+impl Temp {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Write for Temp {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.1.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.1.flush()
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn tempfile(content: &str) -> R<Temp> {
+    let path = std::env::temp_dir().join(format!("kubekit-bench-{}.yaml", std::process::id()));
+    let mut file = std::fs::File::create(&path)?;
+    file.write_all(content.as_bytes())?;
+    Ok(Temp(path, file))
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+#[tokio::main]
+async fn main() -> R<()> {
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let ns = kubekit_testing::TestNamespace::create("bench::applyset").await?;
+    let image = kubekit_testing::images()?.nginx;
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let kubeconfig = ns
+        .cluster()
+        .kubeconfig()
+        .ok_or("no kubeconfig")?
+        .display()
+        .to_string();
+    let (mut kk_apply, mut kk_prune, mut kc_apply, mut kc_prune) = (vec![], vec![], vec![], vec![]);
+    for round in 0..rounds {
+        // kubekit
+        let all = kubekit::manifest::from_yaml(&objects(&format!("kk{round}"), &image, PER_KIND))?;
+        let fewer = kubekit::manifest::from_yaml(&objects(
+            &format!("kk{round}"),
+            &image,
+            PER_KIND - DROPPED,
+        ))?;
+        let set = ApplySet::new(format!("kk{round}"), ns.name());
+        let start = Instant::now();
+        let report = client.apply_set(&set, &all).await?;
+        kk_apply.push(start.elapsed());
+        assert_eq!(report.applied.objects.len(), 3 * PER_KIND);
+        let start = Instant::now();
+        let report = client.apply_set(&set, &fewer).await?;
+        kk_prune.push(start.elapsed());
+        assert_eq!(report.pruned.len(), 3 * DROPPED);
+
+        // kubectl
+        let set = format!("kc{round}");
+        kc_apply.push(kubectl_apply(
+            &kubeconfig,
+            ns.name(),
+            &set,
+            &objects(&set, &image, PER_KIND),
+        )?);
+        kc_prune.push(kubectl_apply(
+            &kubeconfig,
+            ns.name(),
+            &set,
+            &objects(&set, &image, PER_KIND - DROPPED),
+        )?);
+        eprintln!("round {round} done");
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let row = |what: &str, kk: Vec<Duration>, kc: Vec<Duration>| {
+        let (a, b) = (median(kk), median(kc));
+        println!(
+            "| {what} | {:.0} ms | {:.0} ms | {:.1}x |",
+            ms(a),
+            ms(b),
+            b.as_secs_f64() / a.as_secs_f64()
+        );
+    };
+    println!(
+        "| {} objects, median of {rounds} | kubekit apply_set | kubectl --applyset | kubectl / kubekit |",
+        3 * PER_KIND
+    );
+    println!("|---|---|---|---|");
+    row("create the set", kk_apply, kc_apply);
+    row(
+        &format!("apply again, {} fewer (pruned)", 3 * DROPPED),
+        kk_prune,
+        kc_prune,
+    );
+    Ok(())
+}
