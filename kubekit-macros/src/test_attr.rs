@@ -277,13 +277,27 @@ fn generate(
             #inner
 
             const __KUBEKIT_FIXTURES: &[::kubekit::testing::__private::Fixture] = &[#(#fixture_tokens),*];
+            const __KUBEKIT_TEST_PATH: &str =
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name));
             ::kubekit::testing::__private::runtime(#flavor).block_on(async {
                 let __kubekit_namespace = ::kubekit::testing::__private::setup(
-                    ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name)),
+                    __KUBEKIT_TEST_PATH,
                     __KUBEKIT_FIXTURES,
                 )
                 .await;
-                #run
+                let __kubekit_outcome = ::kubekit::testing::__private::catch(async {
+                    #run
+                })
+                .await;
+                if let ::core::result::Result::Err(__kubekit_panic) = __kubekit_outcome {
+                    // Reported before the namespace is kept (and the cluster may stop).
+                    ::kubekit::testing::__private::report_failure(
+                        __KUBEKIT_TEST_PATH,
+                        &__kubekit_namespace,
+                    )
+                    .await;
+                    ::std::panic::resume_unwind(__kubekit_panic);
+                }
                 // Dropped after the result is checked: kept (not deleted) if that failed.
                 ::core::mem::drop(__kubekit_namespace);
             })

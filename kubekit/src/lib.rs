@@ -47,6 +47,8 @@ pub mod client;
 pub use client::{exec, logs, portforward, rollout};
 
 #[cfg(feature = "testing")]
+mod report;
+#[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 

@@ -20,6 +20,8 @@ use std::{fmt, ops::Deref};
 
 pub use kubekit_testing::*;
 
+pub use crate::report::{NamespaceReport, ReportOptions, namespace_report, report_path};
+
 /// kubekit's [`Client`](crate::Client) for the run's cluster: the one way kubekit builds
 /// clients ([`Client::from_config`](crate::Client::from_config), `TCP_NODELAY`).
 ///
@@ -82,6 +84,22 @@ pub trait TestNamespaceExt {
     fn restricted_client(
         &self,
     ) -> impl std::future::Future<Output = crate::Result<crate::Client>> + Send;
+
+    /// The report of the namespace ([`namespace_report`] with the default options): what
+    /// `#[kubekit::test]` writes when a test fails, for a test that wants it itself.
+    ///
+    /// ```no_run
+    /// use kubekit::testing::TestNamespaceExt;
+    /// # async fn demo() -> kubekit::Result<()> {
+    /// let ns = kubekit::testing::test_namespace!().await?;
+    /// println!("{}", ns.report().await?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the cluster's configuration cannot make a client.
+    fn report(&self) -> impl std::future::Future<Output = crate::Result<NamespaceReport>> + Send;
 }
 
 impl TestNamespaceExt for TestNamespace {
@@ -93,6 +111,10 @@ impl TestNamespaceExt for TestNamespace {
 
     async fn restricted_client(&self) -> crate::Result<crate::Client> {
         crate::Client::from_config(self.restricted_config().await?)
+    }
+
+    async fn report(&self) -> crate::Result<NamespaceReport> {
+        Ok(namespace_report(&self.client()?, &ReportOptions::default()).await)
     }
 }
 
@@ -299,6 +321,54 @@ pub mod __private {
             }
         }
         namespace
+    }
+
+    /// Runs the test's body, catching its panic (a failed assertion, or an error turned into
+    /// a panic by [`TestResult::check`]).
+    pub async fn catch<F: std::future::Future<Output = ()>>(
+        body: F,
+    ) -> Result<(), Box<dyn std::any::Any + Send>> {
+        use futures::FutureExt as _;
+        std::panic::AssertUnwindSafe(body).catch_unwind().await
+    }
+
+    /// After a failure, before the namespace is kept: writes the namespace's report to
+    /// [`report_path`](super::report_path) and prints where it is, with its summary. Never
+    /// fails the run itself; gives up after 60 s.
+    pub async fn report_failure(test_path: &str, namespace: &TestNamespace) {
+        let path = super::report_path(test_path);
+        let made = async {
+            let client = <crate::Client as super::TestArg>::from_namespace(namespace);
+            super::namespace_report(&client, &super::ReportOptions::default()).await
+        };
+        let report = match tokio::time::timeout(std::time::Duration::from_secs(60), made).await {
+            Ok(report) => report,
+            Err(_) => {
+                eprintln!(
+                    "kubekit::test: the failure report of {test_path} took over 60 s; none written"
+                );
+                return;
+            }
+        };
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, report.text.as_bytes()));
+        match written {
+            Ok(()) => eprintln!(
+                "kubekit::test: {test_path} failed; report of namespace {}: {}
+{}",
+                namespace.name(),
+                path.display(),
+                report.summary
+            ),
+            Err(e) => eprintln!(
+                "kubekit::test: {test_path} failed; its report could not be written to {}: {e}
+{}",
+                path.display(),
+                report.text
+            ),
+        }
     }
 
     /// What a test function may return: `()`, or a `Result` whose `Err` fails the test.

@@ -154,3 +154,99 @@ async fn a_restricted_client_works_in_its_namespace_only(ns: &TestNamespace) -> 
     );
     Ok(())
 }
+
+/// Fails with two broken pods in its namespace (an image that is never pulled, a container
+/// that crashes after printing two lines); run only by the test below.
+#[kubekit::test]
+#[ignore = "fails on purpose; run by a_failed_test_leaves_a_report_of_its_namespace"]
+async fn fails_with_broken_pods(client: kubekit::Client, ns: NamespaceName) -> TestResult {
+    LAST_NAMESPACE.set(Some(ns.into()));
+    let toolbox = kubekit_testing::images()?.toolbox;
+    client
+        .apply_manifest(&format!(
+            "apiVersion: v1
+kind: Pod
+metadata: {{name: never}}
+spec:
+  containers: [{{name: main, image: kubekit.local/no-such-image:1, imagePullPolicy: Never}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: crasher}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {{name: main, image: {toolbox}, imagePullPolicy: Never,
+      command: [sh, -c, 'echo first-line; echo the-crashers-last-words; exit 3']}}
+"
+        ))
+        .await?;
+    let wait = std::time::Duration::from_secs(90);
+    client
+        .wait_until("never", wait, |p: &Pod| {
+            kubekit::table::pod_status(p) == "ErrImageNeverPull"
+        })
+        .await?;
+    client
+        .wait_until("crasher", wait, |p: &Pod| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .is_some_and(|c| c.iter().any(|c| c.restart_count >= 1))
+        })
+        .await?;
+    Err("this test fails on purpose, with broken pods".into())
+}
+
+#[test]
+fn a_failed_test_leaves_a_report_of_its_namespace() -> TestResult {
+    let path = kubekit::testing::report_path("macro_test::fails_with_broken_pods");
+    let _ = std::fs::remove_file(&path);
+    std::panic::catch_unwind(fails_with_broken_pods).expect_err("the test must fail");
+    let failed = LAST_NAMESPACE
+        .take()
+        .ok_or("fails_with_broken_pods did not run")?;
+    let report = std::fs::read_to_string(&path)
+        .map_err(|e| format!("no report at {}: {e}", path.display()))?;
+    eprintln!("{report}");
+    let summary = report.split("## Objects").next().ok_or("a summary")?;
+    // The pods' reasons in the summary, the crasher's last log lines and the kubelet's
+    // Events in their sections.
+    assert!(
+        summary.contains("pod/never: ErrImageNeverPull") && summary.contains("pod/crasher"),
+        "{summary}"
+    );
+    assert!(report.contains(&format!("namespace {failed}")), "{report}");
+    let details = report
+        .split("## Pods that are not running and ready")
+        .nth(1)
+        .ok_or("a pods section")?;
+    assert!(details.contains("the-crashers-last-words"), "{details}");
+    assert!(details.contains("terminated: Error (exit 3)"), "{details}");
+    let events = report
+        .split("## Events")
+        .nth(1)
+        .ok_or("an events section")?;
+    assert!(
+        events.lines().any(|l| l.contains("Warning")
+            && l.contains("ErrImageNeverPull")
+            && l.contains("pod/never")),
+        "{events}"
+    );
+    assert!(
+        events
+            .lines()
+            .any(|l| l.contains("Warning") && l.contains("BackOff") && l.contains("pod/crasher")),
+        "{events}"
+    );
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let client = Cluster::shared().await?.client()?;
+            Api::<Namespace>::all(client.kube().clone())
+                .delete(&failed, &DeleteParams::background())
+                .await?;
+            Ok(())
+        })
+}

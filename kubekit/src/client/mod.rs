@@ -26,7 +26,7 @@ mod apply;
 mod applyset;
 pub(crate) mod connect;
 mod delete;
-mod describe;
+pub(crate) mod describe;
 mod diff;
 mod discovery;
 pub mod exec;
