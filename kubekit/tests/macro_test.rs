@@ -239,6 +239,8 @@ fn a_failed_test_leaves_a_report_of_its_namespace() -> TestResult {
             .any(|l| l.contains("Warning") && l.contains("BackOff") && l.contains("pod/crasher")),
         "{events}"
     );
+    // Checked: not a report of this run's real failures.
+    std::fs::remove_file(&path)?;
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?

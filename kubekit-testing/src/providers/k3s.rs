@@ -235,6 +235,17 @@ impl Provider for K3s {
         state.ingress
     }
 
+    async fn kill_container(&self, state: &K3sState, id: &str) -> Result<()> {
+        docker_exec(
+            &state.container_id,
+            &[
+                "ctr", "-n", "k8s.io", "tasks", "kill", "--signal", "SIGKILL", id,
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
     async fn load_image(&self, state: &K3sState, archive: &Path) -> Result<()> {
         import(&state.container_id, &state.import_dir, archive).await
     }

@@ -86,6 +86,21 @@ pub trait Provider: Send + Sync + 'static {
         archive: &Path,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Kills a container's process on the node (`SIGKILL` through containerd, as an OOM kill
+    /// or a crash would end it), `id` being the container's id without its `containerd://`.
+    fn kill_container(
+        &self,
+        _state: &Self::State,
+        _id: &str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let kind = self.kind();
+        async move {
+            Err(Error::Unsupported(format!(
+                "the {kind} provider's cluster has no node kubekit-testing can reach to kill a                  container"
+            )))
+        }
+    }
+
     /// Stops the cluster and removes its keys and kubeconfigs (its component logs stay, for
     /// failure reports).
     fn stop(&self, state: &Self::State) -> impl Future<Output = Result<()>> + Send;

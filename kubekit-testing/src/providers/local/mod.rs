@@ -277,6 +277,15 @@ impl Provider for Local {
         state.ingress
     }
 
+    async fn kill_container(&self, state: &LocalState, id: &str) -> Result<()> {
+        if !state.node {
+            return Err(crate::Error::Unsupported(
+                "the local cluster runs without a node (KUBEKIT_NODE=0 or not root)".into(),
+            ));
+        }
+        node::kill_container(id).await
+    }
+
     async fn load_image(&self, state: &LocalState, archive: &Path) -> Result<()> {
         if !state.node {
             return Err(Error::Node(

@@ -513,6 +513,28 @@ pub async fn load_image(archive: &Path) -> Result<()> {
     load_into(&sock, archive).await
 }
 
+/// Kills the task of container `id` on the local node (`SIGKILL`), as a crash would end it.
+pub(crate) async fn kill_container(id: &str) -> Result<()> {
+    let sock = Path::new(RUN_DIR).join("containerd/containerd.sock");
+    let sock = sock.display().to_string();
+    util::run(
+        "ctr",
+        &[
+            "--address",
+            &sock,
+            "--namespace",
+            "k8s.io",
+            "tasks",
+            "kill",
+            "--signal",
+            "SIGKILL",
+            id,
+        ],
+    )
+    .await
+    .map(|_| ())
+}
+
 /// A process as the node's teardown sees it.
 struct Proc {
     pid: u32,
