@@ -280,6 +280,7 @@ fn generate(
             const __KUBEKIT_TEST_PATH: &str =
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#name));
             ::kubekit::testing::__private::runtime(#flavor).block_on(async {
+                let __kubekit_started = ::kubekit::testing::__private::now();
                 let __kubekit_namespace = ::kubekit::testing::__private::setup(
                     __KUBEKIT_TEST_PATH,
                     __KUBEKIT_FIXTURES,
@@ -294,6 +295,7 @@ fn generate(
                     ::kubekit::testing::__private::report_failure(
                         __KUBEKIT_TEST_PATH,
                         &__kubekit_namespace,
+                        __kubekit_started,
                     )
                     .await;
                     ::std::panic::resume_unwind(__kubekit_panic);

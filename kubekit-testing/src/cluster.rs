@@ -25,6 +25,7 @@ pub struct Cluster {
     run_id: String,
     node: bool,
     ingress: Option<crate::IngressAddress>,
+    component_logs: Vec<(String, PathBuf)>,
     running: Box<dyn Running>,
 }
 
@@ -141,6 +142,7 @@ impl Cluster {
             run_id,
             node: provider.has_node(&state),
             ingress: provider.ingress(&state),
+            component_logs: provider.component_logs(&state),
             running: Box::new(Handle { provider, state }),
         })
     }
@@ -174,6 +176,13 @@ impl Cluster {
     /// (`kubeconfig`), or the import fails.
     pub async fn load_image(&self, archive: &Path) -> Result<()> {
         self.running.load_image(archive).await
+    }
+
+    /// The cluster's components (`kube-apiserver`, `kubelet`, `coredns`, ...) and their log
+    /// files, for a cluster whose components run as processes here (the local provider;
+    /// empty for the others). The logs stay after the cluster stops, until the next start.
+    pub fn component_logs(&self) -> &[(String, PathBuf)] {
+        &self.component_logs
     }
 
     /// Kills a container's process on the cluster's node (`SIGKILL` through containerd), as a

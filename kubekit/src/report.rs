@@ -394,3 +394,55 @@ pub fn report_path(test_path: &str) -> PathBuf {
         .collect();
     target.join("kubekit-reports").join(dir).join("report.txt")
 }
+
+/// The error lines (klog's `E` and `F` lines) the cluster's components logged since `since`,
+/// for a cluster whose components log to files here (the local provider), at most
+/// `max_lines` of each component; empty when there are none.
+///
+/// ```no_run
+/// # async fn demo() -> kubekit::Result<()> {
+/// let cluster = kubekit::testing::Cluster::shared().await?;
+/// let since = kubekit::k8s_openapi::jiff::Timestamp::now();
+/// // ... the test ...
+/// print!("{}", kubekit::testing::component_errors(cluster, since, 20));
+/// # Ok(()) }
+/// ```
+pub fn component_errors(
+    cluster: &crate::testing::Cluster,
+    since: Timestamp,
+    max_lines: usize,
+) -> String {
+    // klog writes `E1204 13:39:21.515420 ...` in the machine's time zone (UTC here and in
+    // containers); same-year lines compare as text.
+    let from = since
+        .to_zoned(k8s_openapi::jiff::tz::TimeZone::system())
+        .strftime("%m%d %H:%M:%S")
+        .to_string();
+    let mut out = String::new();
+    for (name, path) in cluster.component_logs() {
+        let Ok(text) = std::fs::read(path) else {
+            continue;
+        };
+        // The tail is enough: the test's time is at the end.
+        let tail = &text[text.len().saturating_sub(4 << 20)..];
+        let tail = String::from_utf8_lossy(tail);
+        let lines: Vec<&str> = tail
+            .lines()
+            .filter(|l| {
+                let b = l.as_bytes();
+                b.len() > 20
+                    && (b[0] == b'E' || b[0] == b'F')
+                    && b[1..5].iter().all(u8::is_ascii_digit)
+                    && l.get(1..14).is_some_and(|t| t >= from.as_str())
+            })
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{name} ({}):", path.display());
+        for line in &lines[lines.len().saturating_sub(max_lines)..] {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}

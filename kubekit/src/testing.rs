@@ -20,7 +20,9 @@ use std::{fmt, ops::Deref};
 
 pub use kubekit_testing::*;
 
-pub use crate::report::{NamespaceReport, ReportOptions, namespace_report, report_path};
+pub use crate::report::{
+    NamespaceReport, ReportOptions, component_errors, namespace_report, report_path,
+};
 pub use crate::snapshot::{redacted, snapshot_yaml, snapshot_yaml_all};
 
 /// Faults on demand: a container killed, a pod deleted, a pod unready and ready again.
@@ -331,6 +333,11 @@ pub mod __private {
         namespace
     }
 
+    /// Now, as the test's start for [`report_failure`].
+    pub fn now() -> k8s_openapi::jiff::Timestamp {
+        k8s_openapi::jiff::Timestamp::now()
+    }
+
     /// Runs the test's body, catching its panic (a failed assertion, or an error turned into
     /// a panic by [`TestResult::check`]).
     pub async fn catch<F: std::future::Future<Output = ()>>(
@@ -343,11 +350,24 @@ pub mod __private {
     /// After a failure, before the namespace is kept: writes the namespace's report to
     /// [`report_path`](super::report_path) and prints where it is, with its summary. Never
     /// fails the run itself; gives up after 60 s.
-    pub async fn report_failure(test_path: &str, namespace: &TestNamespace) {
+    pub async fn report_failure(
+        test_path: &str,
+        namespace: &TestNamespace,
+        started: k8s_openapi::jiff::Timestamp,
+    ) {
         let path = super::report_path(test_path);
         let made = async {
             let client = <crate::Client as super::TestArg>::from_namespace(namespace);
-            super::namespace_report(&client, &super::ReportOptions::default()).await
+            let mut report =
+                super::namespace_report(&client, &super::ReportOptions::default()).await;
+            let errors = super::component_errors(namespace.cluster(), started, 20);
+            if !errors.is_empty() {
+                report.text.push_str(
+                    "\n## Error lines of the cluster's components since the test began\n",
+                );
+                report.text.push_str(&errors);
+            }
+            report
         };
         let report = match tokio::time::timeout(std::time::Duration::from_secs(60), made).await {
             Ok(report) => report,

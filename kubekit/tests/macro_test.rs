@@ -209,6 +209,10 @@ fn a_failed_test_leaves_a_report_of_its_namespace() -> TestResult {
     let report = std::fs::read_to_string(&path)
         .map_err(|e| format!("no report at {}: {e}", path.display()))?;
     eprintln!("{report}");
+    std::fs::write(
+        std::env::temp_dir().join("kubekit-last-test-report.txt"),
+        &report,
+    )?;
     let summary = report.split("## Objects").next().ok_or("a summary")?;
     // The pods' reasons in the summary, the crasher's last log lines and the kubelet's
     // Events in their sections.
@@ -239,8 +243,24 @@ fn a_failed_test_leaves_a_report_of_its_namespace() -> TestResult {
             .any(|l| l.contains("Warning") && l.contains("BackOff") && l.contains("pod/crasher")),
         "{events}"
     );
+    // On the local provider, the kubelet's own error lines about the pod since the test began.
+    let local = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(Cluster::shared())?
+        .provider()
+        == kubekit::testing::ProviderKind::Local;
+    if local {
+        let errors = report
+            .split("## Error lines of the cluster's components since the test began")
+            .nth(1)
+            .ok_or("a component errors section")?;
+        let kubelet = errors.split("kubelet (").nth(1).ok_or("kubelet's lines")?;
+        assert!(kubelet.contains("no-such-image"), "{errors}");
+    }
     // Checked: not a report of this run's real failures.
     std::fs::remove_file(&path)?;
+    eprintln!("(report checked and removed: {})", path.display());
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?

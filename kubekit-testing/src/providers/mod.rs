@@ -86,6 +86,12 @@ pub trait Provider: Send + Sync + 'static {
         archive: &Path,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// The cluster's components and their log files, when they are files on this machine
+    /// (the local provider's).
+    fn component_logs(&self, _state: &Self::State) -> Vec<(String, PathBuf)> {
+        Vec::new()
+    }
+
     /// Kills a container's process on the node (`SIGKILL` through containerd, as an OOM kill
     /// or a crash would end it), `id` being the container's id without its `containerd://`.
     fn kill_container(

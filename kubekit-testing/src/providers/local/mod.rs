@@ -277,6 +277,14 @@ impl Provider for Local {
         state.ingress
     }
 
+    fn component_logs(&self, state: &LocalState) -> Vec<(String, PathBuf)> {
+        state
+            .processes
+            .iter()
+            .map(|p| (p.name.clone(), p.log.clone()))
+            .collect()
+    }
+
     async fn kill_container(&self, state: &LocalState, id: &str) -> Result<()> {
         if !state.node {
             return Err(crate::Error::Unsupported(
