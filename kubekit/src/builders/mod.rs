@@ -111,6 +111,7 @@
 mod config_map;
 mod container;
 mod error;
+mod job;
 mod namespace;
 mod pod;
 mod secret;
@@ -123,6 +124,7 @@ pub use container::{
     ContainerBuilder, ContainerPort, PortRef, Probe, Protocol, PullPolicy, container,
 };
 pub use error::ValidationError;
+pub use job::{ConcurrencyPolicy, CronJobBuilder, JobBuilder, cron_job, job};
 pub use namespace::{NamespaceBuilder, namespace};
 pub use pod::{
     PodBuilder, PodTemplateBuilder, RestartPolicy, config_map_volume, empty_dir,
