@@ -113,9 +113,11 @@ mod container;
 mod error;
 mod job;
 mod namespace;
+mod persistent_volume_claim;
 mod pod;
 mod secret;
 mod service;
+mod stateful_set;
 pub mod validate;
 mod workload;
 
@@ -126,6 +128,10 @@ pub use container::{
 pub use error::ValidationError;
 pub use job::{ConcurrencyPolicy, CronJobBuilder, JobBuilder, cron_job, job};
 pub use namespace::{NamespaceBuilder, namespace};
+pub use persistent_volume_claim::{
+    AccessMode, PersistentVolumeClaimBuilder, VolumeMode, persistent_volume_claim,
+    volume_from_claim,
+};
 pub use pod::{
     PodBuilder, PodTemplateBuilder, RestartPolicy, config_map_volume, empty_dir,
     empty_dir_in_memory, pod, pod_template, secret_volume,
@@ -135,8 +141,12 @@ pub use service::{
     ServiceBuilder, ServiceForBuilder, ServicePort, ServiceTarget, ServiceType, service,
     service_for, service_for_deployment, service_for_pod,
 };
+pub use stateful_set::{
+    HeadlessServiceForBuilder, PodManagementPolicy, StatefulSetBuilder, headless_service_for,
+    stateful_set,
+};
 pub use validate::Validate;
 pub use workload::{
-    DEFAULT_SELECTOR_KEY, DeploymentBuilder, IntOrPercent, ReplicaSetBuilder, Strategy, deployment,
-    replica_set,
+    DEFAULT_SELECTOR_KEY, DaemonSetBuilder, DeploymentBuilder, IntOrPercent, ReplicaSetBuilder,
+    Strategy, UpdateStrategy, daemon_set, deployment, replica_set,
 };

@@ -169,7 +169,7 @@ macro_rules! port_setters {
     };
 }
 
-fn service_object(
+pub(crate) fn service_object(
     name: String,
     namespace: Option<String>,
     labels: BTreeMap<String, String>,
@@ -271,10 +271,13 @@ mod sealed {
     impl Sealed for k8s_openapi::api::apps::v1::Deployment {}
     impl Sealed for k8s_openapi::api::apps::v1::ReplicaSet {}
     impl Sealed for k8s_openapi::api::core::v1::Pod {}
+    impl Sealed for k8s_openapi::api::apps::v1::StatefulSet {}
+    impl Sealed for k8s_openapi::api::apps::v1::DaemonSet {}
 }
 
 /// Something a Service can be made for with [`service_for`]: a [`Deployment`](apps::Deployment),
-/// a [`ReplicaSet`](apps::ReplicaSet) or a [`Pod`](core::Pod).
+/// a [`ReplicaSet`](apps::ReplicaSet), a [`StatefulSet`](apps::StatefulSet), a
+/// [`DaemonSet`](apps::DaemonSet) or a [`Pod`](core::Pod).
 pub trait ServiceTarget: sealed::Sealed {
     /// The target's kind, e.g. `Deployment`.
     fn kind(&self) -> &'static str;
@@ -337,6 +340,32 @@ impl ServiceTarget for apps::ReplicaSet {
         self.spec.as_ref()?.template.as_ref()?.spec.as_ref()
     }
 }
+
+/// `ServiceTarget` for a controller whose spec has a `selector` and a `template`.
+macro_rules! workload_target {
+    ($ty:ty, $kind:literal) => {
+        impl ServiceTarget for $ty {
+            fn kind(&self) -> &'static str {
+                $kind
+            }
+            fn metadata(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+            fn selector_labels(&self) -> Result<BTreeMap<String, String>, &'static str> {
+                match &self.spec {
+                    Some(spec) => selector_of(&spec.selector),
+                    None => Err("has no spec"),
+                }
+            }
+            fn pod_spec(&self) -> Option<&core::PodSpec> {
+                self.spec.as_ref()?.template.spec.as_ref()
+            }
+        }
+    };
+}
+
+workload_target!(apps::StatefulSet, "StatefulSet");
+workload_target!(apps::DaemonSet, "DaemonSet");
 
 impl ServiceTarget for core::Pod {
     fn kind(&self) -> &'static str {
@@ -417,6 +446,28 @@ pub fn service_for<T: ServiceTarget>(
         )
     })?;
     let ports: Vec<ServicePort> = std::iter::once(port).chain(extra_ports).collect();
+    check_target_ports(ctx, target, &target_desc, &ports)?;
+    let service = service_object(
+        name.clone(),
+        target.metadata().namespace.clone(),
+        labels,
+        annotations,
+        selector,
+        ports.into_iter().map(core::ServicePort::from).collect(),
+        service_type,
+    );
+    service.validate()?;
+    Ok(service)
+}
+
+/// Checks that every named target port of `ports` is a container port of `target`, with the
+/// same protocol.
+pub(crate) fn check_target_ports<T: ServiceTarget>(
+    ctx: Ctx<'_>,
+    target: &T,
+    target_desc: &str,
+    ports: &[ServicePort],
+) -> Result<(), ValidationError> {
     for (i, port) in ports.iter().enumerate() {
         let PortRef::Name(wanted) = &port.target else {
             continue;
@@ -462,17 +513,7 @@ pub fn service_for<T: ServiceTarget>(
             ));
         }
     }
-    let service = service_object(
-        name.clone(),
-        target.metadata().namespace.clone(),
-        labels,
-        annotations,
-        selector,
-        ports.into_iter().map(core::ServicePort::from).collect(),
-        service_type,
-    );
-    service.validate()?;
-    Ok(service)
+    Ok(())
 }
 
 impl<'a, T: ServiceTarget, S: service_for_builder::State> ServiceForBuilder<'a, T, S> {
