@@ -117,6 +117,8 @@ mod persistent_volume_claim;
 mod pod;
 mod secret;
 mod service;
+mod service_account;
+mod sources;
 mod stateful_set;
 pub mod validate;
 mod workload;
@@ -124,13 +126,13 @@ mod workload;
 pub use config_map::{ConfigMapBuilder, config_map};
 pub use container::{
     ContainerBuilder, ContainerPort, PortRef, Probe, Protocol, PullPolicy, container,
+    restricted_security_context,
 };
 pub use error::ValidationError;
 pub use job::{ConcurrencyPolicy, CronJobBuilder, JobBuilder, cron_job, job};
 pub use namespace::{NamespaceBuilder, namespace};
 pub use persistent_volume_claim::{
     AccessMode, PersistentVolumeClaimBuilder, VolumeMode, persistent_volume_claim,
-    volume_from_claim,
 };
 pub use pod::{
     PodBuilder, PodTemplateBuilder, RestartPolicy, config_map_volume, empty_dir,
@@ -141,6 +143,8 @@ pub use service::{
     ServiceBuilder, ServiceForBuilder, ServicePort, ServiceTarget, ServiceType, service,
     service_for, service_for_deployment, service_for_pod,
 };
+pub use service_account::{ServiceAccountBuilder, service_account};
+pub use sources::{EnvSource, VolumeFrom, volume_from};
 pub use stateful_set::{
     HeadlessServiceForBuilder, PodManagementPolicy, StatefulSetBuilder, headless_service_for,
     stateful_set,

@@ -85,7 +85,7 @@ impl VolumeMode {
 ///
 /// `build()` checks the name, the size (a valid quantity above zero), the access modes
 /// (`ReadWriteOncePod` alone) and the storage class name. Mount the claim in a pod with
-/// [`volume_from_claim`](crate::builders::volume_from_claim), or give it to a StatefulSet as a
+/// [`volume_from`](crate::builders::volume_from), or give it to a StatefulSet as a
 /// [`volume_claim_template`](crate::builders::StatefulSetBuilder::volume_claim_template). It is
 /// ready when `Bound`.
 ///
@@ -178,29 +178,5 @@ impl<S: persistent_volume_claim_builder::State> PersistentVolumeClaimBuilder<S> 
     pub fn access_mode(mut self, mode: AccessMode) -> Self {
         self.access_modes.push(mode);
         self
-    }
-}
-
-/// A volume named `name` mounting the claim `claim` (`persistentVolumeClaim.claimName`): the
-/// claim's name comes from the claim itself.
-///
-/// ```
-/// use kubekit::builders::{persistent_volume_claim, volume_from_claim};
-/// let data = persistent_volume_claim().name("uploads").storage("1Gi").build()?;
-/// let v = volume_from_claim("data", &data);
-/// assert_eq!(v.persistent_volume_claim.map(|c| c.claim_name).as_deref(), Some("uploads"));
-/// # Ok::<(), kubekit::builders::ValidationError>(())
-/// ```
-pub fn volume_from_claim(
-    name: impl Into<String>,
-    claim: &core::PersistentVolumeClaim,
-) -> core::Volume {
-    core::Volume {
-        name: name.into(),
-        persistent_volume_claim: Some(core::PersistentVolumeClaimVolumeSource {
-            claim_name: claim.metadata.name.clone().unwrap_or_default(),
-            ..Default::default()
-        }),
-        ..Default::default()
     }
 }

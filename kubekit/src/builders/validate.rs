@@ -2557,6 +2557,24 @@ impl Validate for DaemonSet {
     }
 }
 
+impl Validate for k8s_openapi::api::core::v1::ServiceAccount {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "ServiceAccount",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        for (i, secret) in self.image_pull_secrets.iter().flatten().enumerate() {
+            ctx.check(
+                || format!("imagePullSecrets[{i}].name"),
+                &secret.name,
+                dns1123_subdomain,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
