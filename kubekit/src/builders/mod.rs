@@ -115,6 +115,7 @@ mod job;
 mod namespace;
 mod persistent_volume_claim;
 mod pod;
+mod rbac;
 mod secret;
 mod service;
 mod service_account;
@@ -137,6 +138,11 @@ pub use persistent_volume_claim::{
 pub use pod::{
     PodBuilder, PodTemplateBuilder, RestartPolicy, config_map_volume, empty_dir,
     empty_dir_in_memory, pod, pod_template, secret_volume,
+};
+pub use rbac::{
+    ClusterRoleBindingForBuilder, ClusterRoleBuilder, KNOWN_VERBS, RBAC_API_GROUP,
+    RoleBindingForBuilder, RoleBuilder, RoleRefTarget, cluster_role, cluster_role_binding_for,
+    grant, role, role_binding_for,
 };
 pub use secret::{SERVICE_ACCOUNT_NAME_ANNOTATION, SecretBuilder, SecretType, secret};
 pub use service::{

@@ -2575,6 +2575,205 @@ impl Validate for k8s_openapi::api::core::v1::ServiceAccount {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// RBAC
+// ---------------------------------------------------------------------------------------------
+
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
+
+/// Checks that `s` is a valid path segment name, the rule for RBAC objects' names: not
+/// empty, not `.` or `..`, without `/` or `%` (so `system:controller:x` is fine).
+///
+/// ```
+/// use kubekit::builders::validate::path_segment_name;
+/// assert!(path_segment_name("system:pod-reader").is_ok());
+/// assert!(path_segment_name("a/b").is_err());
+/// assert!(path_segment_name("..").is_err());
+/// ```
+pub fn path_segment_name(s: &str) -> Result<(), &'static str> {
+    match s {
+        "" => Err("is not a valid name: must not be empty"),
+        "." | ".." => Err("is not a valid name: may not be '.' or '..'"),
+        _ if s.contains('/') || s.contains('%') => {
+            Err("is not a valid name: may not contain '/' or '%'")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_policy_rules(ctx: Ctx<'_>, rules: Option<&Vec<PolicyRule>>, namespaced: bool) -> VResult {
+    for (i, rule) in rules.into_iter().flatten().enumerate() {
+        let p = format!("rules[{i}]");
+        if rule.verbs.is_empty() {
+            return Err(ctx.err(format!("{p}.verbs"), "", "must contain at least 1 verb"));
+        }
+        let urls = rule.non_resource_urls.as_deref().unwrap_or_default();
+        let resources = rule.resources.as_deref().unwrap_or_default();
+        if !urls.is_empty() {
+            if namespaced {
+                return Err(ctx.err(
+                    format!("{p}.nonResourceURLs"),
+                    urls.join(","),
+                    "may not be used in a namespaced rule (a Role): use a ClusterRole",
+                ));
+            }
+            if !resources.is_empty() {
+                return Err(ctx.err(
+                    format!("{p}.nonResourceURLs"),
+                    urls.join(","),
+                    "may not be used with resources in the same rule",
+                ));
+            }
+            continue;
+        }
+        if rule.api_groups.as_ref().is_none_or(|g| g.is_empty()) {
+            return Err(ctx.err(
+                format!("{p}.apiGroups"),
+                "",
+                "is required: resource rules must supply at least one API group (\"\" for the \
+                 core group)",
+            ));
+        }
+        if resources.is_empty() {
+            return Err(ctx.err(
+                format!("{p}.resources"),
+                "",
+                "is required: resource rules must supply at least one resource",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_role_ref(ctx: Ctx<'_>, role_ref: &RoleRef, cluster: bool) -> VResult {
+    if role_ref.api_group != super::RBAC_API_GROUP {
+        return Err(ctx.err(
+            "roleRef.apiGroup",
+            &role_ref.api_group,
+            "is not a supported value: supported values: \"rbac.authorization.k8s.io\"",
+        ));
+    }
+    let kinds: &[&str] = if cluster {
+        &["ClusterRole"]
+    } else {
+        &["Role", "ClusterRole"]
+    };
+    if !kinds.contains(&role_ref.kind.as_str()) {
+        return Err(ctx.err(
+            "roleRef.kind",
+            &role_ref.kind,
+            if cluster {
+                "is not a supported value: supported values: \"ClusterRole\""
+            } else {
+                "is not a supported value: supported values: \"ClusterRole\", \"Role\""
+            },
+        ));
+    }
+    ctx.check(|| "roleRef.name".into(), &role_ref.name, path_segment_name)
+}
+
+fn check_subjects(ctx: Ctx<'_>, subjects: Option<&Vec<Subject>>, cluster: bool) -> VResult {
+    for (i, subject) in subjects.into_iter().flatten().enumerate() {
+        let p = format!("subjects[{i}]");
+        match subject.kind.as_str() {
+            "ServiceAccount" => {
+                ctx.check(|| format!("{p}.name"), &subject.name, dns1123_subdomain)?;
+                if subject.api_group.as_deref().is_some_and(|g| !g.is_empty()) {
+                    return Err(ctx.err(
+                        format!("{p}.apiGroup"),
+                        subject.api_group.as_deref().unwrap_or_default(),
+                        "must be empty for a ServiceAccount",
+                    ));
+                }
+                match subject.namespace.as_deref() {
+                    None | Some("") if cluster => {
+                        return Err(ctx.err(
+                            format!("{p}.namespace"),
+                            "",
+                            "is required for a ServiceAccount subject of a ClusterRoleBinding \
+                             (give the ServiceAccount a namespace)",
+                        ));
+                    }
+                    Some(ns) if !ns.is_empty() => {
+                        ctx.check(|| format!("{p}.namespace"), ns, dns1123_label)?;
+                    }
+                    _ => {}
+                }
+            }
+            "User" | "Group" => {
+                if subject.name.is_empty() {
+                    return Err(ctx.err(format!("{p}.name"), "", "is required"));
+                }
+                if subject.api_group.as_deref() != Some(super::RBAC_API_GROUP) {
+                    return Err(ctx.err(
+                        format!("{p}.apiGroup"),
+                        subject.api_group.as_deref().unwrap_or_default(),
+                        "is not a supported value: supported values: \
+                         \"rbac.authorization.k8s.io\"",
+                    ));
+                }
+            }
+            other => {
+                return Err(ctx.err(
+                    format!("{p}.kind"),
+                    other,
+                    "is not a supported value: supported values: \"Group\", \"ServiceAccount\", \
+                     \"User\"",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Validate for Role {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Role",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, path_segment_name, true)?;
+        check_policy_rules(ctx, self.rules.as_ref(), true)
+    }
+}
+
+impl Validate for ClusterRole {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "ClusterRole",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, path_segment_name, false)?;
+        check_policy_rules(ctx, self.rules.as_ref(), false)
+    }
+}
+
+impl Validate for RoleBinding {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "RoleBinding",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, path_segment_name, true)?;
+        check_role_ref(ctx, &self.role_ref, false)?;
+        check_subjects(ctx, self.subjects.as_ref(), false)
+    }
+}
+
+impl Validate for ClusterRoleBinding {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "ClusterRoleBinding",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, path_segment_name, false)?;
+        check_role_ref(ctx, &self.role_ref, true)?;
+        check_subjects(ctx, self.subjects.as_ref(), true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
