@@ -11,9 +11,10 @@ use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, PodTemplateSp
 use kubekit::builders::validate::Validate;
 use kubekit::builders::{
     AccessMode, ConcurrencyPolicy, ContainerPort, IntOrPercent, PodManagementPolicy, RestartPolicy,
-    UpdateStrategy, ValidationError, VolumeMode, config_map, container, cron_job, daemon_set,
-    empty_dir, headless_service_for, job, persistent_volume_claim, pod_template,
-    restricted_security_context, secret, service_account, service_for, stateful_set, volume_from,
+    UpdateStrategy, ValidationError, VolumeMode, cluster_role, cluster_role_binding_for,
+    config_map, container, cron_job, daemon_set, empty_dir, grant, headless_service_for, job,
+    persistent_volume_claim, pod_template, restricted_security_context, role, role_binding_for,
+    secret, service_account, service_for, stateful_set, volume_from,
 };
 use kubekit::kinds::{Kind as _, Readiness};
 use kubekit::manifest;
@@ -1244,5 +1245,316 @@ fn real_world_mistakes_are_found_with_their_paths() -> AnyResult {
             "www"
         )
     );
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// RBAC
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn snapshot_grant() -> AnyResult {
+    let worker = service_account().name("worker").namespace("shop").build()?;
+    let (role, binding) = grant(
+        "worker-reads-config",
+        &worker,
+        ["get", "list", "watch"],
+        [
+            "configmaps",
+            "secrets",
+            "deployments.apps",
+            "deployments.apps/scale",
+        ],
+    )?;
+    insta::assert_snapshot!(
+        "grant",
+        manifest::to_yaml_all(&[
+            manifest::Object::from(worker),
+            manifest::Object::from(role),
+            manifest::Object::from(binding)
+        ])?
+    );
+    Ok(())
+}
+
+#[test]
+fn bindings_follow_their_role_and_accounts() -> Result {
+    let web = service_account().name("web").namespace("shop").build()?;
+    let ci = service_account().name("ci").namespace("build").build()?;
+    let reader = role()
+        .name("pod-reader")
+        .namespace("shop")
+        .rule(["get", "list"], ["pods"])
+        .build()?;
+    let binding = role_binding_for(&reader)
+        .name("readers")
+        .subject(&web)
+        .subject(&ci)
+        .build()?;
+    assert_eq!(binding.metadata.namespace.as_deref(), Some("shop"));
+    assert_eq!(
+        (
+            binding.role_ref.api_group.as_str(),
+            binding.role_ref.kind.as_str(),
+            binding.role_ref.name.as_str()
+        ),
+        ("rbac.authorization.k8s.io", "Role", "pod-reader")
+    );
+    let subjects = binding.subjects.unwrap_or_default();
+    assert_eq!(subjects.len(), 2);
+    assert_eq!(subjects[1].namespace.as_deref(), Some("build"));
+    assert_eq!(subjects[1].kind, "ServiceAccount");
+
+    // A Role is bound in its own namespace only.
+    let err = assert_err(
+        role_binding_for(&reader)
+            .namespace("other")
+            .subject(&web)
+            .build(),
+        "metadata.namespace",
+        "other",
+    );
+    assert!(err.rule.contains("own namespace"), "{err}");
+    // A binding needs subjects.
+    assert_err(role_binding_for(&reader).build(), "subjects", "");
+
+    // A ClusterRole can be granted in one namespace, or everywhere.
+    let watcher = cluster_role()
+        .name("node-watcher")
+        .rule(["list", "watch"], ["nodes"])
+        .build()?;
+    let here = role_binding_for(&watcher)
+        .namespace("shop")
+        .subject(&web)
+        .build()?;
+    assert_eq!(here.role_ref.kind, "ClusterRole");
+    assert_eq!(here.metadata.namespace.as_deref(), Some("shop"));
+    let everywhere = cluster_role_binding_for(&watcher).subject(&ci).build()?;
+    assert_eq!(everywhere.metadata.name.as_deref(), Some("node-watcher"));
+    // ... but a ServiceAccount without a namespace cannot be bound cluster-wide.
+    let nowhere = service_account().name("x").build()?;
+    assert_err(
+        cluster_role_binding_for(&watcher).subject(&nowhere).build(),
+        "subjects[0].namespace",
+        "",
+    );
+    Ok(())
+}
+
+#[test]
+fn rules_are_checked() -> Result {
+    let err = assert_err(
+        role().name("r").rule(["get", "lst"], ["pods"]).build(),
+        "rules[0].verbs[1]",
+        "lst",
+    );
+    assert!(err.rule.starts_with("is not a known verb"), "{err}");
+    assert_err(
+        role()
+            .name("r")
+            .rule(Vec::<String>::new(), ["pods"])
+            .build(),
+        "rules[0].verbs",
+        "",
+    );
+    assert_err(
+        role()
+            .name("r")
+            .rule(["get"], ["pods"])
+            .rule(["get"], Vec::<String>::new())
+            .build(),
+        "rules[1].resources",
+        "",
+    );
+    assert_err(
+        role().name("r").rule(["get"], ["pods/"]).build(),
+        "rules[0].resources[0]",
+        "pods/",
+    );
+    assert_err(role().name("a/b").build(), "metadata.name", "a/b");
+    role().name("system:pod-reader").build()?;
+    // Non-resource URLs belong in ClusterRoles: a Role from YAML with one is refused.
+    let mut r = role().name("r").rule(["get"], ["pods"]).build()?;
+    if let Some(rules) = r.rules.as_mut() {
+        rules[0].non_resource_urls = Some(vec!["/healthz".into()]);
+        rules[0].resources = None;
+    }
+    assert_err(
+        Validate::validate(&r),
+        "rules[0].nonResourceURLs",
+        "/healthz",
+    );
+    // A resource rule without apiGroups.
+    if let Some(rules) = r.rules.as_mut() {
+        rules[0].non_resource_urls = None;
+        rules[0].resources = Some(vec!["pods".into()]);
+        rules[0].api_groups = None;
+    }
+    assert_err(Validate::validate(&r), "rules[0].apiGroups", "");
+    let cr = cluster_role()
+        .name("health")
+        .non_resource_rule(["get"], ["/healthz"])
+        .build()?;
+    assert_eq!(
+        cr.rules.and_then(|r| r[0].non_resource_urls.clone()),
+        Some(vec!["/healthz".to_string()])
+    );
+    // kubectl's resource syntax: one rule per API group, subresources kept.
+    let r = role()
+        .name("r")
+        .rule(
+            ["get"],
+            ["pods", "deployments.apps/scale", "pods/log", "jobs.batch"],
+        )
+        .build()?;
+    let groups: Vec<(Vec<String>, Vec<String>)> = r
+        .rules
+        .unwrap_or_default()
+        .into_iter()
+        .map(|rule| {
+            (
+                rule.api_groups.unwrap_or_default(),
+                rule.resources.unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (
+                vec!["".to_string()],
+                vec!["pods".to_string(), "pods/log".to_string()]
+            ),
+            (
+                vec!["apps".to_string()],
+                vec!["deployments/scale".to_string()]
+            ),
+            (vec!["batch".to_string()], vec!["jobs".to_string()]),
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn rbac_kinds_have_kubectl_tables() -> Result {
+    let worker = service_account().name("worker").build()?;
+    let (role, binding) = grant("reads", &worker, ["get"], ["pods"])?;
+    let now: k8s_openapi::jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("a time");
+    assert_eq!(
+        kubekit::kinds::table_at(&[binding], now),
+        "NAME    ROLE         AGE\nreads   Role/reads   <unknown>\n"
+    );
+    assert_eq!(
+        kubekit::kinds::table_at(&[role], now),
+        "NAME    CREATED AT\nreads   <unknown>\n"
+    );
+    Ok(())
+}
+
+/// What `kubectl create role|rolebinding|clusterrole|clusterrolebinding --dry-run=client -o yaml`
+/// writes (without `creationTimestamp: null`).
+const KUBECTL_RBAC: &str = r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: pod-reader
+rules:
+- apiGroups:
+  - ""
+  resources:
+  - pods
+  verbs:
+  - get
+  - list
+  - watch
+- apiGroups:
+  - apps
+  resources:
+  - deployments/scale
+  verbs:
+  - get
+  - list
+  - watch
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: read-pods
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: Role
+  name: pod-reader
+subjects:
+- kind: ServiceAccount
+  name: worker
+  namespace: shop
+- apiGroup: rbac.authorization.k8s.io
+  kind: User
+  name: jane
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: health
+rules:
+- nonResourceURLs:
+  - /healthz
+  verbs:
+  - get
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: health
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: health
+subjects:
+- kind: ServiceAccount
+  name: worker
+  namespace: shop
+"#;
+
+#[test]
+fn kubectl_rbac_manifests_round_trip_and_match_the_builders() -> AnyResult {
+    let objects = manifest::from_yaml(KUBECTL_RBAC)?;
+    let kinds: Vec<&str> = objects.iter().map(|o| o.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
+    );
+    for object in &objects {
+        object.validate()?;
+    }
+    assert_eq!(manifest::to_yaml_all(&objects)?, KUBECTL_RBAC);
+
+    // The builders write the same objects as kubectl.
+    let worker = service_account().name("worker").namespace("shop").build()?;
+    let reader = role()
+        .name("pod-reader")
+        .rule(["get", "list", "watch"], ["pods", "deployments.apps/scale"])
+        .build()?;
+    let mut binding = role_binding_for(&reader)
+        .name("read-pods")
+        .subject(&worker)
+        .build()?;
+    // (kubekit binds ServiceAccounts; a user subject is added as a k8s-openapi value.)
+    if let Some(subjects) = binding.subjects.as_mut() {
+        subjects.push(serde_json::from_value(serde_json::json!(
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane"}
+        ))?);
+    }
+    let health = cluster_role()
+        .name("health")
+        .non_resource_rule(["get"], ["/healthz"])
+        .build()?;
+    let health_binding = cluster_role_binding_for(&health).subject(&worker).build()?;
+    let built = vec![
+        manifest::Object::from(reader),
+        manifest::Object::from(binding),
+        manifest::Object::from(health),
+        manifest::Object::from(health_binding),
+    ];
+    assert_eq!(built, objects);
     Ok(())
 }

@@ -48,7 +48,8 @@ fn sh(name: &str, script: &str) -> Result<Container, kubekit::builders::Validati
 }
 
 /// Checks that every field of `built` is in `read` with the same value: what the server
-/// returned differs only by what it added (defaults, status, metadata it owns).
+/// returned differs only by what it added (defaults, status, metadata it owns, list entries
+/// admission adds).
 fn kept(built: &Value, read: &Value, path: &str) -> Result<(), String> {
     match (built, read) {
         (Value::Object(b), Value::Object(r)) => {
@@ -60,11 +61,18 @@ fn kept(built: &Value, read: &Value, path: &str) -> Result<(), String> {
             }
             Ok(())
         }
-        (Value::Array(b), Value::Array(r)) if b.len() == r.len() => b
-            .iter()
-            .zip(r)
-            .enumerate()
-            .try_for_each(|(i, (b, r))| kept(b, r, &format!("{path}[{i}]"))),
+        // Admission may add entries (the ServiceAccount token's volume and mount): each
+        // built entry must be there, in order.
+        (Value::Array(b), Value::Array(r)) => {
+            let mut rest = r.iter();
+            for (i, item) in b.iter().enumerate() {
+                let item_path = format!("{path}[{i}]");
+                if !rest.any(|candidate| kept(item, candidate, &item_path).is_ok()) {
+                    return Err(format!("{item_path}: built {item}, not in {read}"));
+                }
+            }
+            Ok(())
+        }
         _ if built == read => Ok(()),
         _ => Err(format!("{path}: built {built}, read back {read}")),
     }

@@ -19,6 +19,18 @@
 //! | [`namespace()`](namespace()) | [`Namespace`](k8s_openapi::api::core::v1::Namespace) | `name` |
 //! | [`config_map()`](config_map()) | [`ConfigMap`](k8s_openapi::api::core::v1::ConfigMap) | `name` |
 //! | [`secret()`](secret()) | [`Secret`](k8s_openapi::api::core::v1::Secret) | `name` |
+//! | [`job()`](job()) | [`Job`](k8s_openapi::api::batch::v1::Job) | `name`, `template` |
+//! | [`cron_job()`](cron_job()) | [`CronJob`](k8s_openapi::api::batch::v1::CronJob) | `name`, `schedule`, `template` |
+//! | [`stateful_set()`](stateful_set()) | [`StatefulSet`](k8s_openapi::api::apps::v1::StatefulSet) | `name`, `template` |
+//! | [`headless_service_for(&set)`](headless_service_for()) | [`Service`](k8s_openapi::api::core::v1::Service) | — |
+//! | [`daemon_set()`](daemon_set()) | [`DaemonSet`](k8s_openapi::api::apps::v1::DaemonSet) | `name`, `template` |
+//! | [`persistent_volume_claim()`](persistent_volume_claim()) | [`PersistentVolumeClaim`](k8s_openapi::api::core::v1::PersistentVolumeClaim) | `name`, `storage` |
+//! | [`service_account()`](service_account()) | [`ServiceAccount`](k8s_openapi::api::core::v1::ServiceAccount) | `name` |
+//! | [`role()`](role()) | [`Role`](k8s_openapi::api::rbac::v1::Role) | `name` |
+//! | [`cluster_role()`](cluster_role()) | [`ClusterRole`](k8s_openapi::api::rbac::v1::ClusterRole) | `name` |
+//! | [`role_binding_for(&role)`](role_binding_for()) | [`RoleBinding`](k8s_openapi::api::rbac::v1::RoleBinding) | a `subject` (checked at build) |
+//! | [`cluster_role_binding_for(&role)`](cluster_role_binding_for()) | [`ClusterRoleBinding`](k8s_openapi::api::rbac::v1::ClusterRoleBinding) | a `subject` (checked at build) |
+//! | [`grant(name, &account, verbs, resources)`](grant()) | `(Role, RoleBinding)` | (a function) |
 //!
 //! Leaving out a required member is a compile error on `build()` that names the member, e.g.
 //! for `container().name("web").build()`:
@@ -33,10 +45,27 @@
 //! The output holds only what you set plus what Kubernetes requires: no empty maps, lists or
 //! strings that would take over fields under server-side apply.
 //!
-//! Objects are consistent by construction: a Deployment's selector is derived from its pod
-//! template's labels, and a Service made with [`service_for`] takes its selector and namespace
-//! from its Deployment (or ReplicaSet or Pod) and checks that each named target port is a
-//! container port of it.
+//! Objects are consistent by construction: where one object refers to another, the reference
+//! is made from the other object, so the two cannot disagree.
+//!
+//! - A workload's selector (Deployment, ReplicaSet, StatefulSet, DaemonSet) is derived from its
+//!   pod template's labels.
+//! - A Service made with [`service_for`] takes its selector and namespace from its Deployment
+//!   (or ReplicaSet, StatefulSet, DaemonSet or Pod) and checks that each named target port is
+//!   a container port of it; [`headless_service_for`] also takes its name from the
+//!   StatefulSet's `serviceName`.
+//! - A StatefulSet's claims are [`persistent_volume_claim`]s given as
+//!   [`volume_claim_template`](StatefulSetBuilder::volume_claim_template)s, which its
+//!   containers mount by the claim's name.
+//! - Volumes ([`volume_from`]) and environment variables
+//!   ([`env_from`](ContainerBuilder::env_from),
+//!   [`env_value_from`](ContainerBuilder::env_value_from)) are made from built ConfigMaps,
+//!   Secrets and claims; a key the ConfigMap or Secret lacks fails `build()`.
+//! - A pod's `serviceAccountName` comes from a built ServiceAccount
+//!   ([`service_account_from`](PodTemplateBuilder::service_account_from)); a RoleBinding's
+//!   `roleRef` and namespace from its Role, its subjects from ServiceAccounts
+//!   ([`role_binding_for`], [`grant`]).
+//! - A Job's pods restart `Never` unless told `OnFailure`; `Always` is refused.
 //!
 //! The rules are in [`validate`], usable on their own (`validate::dns1123_label("web")`) and on
 //! objects that did not come from a builder, e.g. parsed from YAML ([`Validate`]).
@@ -111,6 +140,7 @@
 mod config_map;
 mod container;
 mod error;
+mod ingress;
 mod job;
 mod namespace;
 mod persistent_volume_claim;
@@ -130,6 +160,7 @@ pub use container::{
     restricted_security_context,
 };
 pub use error::ValidationError;
+pub use ingress::{Backend, IngressBuilder, PathType, backend, ingress};
 pub use job::{ConcurrencyPolicy, CronJobBuilder, JobBuilder, cron_job, job};
 pub use namespace::{NamespaceBuilder, namespace};
 pub use persistent_volume_claim::{

@@ -2774,6 +2774,149 @@ impl Validate for ClusterRoleBinding {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Ingress
+// ---------------------------------------------------------------------------------------------
+
+use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
+
+/// Checks an Ingress host: a DNS-1123 subdomain, optionally starting with `*.` (a wildcard
+/// for one label), and not an IP address.
+///
+/// ```
+/// use kubekit::builders::validate::ingress_host;
+/// assert!(ingress_host("shop.example.com").is_ok());
+/// assert!(ingress_host("*.example.com").is_ok());
+/// assert!(ingress_host("10.0.0.1").is_err());
+/// assert!(ingress_host("Shop.example.com").is_err());
+/// ```
+pub fn ingress_host(s: &str) -> Result<(), &'static str> {
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return Err("must be a DNS name, not an IP address");
+    }
+    let name = s.strip_prefix("*.").unwrap_or(s);
+    dns1123_subdomain(name)
+}
+
+fn check_ingress_backend(ctx: Ctx<'_>, path: &str, backend: &IngressBackend) -> VResult {
+    match (&backend.service, &backend.resource) {
+        (Some(_), Some(_)) => {
+            return Err(ctx.err(path, "", "may specify only one of service and resource"));
+        }
+        (None, None) => {
+            return Err(ctx.err(path, "", "must specify a service or a resource"));
+        }
+        _ => {}
+    }
+    let Some(service) = &backend.service else {
+        return Ok(());
+    };
+    ctx.check(
+        || format!("{path}.service.name"),
+        &service.name,
+        dns1035_label,
+    )?;
+    let port = service.port.as_ref();
+    match (
+        port.and_then(|p| p.name.as_deref()),
+        port.and_then(|p| p.number),
+    ) {
+        (Some(_), Some(_)) => Err(ctx.err(
+            format!("{path}.service.port"),
+            "",
+            "may specify only one of name and number",
+        )),
+        (Some(name), None) => {
+            ctx.check(|| format!("{path}.service.port.name"), name, iana_svc_name)
+        }
+        (None, Some(number)) => port_number(number)
+            .map_err(|r| ctx.err(format!("{path}.service.port.number"), number, r)),
+        (None, None) => Err(ctx.err(
+            format!("{path}.service.port"),
+            "",
+            "is required: a port name or number",
+        )),
+    }
+}
+
+impl Validate for Ingress {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Ingress",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        if let Some(class) = &spec.ingress_class_name {
+            ctx.check(|| "spec.ingressClassName".into(), class, dns1123_subdomain)?;
+        }
+        let rules = spec.rules.as_deref().unwrap_or_default();
+        if rules.is_empty() && spec.default_backend.is_none() {
+            return Err(ctx.err(
+                "spec.rules",
+                "",
+                "either defaultBackend or rules must be specified",
+            ));
+        }
+        if let Some(backend) = &spec.default_backend {
+            check_ingress_backend(ctx, "spec.defaultBackend", backend)?;
+        }
+        for (i, rule) in rules.iter().enumerate() {
+            if let Some(host) = &rule.host {
+                ctx.check(|| format!("spec.rules[{i}].host"), host, ingress_host)?;
+            }
+            let paths = rule
+                .http
+                .as_ref()
+                .map(|h| h.paths.as_slice())
+                .unwrap_or_default();
+            for (j, http_path) in paths.iter().enumerate() {
+                let p = format!("spec.rules[{i}].http.paths[{j}]");
+                let path_type = http_path.path_type.as_str();
+                match path_type {
+                    "Prefix" | "Exact" => {
+                        let path = http_path.path.as_deref().unwrap_or_default();
+                        if !path.starts_with('/') {
+                            return Err(ctx.err(
+                                format!("{p}.path"),
+                                path,
+                                format!("must be an absolute path (start with '/') for pathType {path_type}"),
+                            ));
+                        }
+                    }
+                    "ImplementationSpecific" => {}
+                    other => {
+                        return Err(ctx.err(
+                            format!("{p}.pathType"),
+                            other,
+                            "is not a supported value: supported values: \"Exact\", \
+                             \"ImplementationSpecific\", \"Prefix\"",
+                        ));
+                    }
+                }
+                check_ingress_backend(ctx, &format!("{p}.backend"), &http_path.backend)?;
+            }
+        }
+        for (i, tls) in spec.tls.iter().flatten().enumerate() {
+            for (j, host) in tls.hosts.iter().flatten().enumerate() {
+                ctx.check(|| format!("spec.tls[{i}].hosts[{j}]"), host, ingress_host)?;
+            }
+            if let Some(secret) = &tls.secret_name
+                && !secret.is_empty()
+            {
+                ctx.check(
+                    || format!("spec.tls[{i}].secretName"),
+                    secret,
+                    dns1123_subdomain,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

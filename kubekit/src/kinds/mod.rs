@@ -23,6 +23,8 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::builders::ValidationError;
 
+mod cluster_role;
+mod cluster_role_binding;
 mod config_map;
 mod cron_job;
 mod daemon_set;
@@ -33,6 +35,8 @@ mod namespace;
 mod persistent_volume_claim;
 mod pod;
 mod replica_set;
+mod role;
+mod role_binding;
 mod secret;
 mod service;
 mod service_account;
@@ -124,6 +128,15 @@ pub(crate) fn name<K: Kind>(object: &K) -> String {
 /// The object's age as kubectl shows it (`3m10s`, `5d`).
 pub(crate) fn age<K: Kind>(object: &K, now: k8s_openapi::jiff::Timestamp) -> String {
     crate::table::age(object.metadata().creation_timestamp.as_ref(), now)
+}
+
+/// The object's creation time as kubectl's `CREATED AT` shows it (`2026-12-04T13:40:00Z`).
+pub(crate) fn created_at<K: Kind>(object: &K) -> String {
+    object
+        .metadata()
+        .creation_timestamp
+        .as_ref()
+        .map_or_else(|| "<unknown>".to_string(), |t| t.0.to_string())
 }
 
 /// A count, `0` when not set.
