@@ -137,12 +137,15 @@
 //! # Ok::<(), kubekit::builders::ValidationError>(())
 //! ```
 
+mod autoscaler;
 mod config_map;
 mod container;
+mod disruption_budget;
 mod error;
 mod ingress;
 mod job;
 mod namespace;
+mod network_policy;
 mod persistent_volume_claim;
 mod pod;
 mod rbac;
@@ -154,15 +157,20 @@ mod stateful_set;
 pub mod validate;
 mod workload;
 
+pub use autoscaler::{
+    HorizontalPodAutoscalerForBuilder, ScaleTarget, horizontal_pod_autoscaler_for,
+};
 pub use config_map::{ConfigMapBuilder, config_map};
 pub use container::{
     ContainerBuilder, ContainerPort, PortRef, Probe, Protocol, PullPolicy, container,
     restricted_security_context,
 };
+pub use disruption_budget::{PodDisruptionBudgetForBuilder, pod_disruption_budget_for};
 pub use error::ValidationError;
 pub use ingress::{Backend, IngressBuilder, PathType, backend, ingress};
 pub use job::{ConcurrencyPolicy, CronJobBuilder, JobBuilder, cron_job, job};
 pub use namespace::{NamespaceBuilder, namespace};
+pub use network_policy::{NAMESPACE_NAME_LABEL, NetworkPolicyForBuilder, network_policy_for};
 pub use persistent_volume_claim::{
     AccessMode, PersistentVolumeClaimBuilder, VolumeMode, persistent_volume_claim,
 };

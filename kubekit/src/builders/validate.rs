@@ -2917,6 +2917,248 @@ impl Validate for Ingress {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy
+// ---------------------------------------------------------------------------------------------
+
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+
+impl Validate for HorizontalPodAutoscaler {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "HorizontalPodAutoscaler",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        let target = &spec.scale_target_ref;
+        if target.kind.is_empty() {
+            return Err(ctx.err("spec.scaleTargetRef.kind", "", "is required"));
+        }
+        ctx.check(
+            || "spec.scaleTargetRef.name".into(),
+            &target.name,
+            path_segment_name,
+        )?;
+        let min = spec.min_replicas.unwrap_or(1);
+        if min < 1 {
+            return Err(ctx.err(
+                "spec.minReplicas",
+                min,
+                "must be greater than or equal to 1",
+            ));
+        }
+        if spec.max_replicas < min {
+            return Err(ctx.err(
+                "spec.maxReplicas",
+                spec.max_replicas,
+                format!("must be greater than or equal to minReplicas ({min})"),
+            ));
+        }
+        for (i, metric) in spec.metrics.iter().flatten().enumerate() {
+            let p = format!("spec.metrics[{i}]");
+            match metric.type_.as_str() {
+                "Resource" => {
+                    let Some(resource) = &metric.resource else {
+                        return Err(ctx.err(
+                            format!("{p}.resource"),
+                            "",
+                            "must be populated for type Resource",
+                        ));
+                    };
+                    ctx.check(
+                        || format!("{p}.resource.name"),
+                        &resource.name,
+                        qualified_name,
+                    )?;
+                    let t = &resource.target;
+                    match t.type_.as_str() {
+                        "Utilization" => match t.average_utilization {
+                            Some(u) if u > 0 => {}
+                            other => {
+                                return Err(ctx.err(
+                                    format!("{p}.resource.target.averageUtilization"),
+                                    other.map(|u| u.to_string()).unwrap_or_default(),
+                                    "must be greater than 0 for a Utilization target",
+                                ));
+                            }
+                        },
+                        "AverageValue" | "Value" => {}
+                        other => {
+                            return Err(ctx.err(
+                                format!("{p}.resource.target.type"),
+                                other,
+                                "is not a supported value: supported values: \"AverageValue\", \
+                                 \"Utilization\", \"Value\"",
+                            ));
+                        }
+                    }
+                }
+                "Pods" | "Object" | "External" | "ContainerResource" => {}
+                other => {
+                    return Err(ctx.err(
+                        format!("{p}.type"),
+                        other,
+                        "is not a supported value: supported values: \"ContainerResource\", \
+                         \"External\", \"Object\", \"Pods\", \"Resource\"",
+                    ));
+                }
+            }
+        }
+        if let Some(behavior) = &spec.behavior {
+            for (which, rules) in [
+                ("scaleUp", &behavior.scale_up),
+                ("scaleDown", &behavior.scale_down),
+            ] {
+                if let Some(window) = rules.as_ref().and_then(|r| r.stabilization_window_seconds)
+                    && !(0..=3600).contains(&window)
+                {
+                    return Err(ctx.err(
+                        format!("spec.behavior.{which}.stabilizationWindowSeconds"),
+                        window,
+                        "must be between 0 and 3600, inclusive",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Validate for PodDisruptionBudget {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "PodDisruptionBudget",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Ok(());
+        };
+        if spec.min_available.is_some() && spec.max_unavailable.is_some() {
+            return Err(ctx.err(
+                "spec.minAvailable",
+                "",
+                "minAvailable and maxUnavailable cannot be both set",
+            ));
+        }
+        for (field, value) in [
+            ("minAvailable", &spec.min_available),
+            ("maxUnavailable", &spec.max_unavailable),
+        ] {
+            if let Some(value) = value {
+                let path = format!("spec.{field}");
+                int_or_percent(value)
+                    .map_err(|r| ctx.err(path.clone(), fmt_int_or_string(value), r))?;
+                if let IntOrString::String(s) = value
+                    && percent_value(s).is_some_and(|p| p > 100)
+                {
+                    return Err(ctx.err(path, s, "must not be greater than 100%"));
+                }
+            }
+        }
+        if let Some(selector) = &spec.selector {
+            check_selector(ctx, "spec.selector", selector)?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for NetworkPolicy {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "NetworkPolicy",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Ok(());
+        };
+        for (i, policy_type) in spec.policy_types.iter().flatten().enumerate() {
+            if policy_type != "Ingress" && policy_type != "Egress" {
+                return Err(ctx.err(
+                    format!("spec.policyTypes[{i}]"),
+                    policy_type,
+                    "is not a supported value: supported values: \"Egress\", \"Ingress\"",
+                ));
+            }
+        }
+        let ingress = spec.ingress.iter().flatten().enumerate().map(|(i, r)| {
+            (
+                format!("spec.ingress[{i}]"),
+                "from",
+                r.from.as_ref(),
+                r.ports.as_ref(),
+            )
+        });
+        let egress = spec.egress.iter().flatten().enumerate().map(|(i, r)| {
+            (
+                format!("spec.egress[{i}]"),
+                "to",
+                r.to.as_ref(),
+                r.ports.as_ref(),
+            )
+        });
+        for (path, peers_field, peers, ports) in ingress.chain(egress) {
+            for (j, port) in ports.into_iter().flatten().enumerate() {
+                let p = format!("{path}.ports[{j}]");
+                if let Some(protocol_value) = &port.protocol {
+                    ctx.check(|| format!("{p}.protocol"), protocol_value, protocol)?;
+                }
+                if let Some(value) = &port.port {
+                    int_or_name_port(value)
+                        .map_err(|r| ctx.err(format!("{p}.port"), fmt_int_or_string(value), r))?;
+                }
+                if let Some(end) = port.end_port {
+                    match &port.port {
+                        Some(IntOrString::Int(start)) if end >= *start => {}
+                        _ => {
+                            return Err(ctx.err(
+                                format!("{p}.endPort"),
+                                end,
+                                "must be greater than or equal to a numeric `port`",
+                            ));
+                        }
+                    }
+                }
+            }
+            for (j, peer) in peers.into_iter().flatten().enumerate() {
+                let p = format!("{path}.{peers_field}[{j}]");
+                let selectors = peer.pod_selector.is_some() || peer.namespace_selector.is_some();
+                if selectors && peer.ip_block.is_some() {
+                    return Err(ctx.err(p, "", "may not specify both ipBlock and another peer"));
+                }
+                if !selectors && peer.ip_block.is_none() {
+                    return Err(ctx.err(
+                        p,
+                        "",
+                        "must specify a peer: podSelector, namespaceSelector or ipBlock",
+                    ));
+                }
+                if let Some(selector) = &peer.pod_selector {
+                    check_labels(
+                        ctx,
+                        &format!("{p}.podSelector.matchLabels"),
+                        selector.match_labels.as_ref(),
+                    )?;
+                }
+            }
+        }
+        if let Some(selector) = &spec.pod_selector {
+            check_labels(
+                ctx,
+                "spec.podSelector.matchLabels",
+                selector.match_labels.as_ref(),
+            )?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
