@@ -10,11 +10,13 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, PodTemplateSpec};
 use kubekit::builders::validate::Validate;
 use kubekit::builders::{
-    AccessMode, ConcurrencyPolicy, ContainerPort, IntOrPercent, PodManagementPolicy, RestartPolicy,
-    UpdateStrategy, ValidationError, VolumeMode, cluster_role, cluster_role_binding_for,
-    config_map, container, cron_job, daemon_set, empty_dir, grant, headless_service_for, job,
-    persistent_volume_claim, pod_template, restricted_security_context, role, role_binding_for,
-    secret, service_account, service_for, stateful_set, volume_from,
+    AccessMode, ConcurrencyPolicy, ContainerPort, IntOrPercent, PathType, PodManagementPolicy,
+    RestartPolicy, UpdateStrategy, ValidationError, VolumeMode, backend, cluster_role,
+    cluster_role_binding_for, config_map, container, cron_job, daemon_set, deployment, empty_dir,
+    grant, headless_service_for, horizontal_pod_autoscaler_for, ingress, job, network_policy_for,
+    persistent_volume_claim, pod_disruption_budget_for, pod_template, restricted_security_context,
+    role, role_binding_for, secret, service, service_account, service_for, stateful_set,
+    volume_from,
 };
 use kubekit::kinds::{Kind as _, Readiness};
 use kubekit::manifest;
@@ -1556,5 +1558,435 @@ fn kubectl_rbac_manifests_round_trip_and_match_the_builders() -> AnyResult {
         manifest::Object::from(health_binding),
     ];
     assert_eq!(built, objects);
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// Ingress, HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy
+// ------------------------------------------------------------------------------------------
+
+fn web() -> Result<k8s_openapi::api::apps::v1::Deployment> {
+    deployment()
+        .name("web")
+        .namespace("shop")
+        .replicas(2)
+        .template(
+            pod_template()
+                .label("app", "web")
+                .container(
+                    container()
+                        .name("web")
+                        .image("nginx:1.28")
+                        .port(ContainerPort::http(80))
+                        .request("cpu", "100m")
+                        .build()?,
+                )
+                .build(),
+        )
+        .build()
+}
+
+#[test]
+fn snapshot_web_tier() -> AnyResult {
+    let web = web()?;
+    let web_service = service_for(&web).name("web").port(80, "http").build()?;
+    let cert = secret()
+        .name("shop-tls")
+        .namespace("shop")
+        .tls("cert", "key")
+        .build()?;
+    let entry = ingress()
+        .name("shop")
+        .class_name("traefik")
+        .host_route("shop.example.com", "/", backend(&web_service, "http")?)
+        .route_with(
+            Some("shop.example.com".into()),
+            PathType::Exact,
+            "/healthz",
+            backend(&web_service, 80)?,
+        )
+        .route("/", backend(&web_service, "http")?)
+        .tls(&cert, ["shop.example.com"])
+        .build()?;
+    let hpa = horizontal_pod_autoscaler_for(&web)
+        .min_replicas(2)
+        .max_replicas(6)
+        .cpu_utilization(70)
+        .scale_down_stabilization_seconds(60)
+        .build()?;
+    let pdb = pod_disruption_budget_for(&web).min_available(1).build()?;
+    let db = db()?;
+    let only_web = network_policy_for(&db)
+        .name("db-from-web")
+        .allow_from(&web, ["postgres"])
+        .build()?;
+    let web_out = network_policy_for(&web)
+        .name("web-egress")
+        .allow_from(&web, Vec::<i32>::new())
+        .allow_to(&db, ["postgres"])
+        .allow_dns()
+        .build()?;
+    insta::assert_snapshot!(
+        "web_tier",
+        manifest::to_yaml_all(&[
+            manifest::Object::from(entry),
+            manifest::Object::from(hpa),
+            manifest::Object::from(pdb),
+            manifest::Object::from(only_web),
+            manifest::Object::from(web_out),
+        ])?
+    );
+    Ok(())
+}
+
+#[test]
+fn ingress_backends_are_checked() -> Result {
+    let web = web()?;
+    let web_service = service_for(&web).name("web").port(80, "http").build()?;
+    let err = assert_err(backend(&web_service, "https"), "spec.ports", "https");
+    assert_eq!(
+        err.to_string(),
+        "Service \"web\": spec.ports \"https\" has no such port (its ports are: http/80)"
+    );
+    assert_err(backend(&web_service, 8080), "spec.ports", "8080");
+    // A port given by number is written by name when it has one.
+    let by_number: k8s_openapi::api::networking::v1::IngressBackend =
+        backend(&web_service, 80)?.into();
+    let port = by_number.service.and_then(|s| s.port).expect("a port");
+    assert_eq!((port.name.as_deref(), port.number), (Some("http"), None));
+
+    // Another namespace's Service.
+    let other = service()
+        .name("other")
+        .namespace("elsewhere")
+        .selector([("app", "x")])
+        .port(80, 80)
+        .build()?;
+    let err = assert_err(
+        ingress()
+            .name("shop")
+            .route("/", backend(&web_service, "http")?)
+            .route("/other", backend(&other, 80)?)
+            .build(),
+        "spec.rules[0].http.paths[1].backend.service.name",
+        "other",
+    );
+    assert!(err.rule.contains("\"elsewhere\""), "{err}");
+    // The Ingress takes its Services' namespace.
+    let i = ingress()
+        .name("shop")
+        .route("/", backend(&web_service, "http")?)
+        .build()?;
+    assert_eq!(i.metadata.namespace.as_deref(), Some("shop"));
+    // Nothing routed.
+    assert_err(ingress().name("shop").build(), "spec.rules", "");
+    // TLS from a Secret that is not a TLS Secret.
+    let opaque = secret()
+        .name("creds")
+        .namespace("shop")
+        .string_data("a", "b")
+        .build()?;
+    let err = assert_err(
+        ingress()
+            .name("shop")
+            .route("/", backend(&web_service, "http")?)
+            .tls(&opaque, ["shop.example.com"])
+            .build(),
+        "spec.tls[0].secretName",
+        "creds",
+    );
+    assert!(err.rule.contains("not kubernetes.io/tls"), "{err}");
+    // Hosts and paths.
+    assert_err(
+        ingress()
+            .name("shop")
+            .host_route("10.0.0.1", "/", backend(&web_service, "http")?)
+            .build(),
+        "spec.rules[0].host",
+        "10.0.0.1",
+    );
+    assert_err(
+        ingress()
+            .name("shop")
+            .route("api", backend(&web_service, "http")?)
+            .build(),
+        "spec.rules[0].http.paths[0].path",
+        "api",
+    );
+    Ok(())
+}
+
+#[test]
+fn autoscalers_budgets_and_policies_are_checked() -> Result {
+    let web = web()?;
+    // max below min.
+    assert_err(
+        horizontal_pod_autoscaler_for(&web)
+            .min_replicas(3)
+            .max_replicas(2)
+            .build(),
+        "spec.maxReplicas",
+        "2",
+    );
+    assert_err(
+        horizontal_pod_autoscaler_for(&web)
+            .min_replicas(0)
+            .max_replicas(2)
+            .build(),
+        "spec.minReplicas",
+        "0",
+    );
+    assert_err(
+        horizontal_pod_autoscaler_for(&web)
+            .max_replicas(2)
+            .cpu_utilization(0)
+            .build(),
+        "spec.metrics[0].resource.target.averageUtilization",
+        "0",
+    );
+    // A StatefulSet without requests cannot scale on utilization.
+    let db = db()?;
+    let err = assert_err(
+        horizontal_pod_autoscaler_for(&db)
+            .max_replicas(3)
+            .cpu_utilization(50)
+            .build(),
+        "spec.metrics[0].resource.name",
+        "cpu",
+    );
+    assert!(
+        err.rule
+            .contains("container \"postgres\" of StatefulSet \"db\""),
+        "{err}"
+    );
+    let hpa = horizontal_pod_autoscaler_for(&db).max_replicas(3).build()?;
+    let target = hpa.spec.map(|s| s.scale_target_ref).expect("a target");
+    assert_eq!(
+        (
+            target.api_version.as_deref(),
+            target.kind.as_str(),
+            target.name.as_str()
+        ),
+        (Some("apps/v1"), "StatefulSet", "db")
+    );
+
+    // Budgets: exactly one bound, percentages up to 100%.
+    assert_err(
+        pod_disruption_budget_for(&web)
+            .min_available(1)
+            .max_unavailable(1)
+            .build(),
+        "spec.minAvailable",
+        "",
+    );
+    assert_err(
+        pod_disruption_budget_for(&web)
+            .max_unavailable(IntOrPercent::percent(150))
+            .build(),
+        "spec.maxUnavailable",
+        "150%",
+    );
+    let pdb = pod_disruption_budget_for(&db)
+        .name("db-budget")
+        .max_unavailable(IntOrPercent::percent(50))
+        .build()?;
+    assert_eq!(pdb.metadata.namespace.as_deref(), Some("shop"));
+
+    // Policies: ports named on the side that receives the traffic.
+    let err = assert_err(
+        network_policy_for(&db).allow_from(&web, ["http"]).build(),
+        "spec.ingress[0].ports[0].port",
+        "http",
+    );
+    assert_eq!(
+        err.rule,
+        "does not name a container port of StatefulSet \"db\" (its named ports are: postgres)"
+    );
+    assert_err(
+        network_policy_for(&web).allow_to(&db, ["http"]).build(),
+        "spec.egress[0].ports[0].port",
+        "http",
+    );
+    // A peer in another namespace is selected with its namespace.
+    let elsewhere = deployment()
+        .name("batch")
+        .namespace("jobs")
+        .template(
+            pod_template()
+                .label("app", "batch")
+                .container(busybox("b", "true")?)
+                .build(),
+        )
+        .build()?;
+    let p = network_policy_for(&db)
+        .allow_from(&elsewhere, [5432])
+        .build()?;
+    let peer = p
+        .spec
+        .and_then(|s| s.ingress)
+        .and_then(|i| i[0].from.clone())
+        .expect("a peer");
+    assert_eq!(
+        peer[0]
+            .namespace_selector
+            .as_ref()
+            .and_then(|s| s.match_labels.as_ref())
+            .map(|l| l["kubernetes.io/metadata.name"].as_str()),
+        Some("jobs")
+    );
+    // With no rule, the policy isolates the pods: nothing reaches them.
+    let deny = network_policy_for(&db).name("deny").build()?;
+    let spec = deny.spec.expect("a spec");
+    assert_eq!(spec.ingress, None);
+    assert_eq!(spec.policy_types, Some(vec!["Ingress".to_string()]));
+    Ok(())
+}
+
+#[test]
+fn new_kinds_have_kubectl_tables() -> AnyResult {
+    let now: k8s_openapi::jiff::Timestamp = "2026-01-01T00:00:00Z".parse()?;
+    let web = web()?;
+    let hpa = horizontal_pod_autoscaler_for(&web)
+        .max_replicas(5)
+        .cpu_utilization(70)
+        .build()?;
+    assert_eq!(
+        kubekit::kinds::table_at(&[hpa], now),
+        "NAME   REFERENCE        TARGETS              MINPODS   MAXPODS   REPLICAS   AGE\n\
+         web    Deployment/web   cpu: <unknown>/70%   1         5         0          <unknown>\n"
+    );
+    let pdb = pod_disruption_budget_for(&web).min_available(1).build()?;
+    assert_eq!(
+        kubekit::kinds::table_at(&[pdb], now),
+        "NAME   MIN AVAILABLE   MAX UNAVAILABLE   ALLOWED DISRUPTIONS   AGE\n\
+         web    1               N/A               0                     <unknown>\n"
+    );
+    let policy = network_policy_for(&web).build()?;
+    assert_eq!(
+        kubekit::kinds::table_at(&[policy], now),
+        "NAME   POD-SELECTOR   AGE\nweb    app=web        <unknown>\n"
+    );
+    Ok(())
+}
+
+/// The Kubernetes docs' shapes of these kinds, read and rendered unchanged.
+const REAL_WORLD_NETWORK: &str = r#"apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: minimal-ingress
+  annotations:
+    nginx.ingress.kubernetes.io/rewrite-target: /
+spec:
+  ingressClassName: nginx-example
+  rules:
+  - http:
+      paths:
+      - path: /testpath
+        pathType: Prefix
+        backend:
+          service:
+            name: test
+            port:
+              number: 80
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: php-apache
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: php-apache
+  minReplicas: 1
+  maxReplicas: 10
+  metrics:
+  - type: Resource
+    resource:
+      name: cpu
+      target:
+        type: Utilization
+        averageUtilization: 50
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: zk-pdb
+spec:
+  minAvailable: 2
+  selector:
+    matchLabels:
+      app: zookeeper
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: test-network-policy
+  namespace: default
+spec:
+  podSelector:
+    matchLabels:
+      role: db
+  policyTypes:
+  - Ingress
+  - Egress
+  ingress:
+  - from:
+    - ipBlock:
+        cidr: 172.17.0.0/16
+        except:
+        - 172.17.1.0/24
+    - namespaceSelector:
+        matchLabels:
+          project: myproject
+    - podSelector:
+        matchLabels:
+          role: frontend
+    ports:
+    - protocol: TCP
+      port: 6379
+  egress:
+  - to:
+    - ipBlock:
+        cidr: 10.0.0.0/24
+    ports:
+    - protocol: TCP
+      port: 5978
+"#;
+
+#[test]
+fn real_world_network_manifests_round_trip_unchanged() -> AnyResult {
+    let objects = manifest::from_yaml(REAL_WORLD_NETWORK)?;
+    let kinds: Vec<&str> = objects.iter().map(|o| o.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "Ingress",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "NetworkPolicy"
+        ]
+    );
+    let documents: Vec<serde_json::Value> = REAL_WORLD_NETWORK
+        .split("\n---\n")
+        .map(serde_saphyr::from_str)
+        .collect::<std::result::Result<_, _>>()?;
+    for (object, written) in objects.iter().zip(documents) {
+        object.validate()?;
+        assert!(
+            !matches!(object, manifest::Object::Other(_)),
+            "{}",
+            object.kind()
+        );
+        assert_eq!(object.to_value()?, written, "{}", object.kind());
+    }
+    assert_eq!(
+        manifest::from_yaml(&manifest::to_yaml_all(&objects)?)?,
+        objects
+    );
+    // A typo in a field is found with its position.
+    let err = manifest::from_yaml(&REAL_WORLD_NETWORK.replace("minAvailable", "minAvailble"))
+        .expect_err("an unknown field");
+    assert!(err.to_string().contains("minAvailble"), "{err}");
     Ok(())
 }
