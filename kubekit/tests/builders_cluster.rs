@@ -4,21 +4,29 @@
 //! with its ConfigMap's and Secret's values in its pod's environment (and one that fails says
 //! why); a CronJob fires; a StatefulSet's pods come up with their own bound claims and find
 //! each other through the headless Service made for it; a DaemonSet runs on the node; a claim
-//! binds when a pod mounts it.
+//! binds when a pod mounts it; a grant lets its ServiceAccount do what it grants and no more;
+//! an Ingress routes to the Service it was made from; an autoscaler, a budget and a network
+//! policy made for a Deployment are taken as built (the budget counting its pods).
 
 use std::time::Duration;
 
 use k8s_openapi::api::{
-    apps::v1::{DaemonSet, StatefulSet},
+    apps::v1::{DaemonSet, Deployment, StatefulSet},
+    autoscaling::v2::HorizontalPodAutoscaler,
     batch::v1::{CronJob, Job},
     core::v1::{ConfigMap, Container, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount},
+    networking::v1::{Ingress, NetworkPolicy},
+    policy::v1::PodDisruptionBudget,
+    rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
 };
 use kubekit::{
     Client, Error,
     builders::{
-        ContainerPort, PullPolicy, config_map, container, cron_job, daemon_set,
-        headless_service_for, job, persistent_volume_claim, pod, pod_template, secret,
-        service_account, stateful_set, volume_from,
+        ContainerPort, PullPolicy, backend, cluster_role, cluster_role_binding_for, config_map,
+        container, cron_job, daemon_set, deployment, grant, headless_service_for,
+        horizontal_pod_autoscaler_for, ingress, job, network_policy_for, persistent_volume_claim,
+        pod, pod_disruption_budget_for, pod_template, secret, service_account, service_for,
+        stateful_set, volume_from,
     },
     client::{ApiObject, DeleteOptions},
     exec::ExecOptions,
@@ -357,4 +365,231 @@ async fn a_built_claim_binds_for_the_pod_that_mounts_it(
     assert_eq!((out.code, out.stdout_str()), (0, "kept\n".into()));
     gone::<Pod>(&client, "writer").await?;
     gone::<PersistentVolumeClaim>(&client, "uploads").await
+}
+
+/// An nginx Deployment `name` (port `http`) whose page says `name`, and its Service.
+fn site(name: &str) -> Result<(Deployment, Service), kubekit::builders::ValidationError> {
+    let images = kubekit_testing::images().expect("the node's images are built");
+    let page = format!("echo {name} > /var/www/html/index.html && exec nginx -g 'daemon off;'");
+    let site = deployment()
+        .name(name)
+        .template(
+            pod_template()
+                .label("app", name)
+                .termination_grace_period_seconds(0)
+                .container(
+                    container()
+                        .name("web")
+                        .image(images.nginx)
+                        .pull_policy(PullPolicy::Never)
+                        .port(ContainerPort::http(80))
+                        .command(["sh", "-c", page.as_str()])
+                        .build()?,
+                )
+                .build(),
+        )
+        .build()?;
+    let service = service_for(&site).name(name).port(80, "http").build()?;
+    Ok((site, service))
+}
+
+/// A pod with curl (the nginx image's) running as `account`, when given.
+fn visitor(account: Option<&ServiceAccount>) -> Result<Pod, kubekit::builders::ValidationError> {
+    let images = kubekit_testing::images().expect("the node's images are built");
+    let main = container()
+        .name("main")
+        .image(images.nginx)
+        .pull_policy(PullPolicy::Never)
+        .build()?;
+    match account {
+        Some(account) => pod()
+            .name("visitor")
+            .termination_grace_period_seconds(0)
+            .service_account_from(account)
+            .container(main)
+            .build(),
+        None => pod()
+            .name("visitor")
+            .termination_grace_period_seconds(0)
+            .container(main)
+            .build(),
+    }
+}
+
+#[kubekit::test]
+async fn a_grant_lets_its_service_account_do_what_it_grants(
+    client: Client,
+    ns: &TestNamespace,
+) -> TestResult {
+    ns.require(Component::Dns).await?;
+    let lister = service_account().name("lister").build()?;
+    let (role, binding) = grant("lister-lists-config", &lister, ["list"], ["configmaps"])?;
+    let pod = visitor(Some(&lister))?;
+    apply_and_read(&client, &lister).await?;
+    apply_and_read(&client, &role).await?;
+    apply_and_read(&client, &binding).await?;
+    apply_and_read(&client, &pod).await?;
+    client.wait_pod_ready("visitor", START).await?;
+
+    // What an in-cluster client does: the mounted CA and token, the namespace file.
+    let call = |resource: &str| {
+        format!(
+            "sa=/var/run/secrets/kubernetes.io/serviceaccount; \
+             curl -sS --max-time 10 --cacert $sa/ca.crt \
+             -H \"Authorization: Bearer $(cat $sa/token)\" -o /dev/null -w '%{{http_code}}' \
+             https://kubernetes.default.svc/api/v1/namespaces/$(cat $sa/namespace)/{resource}"
+        )
+    };
+    // RBAC decisions are cached for a moment after a binding appears: retry briefly.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = client
+            .exec_sh("visitor", &call("configmaps"), ExecOptions::new())
+            .await?;
+        if out.stdout_str() == "200" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "listing configmaps: {}{}",
+            out.stdout_str(),
+            out.stderr_str()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let out = client
+        .exec_sh("visitor", &call("secrets"), ExecOptions::new())
+        .await?;
+    assert_eq!(out.stdout_str(), "403", "secrets were not granted");
+
+    // A ClusterRole and its ClusterRoleBinding, made from the same account (cluster-wide
+    // objects: named after this test's namespace so that runs do not collide).
+    let unique = format!("kubekit-test-{}", client.namespace());
+    let account = service_account()
+        .name("lister")
+        .namespace(client.namespace())
+        .build()?;
+    let nodes = cluster_role()
+        .name(unique.as_str())
+        .rule(["get", "list"], ["nodes"])
+        .build()?;
+    let everywhere = cluster_role_binding_for(&nodes).subject(&account).build()?;
+    apply_and_read(&client, &nodes).await?;
+    apply_and_read(&client, &everywhere).await?;
+    gone::<ClusterRoleBinding>(&client, &unique).await?;
+    gone::<ClusterRole>(&client, &unique).await?;
+
+    gone::<Pod>(&client, "visitor").await?;
+    gone::<RoleBinding>(&client, "lister-lists-config").await?;
+    gone::<Role>(&client, "lister-lists-config").await?;
+    gone::<ServiceAccount>(&client, "lister").await
+}
+
+#[kubekit::test]
+async fn a_built_ingress_routes_to_its_service(client: Client, ns: &TestNamespace) -> TestResult {
+    ns.require(Component::Ingress).await?;
+    let (web, web_service) = site("web")?;
+    let shop = ingress()
+        .name("shop")
+        .class_name("traefik")
+        .host_route("shop.test", "/", backend(&web_service, "http")?)
+        .build()?;
+    apply_and_read(&client, &web).await?;
+    apply_and_read(&client, &web_service).await?;
+    apply_and_read(&client, &shop).await?;
+    apply_and_read(&client, &visitor(None)?).await?;
+    client.wait_ready::<Deployment>("web", START).await?;
+    client.wait_pod_ready("visitor", START).await?;
+    let routed = client
+        .wait_until("shop", START, |i: &Ingress| {
+            i.status
+                .as_ref()
+                .and_then(|s| s.load_balancer.as_ref()?.ingress.as_ref())
+                .is_some_and(|list| list.iter().any(|a| a.ip.is_some()))
+        })
+        .await?;
+    let address = routed
+        .status
+        .and_then(|s| s.load_balancer?.ingress?.into_iter().find_map(|a| a.ip))
+        .ok_or("no address")?;
+    let script = format!(
+        "curl -sS --max-time 5 --resolve shop.test:80:{address} -w ' %{{http_code}}' \
+         http://shop.test/"
+    );
+    // Routes apply a moment after the status is written: retry briefly.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = client
+            .exec_sh("visitor", &script, ExecOptions::new())
+            .await?;
+        // The page (`web`), then the status code.
+        if out.stdout_str().split_whitespace().eq(["web", "200"]) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "through the Ingress: {}{}",
+            out.stdout_str(),
+            out.stderr_str()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    gone::<Ingress>(&client, "shop").await?;
+    gone::<Service>(&client, "web").await?;
+    gone::<Deployment>(&client, "web").await
+}
+
+#[kubekit::test]
+async fn built_autoscaler_budget_and_policy_are_taken(client: Client) -> TestResult {
+    let api = deployment()
+        .name("api")
+        .replicas(2)
+        .template(
+            pod_template()
+                .label("app", "api")
+                .termination_grace_period_seconds(0)
+                .container(
+                    container()
+                        .name("main")
+                        .image(toolbox())
+                        .pull_policy(PullPolicy::Never)
+                        .port(ContainerPort::http(8080))
+                        .request("cpu", "10m")
+                        .command(["sleep", "3600"])
+                        .build()?,
+                )
+                .build(),
+        )
+        .build()?;
+    let hpa = horizontal_pod_autoscaler_for(&api)
+        .min_replicas(2)
+        .max_replicas(4)
+        .cpu_utilization(80)
+        .build()?;
+    let pdb = pod_disruption_budget_for(&api).min_available(1).build()?;
+    let policy = network_policy_for(&api)
+        .allow_from(&api, ["http"])
+        .allow_dns()
+        .build()?;
+    apply_and_read(&client, &api).await?;
+    apply_and_read(&client, &hpa).await?;
+    apply_and_read(&client, &pdb).await?;
+    apply_and_read(&client, &policy).await?;
+    client.wait_ready::<Deployment>("api", START).await?;
+    client
+        .wait_ready::<HorizontalPodAutoscaler>("api", START)
+        .await?;
+    client.wait_ready::<NetworkPolicy>("api", START).await?;
+    // The budget selects exactly the Deployment's pods: both healthy, one may go.
+    let budget = client
+        .wait_until("api", START, |p: &PodDisruptionBudget| {
+            p.status.as_ref().is_some_and(|s| s.current_healthy == 2)
+        })
+        .await?;
+    let status = budget.status.ok_or("no status")?;
+    assert_eq!((status.expected_pods, status.disruptions_allowed), (2, 1));
+    gone::<NetworkPolicy>(&client, "api").await?;
+    gone::<PodDisruptionBudget>(&client, "api").await?;
+    gone::<HorizontalPodAutoscaler>(&client, "api").await?;
+    gone::<Deployment>(&client, "api").await
 }
