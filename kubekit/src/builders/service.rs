@@ -273,11 +273,14 @@ mod sealed {
     impl Sealed for k8s_openapi::api::core::v1::Pod {}
     impl Sealed for k8s_openapi::api::apps::v1::StatefulSet {}
     impl Sealed for k8s_openapi::api::apps::v1::DaemonSet {}
+    impl Sealed for k8s_openapi::api::batch::v1::Job {}
 }
 
 /// Something a Service can be made for with [`service_for`]: a [`Deployment`](apps::Deployment),
 /// a [`ReplicaSet`](apps::ReplicaSet), a [`StatefulSet`](apps::StatefulSet), a
-/// [`DaemonSet`](apps::DaemonSet) or a [`Pod`](core::Pod).
+/// [`DaemonSet`](apps::DaemonSet), a [`Pod`](core::Pod) or a
+/// [`Job`](k8s_openapi::api::batch::v1::Job) (whose pods have template labels). The same trait
+/// names the pods of a PodDisruptionBudget or a NetworkPolicy (and a policy's peers).
 pub trait ServiceTarget: sealed::Sealed {
     /// The target's kind, e.g. `Deployment`.
     fn kind(&self) -> &'static str;
@@ -366,6 +369,31 @@ macro_rules! workload_target {
 
 workload_target!(apps::StatefulSet, "StatefulSet");
 workload_target!(apps::DaemonSet, "DaemonSet");
+
+/// A Job's pods, by its template's labels (the Job's own selector is the API server's): a
+/// peer for a NetworkPolicy (a migration Job reaching its database).
+impl ServiceTarget for k8s_openapi::api::batch::v1::Job {
+    fn kind(&self) -> &'static str {
+        "Job"
+    }
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn selector_labels(&self) -> Result<BTreeMap<String, String>, &'static str> {
+        let labels = self
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.labels.as_ref());
+        match labels {
+            Some(labels) if !labels.is_empty() => Ok(labels.clone()),
+            _ => Err("has no pod template labels to select its pods by"),
+        }
+    }
+    fn pod_spec(&self) -> Option<&core::PodSpec> {
+        self.spec.as_ref()?.template.spec.as_ref()
+    }
+}
 
 impl ServiceTarget for core::Pod {
     fn kind(&self) -> &'static str {
