@@ -77,25 +77,21 @@ impl Images {
     }
 }
 
-/// The app's objects, in the order they are applied.
-fn app(images: &Images) -> kubekit::Result<Vec<Object>> {
-    let ns = namespace().name(NAMESPACE).build()?;
+/// The app's objects in namespace `ns`, in the order they are applied (after the namespace).
+fn app(images: &Images, ns: &str) -> kubekit::Result<Vec<Object>> {
     let settings = config_map()
         .name("web-config")
-        .namespace(NAMESPACE)
+        .namespace(ns)
         .data("GREETING", "welcome to the shop")
         .data("DB_HOST", "db")
         .build()?;
     let credentials = secret()
         .name("db")
-        .namespace(NAMESPACE)
+        .namespace(ns)
         .string_data("username", "shop")
         .string_data("password", "change-me")
         .build()?;
-    let worker_account = service_account()
-        .name("worker")
-        .namespace(NAMESPACE)
-        .build()?;
+    let worker_account = service_account().name("worker").namespace(ns).build()?;
     // The worker reads its settings from the API: a Role and RoleBinding made for its account.
     let (worker_role, worker_binding) = grant(
         "worker-reads-config",
@@ -117,7 +113,7 @@ fn app(images: &Images) -> kubekit::Result<Vec<Object>> {
         .maybe_pull_policy(images.pull);
     let db = stateful_set()
         .name("db")
-        .namespace(NAMESPACE)
+        .namespace(ns)
         .template(
             pod_template()
                 .label("app", "db")
@@ -148,7 +144,7 @@ fn app(images: &Images) -> kubekit::Result<Vec<Object>> {
         .maybe_pull_policy(images.pull);
     let web = deployment()
         .name("web")
-        .namespace(NAMESPACE)
+        .namespace(ns)
         .replicas(2)
         .template(
             pod_template()
@@ -182,7 +178,7 @@ fn app(images: &Images) -> kubekit::Result<Vec<Object>> {
         .maybe_pull_policy(images.pull);
     let queue = deployment()
         .name("queue")
-        .namespace(NAMESPACE)
+        .namespace(ns)
         .template(
             pod_template()
                 .label("app", "queue")
@@ -201,7 +197,7 @@ fn app(images: &Images) -> kubekit::Result<Vec<Object>> {
         .maybe_pull_policy(images.pull);
     let worker = deployment()
         .name("worker")
-        .namespace(NAMESPACE)
+        .namespace(ns)
         .template(
             pod_template()
                 .label("app", "worker")
@@ -223,7 +219,7 @@ fn app(images: &Images) -> kubekit::Result<Vec<Object>> {
         .maybe_pull_policy(images.pull);
     let migrate = job()
         .name("migrate")
-        .namespace(NAMESPACE)
+        .namespace(ns)
         .backoff_limit(2)
         .template(
             pod_template()
@@ -240,7 +236,7 @@ fn app(images: &Images) -> kubekit::Result<Vec<Object>> {
         .maybe_pull_policy(images.pull);
     let backup = cron_job()
         .name("backup")
-        .namespace(NAMESPACE)
+        .namespace(ns)
         .schedule("0 3 * * *")
         .time_zone("Etc/UTC")
         .concurrency_policy(ConcurrencyPolicy::Forbid)
@@ -263,7 +259,6 @@ fn app(images: &Images) -> kubekit::Result<Vec<Object>> {
         .build()?;
 
     Ok(vec![
-        ns.into(),
         settings.into(),
         credentials.into(),
         worker_account.into(),
@@ -307,14 +302,16 @@ async fn wait_ready(client: &Client, object: &Object) -> kubekit::Result<()> {
 
 #[tokio::main]
 async fn main() -> kubekit::Result<()> {
+    let mut objects: Vec<Object> = vec![namespace().name(NAMESPACE).build()?.into()];
     if !std::env::args().any(|a| a == "--apply") {
-        print!("{}", manifest::to_yaml_all(&app(&Images::public())?)?);
+        objects.extend(app(&Images::public(), NAMESPACE)?);
+        print!("{}", manifest::to_yaml_all(&objects)?);
         return Ok(());
     }
     let cluster = kubekit_testing::Cluster::shared().await?;
     let images = Images::local(&kubekit_testing::images()?);
     let client = Client::from_config(cluster.config().clone())?.in_namespace(NAMESPACE);
-    let objects = app(&images)?;
+    objects.extend(app(&images, NAMESPACE)?);
     let report = client
         .apply_manifest(&manifest::to_yaml_all(&objects)?)
         .await?;
@@ -334,22 +331,39 @@ async fn main() -> kubekit::Result<()> {
 mod tests {
     use super::*;
 
-    /// The manifest stream the example prints, reviewed once and kept.
+    /// The manifest stream the example prints (after its Namespace), reviewed once and kept.
     #[test]
     fn the_app_manifest() -> kubekit::Result<()> {
-        insta::assert_snapshot!(manifest::to_yaml_all(&app(&Images::public())?)?);
+        insta::assert_snapshot!(manifest::to_yaml_all(&app(&Images::public(), NAMESPACE)?)?);
         Ok(())
     }
 
     /// Every object is valid by its kind's rules and reads back unchanged.
     #[test]
     fn the_app_reads_back_unchanged() -> kubekit::Result<()> {
-        let objects = app(&Images::public())?;
+        let objects = app(&Images::public(), NAMESPACE)?;
         for object in &objects {
             object.validate()?;
         }
         let yaml = manifest::to_yaml_all(&objects)?;
         assert_eq!(manifest::from_yaml(&yaml)?, objects);
+        Ok(())
+    }
+
+    /// The app on a real cluster, in a test's own namespace: applied, and every part ready by
+    /// its kind's rule (the Job complete, the StatefulSet's claim bound, the Deployments
+    /// available).
+    #[kubekit::test]
+    async fn the_app_runs(client: Client) -> kubekit::Result<()> {
+        let images = Images::local(&kubekit_testing::images()?);
+        let objects = app(&images, client.namespace())?;
+        let report = client
+            .apply_manifest(&manifest::to_yaml_all(&objects)?)
+            .await?;
+        assert_eq!(report.objects.len(), objects.len());
+        for object in &objects {
+            wait_ready(&client, object).await?;
+        }
         Ok(())
     }
 }
