@@ -152,9 +152,9 @@ async fn a_built_job_completes_with_its_config_and_secret(client: Client) -> Tes
     let spec = pods[0].spec.as_ref().ok_or("no spec")?;
     assert_eq!(spec.service_account_name.as_deref(), Some("runner"));
     assert_eq!(spec.restart_policy.as_deref(), Some("Never"));
-    let name = pods[0].metadata.name.as_deref().ok_or("no name")?;
+    // Its pod's logs, reached from the Job.
     assert_eq!(
-        client.logs(name, &Default::default()).await?,
+        client.job_logs("count", &Default::default()).await?,
         "hello s3cr3t\n"
     );
 
@@ -173,7 +173,7 @@ async fn a_failing_built_job_says_why(client: Client) -> TestResult {
         .template(
             pod_template()
                 .termination_grace_period_seconds(0)
-                .container(sh("main", "exit 3")?)
+                .container(sh("main", "echo giving up; exit 3")?)
                 .build(),
         )
         .build()?;
@@ -188,6 +188,11 @@ async fn a_failing_built_job_says_why(client: Client) -> TestResult {
         }
         other => return Err(format!("expected Unreachable, got {other}").into()),
     }
+    // Why it failed, from its pod's logs.
+    assert_eq!(
+        client.job_logs("fail", &Default::default()).await?,
+        "giving up\n"
+    );
     gone::<Job>(&client, "fail").await
 }
 
