@@ -13,10 +13,10 @@ use kubekit::builders::{
     AccessMode, ConcurrencyPolicy, ContainerPort, IntOrPercent, PathType, PodManagementPolicy,
     RestartPolicy, UpdateStrategy, ValidationError, VolumeMode, backend, cluster_role,
     cluster_role_binding_for, config_map, container, cron_job, daemon_set, deployment, empty_dir,
-    grant, headless_service_for, horizontal_pod_autoscaler_for, ingress, job, network_policy_for,
-    persistent_volume_claim, pod_disruption_budget_for, pod_template, restricted_security_context,
-    role, role_binding_for, secret, service, service_account, service_for, stateful_set,
-    volume_from,
+    expose, grant, headless_service_for, horizontal_pod_autoscaler_for, ingress, job,
+    network_policy_for, persistent_volume_claim, pod_disruption_budget_for, pod_template,
+    restricted_security_context, role, role_binding_for, secret, service, service_account,
+    service_for, stateful_set, volume_from,
 };
 use kubekit::kinds::{Kind as _, Readiness};
 use kubekit::manifest;
@@ -1988,5 +1988,51 @@ fn real_world_network_manifests_round_trip_unchanged() -> AnyResult {
     let err = manifest::from_yaml(&REAL_WORLD_NETWORK.replace("minAvailable", "minAvailble"))
         .expect_err("an unknown field");
     assert!(err.to_string().contains("minAvailble"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn expose_makes_a_service_and_an_ingress_that_agree() -> Result {
+    let web = web()?;
+    let exposed = expose(&web)
+        .port("http")
+        .host("shop.example.com")
+        .path("/shop")
+        .build()?;
+    let service = &exposed.service;
+    let spec = service.spec.as_ref().expect("a spec");
+    let port = &spec.ports.as_ref().expect("ports")[0];
+    // On the container port's number, to the named port.
+    assert_eq!((port.port, port.name.as_deref()), (80, Some("http")));
+    assert_eq!(
+        spec.selector,
+        Some([("app".to_string(), "web".to_string())].into())
+    );
+    let ingress = exposed.ingress.clone().expect("an Ingress");
+    assert_eq!(ingress.metadata.namespace, service.metadata.namespace);
+    let rule = &ingress.spec.and_then(|s| s.rules).expect("rules")[0];
+    assert_eq!(rule.host.as_deref(), Some("shop.example.com"));
+    let path = &rule.http.as_ref().expect("http").paths[0];
+    assert_eq!(path.path.as_deref(), Some("/shop"));
+    let backend = path.backend.service.as_ref().expect("a Service backend");
+    assert_eq!(
+        Some(backend.name.as_str()),
+        service.metadata.name.as_deref()
+    );
+    assert_eq!(exposed.into_objects().len(), 2);
+
+    // Without a host, a Service only; an unknown port fails.
+    let only = expose(&web).port("http").service_port(8080).build()?;
+    assert_eq!(only.ingress, None);
+    assert_eq!(
+        only.service.spec.and_then(|s| s.ports).map(|p| p[0].port),
+        Some(8080)
+    );
+    let err = assert_err(
+        expose(&web).port("metrics").build(),
+        "spec.ports[0].targetPort",
+        "metrics",
+    );
+    assert!(err.rule.contains("its named ports are: http"), "{err}");
     Ok(())
 }

@@ -395,3 +395,113 @@ impl<S: ingress_builder::State> IngressBuilder<S> {
         self
     }
 }
+
+/// What [`expose`] makes: the Service, and the Ingress routing a host to it when one was
+/// asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exposed {
+    /// The Service for the workload's pods.
+    pub service: core::Service,
+    /// The Ingress routing `host` to the Service, when a host was given.
+    pub ingress: Option<networking::Ingress>,
+}
+
+impl Exposed {
+    /// The Service, then the Ingress if any, as manifest objects (for
+    /// [`to_yaml_all`](crate::manifest::to_yaml_all) or `apply_manifest`).
+    ///
+    /// ```
+    /// use kubekit::builders::{container, deployment, expose, pod_template, ContainerPort};
+    /// let web = deployment()
+    ///     .name("web")
+    ///     .template(pod_template().container(container().name("web").image("nginx:1.28").port(ContainerPort::http(80)).build()?).build())
+    ///     .build()?;
+    /// let objects = expose(&web).port("http").host("shop.test").build()?.into_objects();
+    /// assert_eq!(objects.len(), 2);
+    /// # Ok::<(), kubekit::builders::ValidationError>(())
+    /// ```
+    pub fn into_objects(self) -> Vec<crate::manifest::Object> {
+        let mut objects = vec![crate::manifest::Object::from(self.service)];
+        objects.extend(self.ingress.map(crate::manifest::Object::from));
+        objects
+    }
+}
+
+/// Exposes a built workload's named container port: a Service for its pods (named after the
+/// workload, on the container port's number unless `service_port` says otherwise), and with
+/// `host` an Ingress routing that host (under `path`, default `/`) to the Service — what
+/// `kubectl expose` and `kubectl create ingress` do, in one step that cannot get the names,
+/// selector or ports wrong.
+///
+/// `port` (the name of a container port of the workload) is required; `build()` fails naming
+/// the ports the workload has when it is not one.
+///
+/// ```
+/// use kubekit::builders::{container, deployment, expose, pod_template, ContainerPort};
+///
+/// let web = deployment()
+///     .name("web")
+///     .namespace("shop")
+///     .template(
+///         pod_template()
+///             .label("app", "web")
+///             .container(container().name("web").image("nginx:1.28").port(ContainerPort::http(8080)).build()?)
+///             .build(),
+///     )
+///     .build()?;
+/// let exposed = expose(&web).port("http").service_port(80).host("shop.example.com").class_name("traefik").build()?;
+/// assert_eq!(exposed.service.metadata.name.as_deref(), Some("web"));
+/// let ingress = exposed.ingress.expect("an Ingress");
+/// assert_eq!(ingress.metadata.namespace.as_deref(), Some("shop"));
+///
+/// let err = expose(&web).port("https").build().unwrap_err();
+/// assert_eq!(err.field, "spec.ports[0].targetPort");
+/// # Ok::<(), kubekit::builders::ValidationError>(())
+/// ```
+#[bon::builder(finish_fn = build, on(String, into))]
+pub fn expose<T: super::ServiceTarget>(
+    #[builder(start_fn)] target: &T,
+    /// The name of the container port to expose.
+    port: String,
+    /// The Service's port; the container port's number when not set.
+    service_port: Option<i32>,
+    /// The Service's type (Kubernetes' default: `ClusterIP`).
+    service_type: Option<super::ServiceType>,
+    /// The host to route to the Service through an Ingress; no Ingress when not set.
+    host: Option<String>,
+    /// The path prefix routed (default `/`).
+    path: Option<String>,
+    /// The Ingress's class (`ingressClassName`); the cluster's default when not set.
+    class_name: Option<String>,
+) -> Result<Exposed, ValidationError> {
+    let number = target
+        .pod_spec()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|c| c.ports.iter().flatten())
+        .find(|p| p.name.as_deref() == Some(port.as_str()))
+        .map(|p| p.container_port);
+    let name = target.metadata().name.clone().unwrap_or_default();
+    // An unknown port name is reported by `service_for`, with the ports the workload has.
+    let service = super::service_for(target)
+        .name(name.clone())
+        .port(service_port.or(number).unwrap_or(80), port.as_str())
+        .maybe_service_type(service_type)
+        .build()?;
+    let ingress = match host {
+        Some(host) => Some(
+            ingress()
+                .name(name)
+                .maybe_class_name(class_name)
+                .host_route(
+                    host,
+                    path.unwrap_or_else(|| "/".into()),
+                    backend(&service, port)?,
+                )
+                .build()?,
+        ),
+        None => None,
+    };
+    Ok(Exposed { service, ingress })
+}

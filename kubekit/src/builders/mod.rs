@@ -31,6 +31,12 @@
 //! | [`role_binding_for(&role)`](role_binding_for()) | [`RoleBinding`](k8s_openapi::api::rbac::v1::RoleBinding) | a `subject` (checked at build) |
 //! | [`cluster_role_binding_for(&role)`](cluster_role_binding_for()) | [`ClusterRoleBinding`](k8s_openapi::api::rbac::v1::ClusterRoleBinding) | a `subject` (checked at build) |
 //! | [`grant(name, &account, verbs, resources)`](grant()) | `(Role, RoleBinding)` | (a function) |
+//! | [`ingress()`](ingress()) | [`Ingress`](k8s_openapi::api::networking::v1::Ingress) | `name`, a route (checked at build) |
+//! | [`backend(&service, port)`](backend()) | [`Backend`] of an Ingress | (a function, the port checked) |
+//! | [`expose(&workload)`](expose()) | [`Exposed`]: Service + Ingress | `port` |
+//! | [`horizontal_pod_autoscaler_for(&workload)`](horizontal_pod_autoscaler_for()) | [`HorizontalPodAutoscaler`](k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler) | `max_replicas` |
+//! | [`pod_disruption_budget_for(&workload)`](pod_disruption_budget_for()) | [`PodDisruptionBudget`](k8s_openapi::api::policy::v1::PodDisruptionBudget) | one of `min_available` / `max_unavailable` (checked at build) |
+//! | [`network_policy_for(&workload)`](network_policy_for()) | [`NetworkPolicy`](k8s_openapi::api::networking::v1::NetworkPolicy) | — |
 //!
 //! Leaving out a required member is a compile error on `build()` that names the member, e.g.
 //! for `container().name("web").build()`:
@@ -65,6 +71,10 @@
 //!   ([`service_account_from`](PodTemplateBuilder::service_account_from)); a RoleBinding's
 //!   `roleRef` and namespace from its Role, its subjects from ServiceAccounts
 //!   ([`role_binding_for`], [`grant`]).
+//! - An Ingress routes to a [`backend`] made from a built Service and one of its ports
+//!   (checked), in the Service's namespace; [`expose`] makes a workload's Service and Ingress
+//!   at once. An HPA's target, a PodDisruptionBudget's selector and a NetworkPolicy's pods,
+//!   peers and named ports come from the workloads.
 //! - A Job's pods restart `Never` unless told `OnFailure`; `Always` is refused.
 //!
 //! The rules are in [`validate`], usable on their own (`validate::dns1123_label("web")`) and on
@@ -167,7 +177,9 @@ pub use container::{
 };
 pub use disruption_budget::{PodDisruptionBudgetForBuilder, pod_disruption_budget_for};
 pub use error::ValidationError;
-pub use ingress::{Backend, IngressBuilder, PathType, backend, ingress};
+pub use ingress::{
+    Backend, ExposeBuilder, Exposed, IngressBuilder, PathType, backend, expose, ingress,
+};
 pub use job::{ConcurrencyPolicy, CronJobBuilder, JobBuilder, cron_job, job};
 pub use namespace::{NamespaceBuilder, namespace};
 pub use network_policy::{NAMESPACE_NAME_LABEL, NetworkPolicyForBuilder, network_policy_for};
