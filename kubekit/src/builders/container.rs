@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::ValidationError;
+use super::sources::EnvSource;
 use super::validate::Validate;
 
 /// When the kubelet pulls a container's image (`imagePullPolicy`).
@@ -339,6 +340,45 @@ impl From<Probe> for core::Probe {
     }
 }
 
+/// A key asked of a ConfigMap or Secret that it does not have, reported by `build()`.
+#[derive(Debug, Clone)]
+pub(crate) struct MissingKey {
+    field: String,
+    key: String,
+    rule: String,
+}
+
+/// A container security context that passes the `restricted` Pod Security Standard: not root,
+/// no privilege escalation, every capability dropped, the runtime's default seccomp profile.
+///
+/// ```
+/// use kubekit::builders::{container, restricted_security_context};
+/// let c = container()
+///     .name("web")
+///     .image("nginxinc/nginx-unprivileged:1.28")
+///     .security_context(restricted_security_context())
+///     .build()?;
+/// let sc = c.security_context.expect("a security context");
+/// assert_eq!(sc.run_as_non_root, Some(true));
+/// assert_eq!(sc.allow_privilege_escalation, Some(false));
+/// # Ok::<(), kubekit::builders::ValidationError>(())
+/// ```
+pub fn restricted_security_context() -> core::SecurityContext {
+    core::SecurityContext {
+        run_as_non_root: Some(true),
+        allow_privilege_escalation: Some(false),
+        capabilities: Some(core::Capabilities {
+            drop: Some(vec!["ALL".into()]),
+            ..Default::default()
+        }),
+        seccomp_profile: Some(core::SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 pub(crate) fn non_empty<T>(v: Vec<T>) -> Option<Vec<T>> {
     if v.is_empty() { None } else { Some(v) }
 }
@@ -388,6 +428,8 @@ pub fn container(
     #[builder(field)] volume_mounts: Vec<core::VolumeMount>,
     #[builder(field)] requests: BTreeMap<String, Quantity>,
     #[builder(field)] limits: BTreeMap<String, Quantity>,
+    #[builder(field)] env_from: Vec<core::EnvFromSource>,
+    #[builder(field)] missing_key: Option<MissingKey>,
     /// The container's name, a DNS-1123 label unique within its pod.
     name: String,
     /// The image to run, e.g. `nginx:1.28`.
@@ -413,7 +455,19 @@ pub fn container(
     /// When the container has started (`startupProbe`); the other probes wait for it.
     #[builder(into)]
     startup_probe: Option<core::Probe>,
+    /// Privileges and access control of the container (`securityContext`), e.g.
+    /// [`restricted_security_context()`](crate::builders::restricted_security_context).
+    security_context: Option<core::SecurityContext>,
 ) -> Result<core::Container, ValidationError> {
+    if let Some(missing) = missing_key {
+        return Err(ValidationError::new(
+            "Container",
+            name,
+            missing.field,
+            missing.key,
+            missing.rule,
+        ));
+    }
     let resources = if requests.is_empty() && limits.is_empty() {
         None
     } else {
@@ -437,6 +491,8 @@ pub fn container(
         liveness_probe,
         startup_probe,
         volume_mounts: non_empty(volume_mounts),
+        env_from: non_empty(env_from),
+        security_context,
         ..Default::default()
     };
     container.validate()?;
@@ -520,6 +576,87 @@ impl<S: container_builder::State> ContainerBuilder<S> {
                 }),
                 ..Default::default()
             }),
+        });
+        self
+    }
+
+    /// Takes every key of a built ConfigMap or Secret as an environment variable (`envFrom`);
+    /// the object's name comes from the object.
+    ///
+    /// ```
+    /// use kubekit::builders::{config_map, container};
+    /// let settings = config_map().name("settings").data("MODE", "fast").build()?;
+    /// let c = container().name("web").image("nginx:1.28").env_from(&settings).build()?;
+    /// let from = c.env_from.expect("envFrom");
+    /// assert_eq!(from[0].config_map_ref.as_ref().map(|r| r.name.as_str()), Some("settings"));
+    /// # Ok::<(), kubekit::builders::ValidationError>(())
+    /// ```
+    pub fn env_from(mut self, source: &impl EnvSource) -> Self {
+        self.env_from.push(source.env_from_source());
+        self
+    }
+
+    /// Adds an environment variable `name` with the value of `key` of a built ConfigMap or
+    /// Secret (`valueFrom.configMapKeyRef` / `valueFrom.secretKeyRef`). A key the object does
+    /// not have is an error when the container is built, naming the field and the keys it has.
+    ///
+    /// ```
+    /// use kubekit::builders::{container, secret};
+    /// let db = secret().name("db").string_data("password", "s3cr3t").build()?;
+    /// let c = container()
+    ///     .name("web")
+    ///     .image("nginx:1.28")
+    ///     .env_value_from("DB_PASSWORD", &db, "password")
+    ///     .build()?;
+    /// let var = &c.env.expect("env")[0];
+    /// let secret_ref = var.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref());
+    /// assert_eq!(secret_ref.map(|r| (r.name.as_str(), r.key.as_str())), Some(("db", "password")));
+    ///
+    /// let err = container()
+    ///     .name("web")
+    ///     .image("nginx:1.28")
+    ///     .env_value_from("DB_PASSWORD", &db, "pasword")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "Container \"web\": env[0].valueFrom.secretKeyRef.key \"pasword\" is not a key of \
+    ///      Secret \"db\" (its keys are: password)"
+    /// );
+    /// # Ok::<(), kubekit::builders::ValidationError>(())
+    /// ```
+    pub fn env_value_from(
+        mut self,
+        name: impl Into<String>,
+        source: &impl EnvSource,
+        key: impl Into<String>,
+    ) -> Self {
+        let key = key.into();
+        let keys = source.keys();
+        if self.missing_key.is_none() && !keys.contains(&key.as_str()) {
+            let reference = match source.kind() {
+                "ConfigMap" => "configMapKeyRef",
+                _ => "secretKeyRef",
+            };
+            let known = if keys.is_empty() {
+                "it has no keys".to_string()
+            } else {
+                format!("its keys are: {}", keys.join(", "))
+            };
+            self.missing_key = Some(MissingKey {
+                field: format!("env[{}].valueFrom.{reference}.key", self.env.len()),
+                rule: format!(
+                    "is not a key of {} \"{}\" ({known})",
+                    source.kind(),
+                    source.name()
+                ),
+                key: key.clone(),
+            });
+        }
+        self.env.push(core::EnvVar {
+            name: name.into(),
+            value: None,
+            value_from: Some(source.value_from(&key)),
         });
         self
     }

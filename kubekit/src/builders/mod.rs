@@ -19,6 +19,24 @@
 //! | [`namespace()`](namespace()) | [`Namespace`](k8s_openapi::api::core::v1::Namespace) | `name` |
 //! | [`config_map()`](config_map()) | [`ConfigMap`](k8s_openapi::api::core::v1::ConfigMap) | `name` |
 //! | [`secret()`](secret()) | [`Secret`](k8s_openapi::api::core::v1::Secret) | `name` |
+//! | [`job()`](job()) | [`Job`](k8s_openapi::api::batch::v1::Job) | `name`, `template` |
+//! | [`cron_job()`](cron_job()) | [`CronJob`](k8s_openapi::api::batch::v1::CronJob) | `name`, `schedule`, `template` |
+//! | [`stateful_set()`](stateful_set()) | [`StatefulSet`](k8s_openapi::api::apps::v1::StatefulSet) | `name`, `template` |
+//! | [`headless_service_for(&set)`](headless_service_for()) | [`Service`](k8s_openapi::api::core::v1::Service) | — |
+//! | [`daemon_set()`](daemon_set()) | [`DaemonSet`](k8s_openapi::api::apps::v1::DaemonSet) | `name`, `template` |
+//! | [`persistent_volume_claim()`](persistent_volume_claim()) | [`PersistentVolumeClaim`](k8s_openapi::api::core::v1::PersistentVolumeClaim) | `name`, `storage` |
+//! | [`service_account()`](service_account()) | [`ServiceAccount`](k8s_openapi::api::core::v1::ServiceAccount) | `name` |
+//! | [`role()`](role()) | [`Role`](k8s_openapi::api::rbac::v1::Role) | `name` |
+//! | [`cluster_role()`](cluster_role()) | [`ClusterRole`](k8s_openapi::api::rbac::v1::ClusterRole) | `name` |
+//! | [`role_binding_for(&role)`](role_binding_for()) | [`RoleBinding`](k8s_openapi::api::rbac::v1::RoleBinding) | a `subject` (checked at build) |
+//! | [`cluster_role_binding_for(&role)`](cluster_role_binding_for()) | [`ClusterRoleBinding`](k8s_openapi::api::rbac::v1::ClusterRoleBinding) | a `subject` (checked at build) |
+//! | [`grant(name, &account, verbs, resources)`](grant()) | `(Role, RoleBinding)` | (a function) |
+//! | [`ingress()`](ingress()) | [`Ingress`](k8s_openapi::api::networking::v1::Ingress) | `name`, a route (checked at build) |
+//! | [`backend(&service, port)`](backend()) | [`Backend`] of an Ingress | (a function, the port checked) |
+//! | [`expose(&workload)`](expose()) | [`Exposed`]: Service + Ingress | `port` |
+//! | [`horizontal_pod_autoscaler_for(&workload)`](horizontal_pod_autoscaler_for()) | [`HorizontalPodAutoscaler`](k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler) | `max_replicas` |
+//! | [`pod_disruption_budget_for(&workload)`](pod_disruption_budget_for()) | [`PodDisruptionBudget`](k8s_openapi::api::policy::v1::PodDisruptionBudget) | one of `min_available` / `max_unavailable` (checked at build) |
+//! | [`network_policy_for(&workload)`](network_policy_for()) | [`NetworkPolicy`](k8s_openapi::api::networking::v1::NetworkPolicy) | — |
 //!
 //! Leaving out a required member is a compile error on `build()` that names the member, e.g.
 //! for `container().name("web").build()`:
@@ -33,10 +51,31 @@
 //! The output holds only what you set plus what Kubernetes requires: no empty maps, lists or
 //! strings that would take over fields under server-side apply.
 //!
-//! Objects are consistent by construction: a Deployment's selector is derived from its pod
-//! template's labels, and a Service made with [`service_for`] takes its selector and namespace
-//! from its Deployment (or ReplicaSet or Pod) and checks that each named target port is a
-//! container port of it.
+//! Objects are consistent by construction: where one object refers to another, the reference
+//! is made from the other object, so the two cannot disagree.
+//!
+//! - A workload's selector (Deployment, ReplicaSet, StatefulSet, DaemonSet) is derived from its
+//!   pod template's labels.
+//! - A Service made with [`service_for`] takes its selector and namespace from its Deployment
+//!   (or ReplicaSet, StatefulSet, DaemonSet or Pod) and checks that each named target port is
+//!   a container port of it; [`headless_service_for`] also takes its name from the
+//!   StatefulSet's `serviceName`.
+//! - A StatefulSet's claims are [`persistent_volume_claim`]s given as
+//!   [`volume_claim_template`](StatefulSetBuilder::volume_claim_template)s, which its
+//!   containers mount by the claim's name.
+//! - Volumes ([`volume_from`]) and environment variables
+//!   ([`env_from`](ContainerBuilder::env_from),
+//!   [`env_value_from`](ContainerBuilder::env_value_from)) are made from built ConfigMaps,
+//!   Secrets and claims; a key the ConfigMap or Secret lacks fails `build()`.
+//! - A pod's `serviceAccountName` comes from a built ServiceAccount
+//!   ([`service_account_from`](PodTemplateBuilder::service_account_from)); a RoleBinding's
+//!   `roleRef` and namespace from its Role, its subjects from ServiceAccounts
+//!   ([`role_binding_for`], [`grant`]).
+//! - An Ingress routes to a [`backend`] made from a built Service and one of its ports
+//!   (checked), in the Service's namespace; [`expose`] makes a workload's Service and Ingress
+//!   at once. An HPA's target, a PodDisruptionBudget's selector and a NetworkPolicy's pods,
+//!   peers and named ports come from the workloads.
+//! - A Job's pods restart `Never` unless told `OnFailure`; `Always` is refused.
 //!
 //! The rules are in [`validate`], usable on their own (`validate::dns1123_label("web")`) and on
 //! objects that did not come from a builder, e.g. parsed from YAML ([`Validate`]).
@@ -108,33 +147,67 @@
 //! # Ok::<(), kubekit::builders::ValidationError>(())
 //! ```
 
+mod autoscaler;
 mod config_map;
 mod container;
+mod disruption_budget;
 mod error;
+mod ingress;
+mod job;
 mod namespace;
+mod network_policy;
+mod persistent_volume_claim;
 mod pod;
+mod rbac;
 mod secret;
 mod service;
+mod service_account;
+mod sources;
+mod stateful_set;
 pub mod validate;
 mod workload;
 
+pub use autoscaler::{
+    HorizontalPodAutoscalerForBuilder, ScaleTarget, horizontal_pod_autoscaler_for,
+};
 pub use config_map::{ConfigMapBuilder, config_map};
 pub use container::{
     ContainerBuilder, ContainerPort, PortRef, Probe, Protocol, PullPolicy, container,
+    restricted_security_context,
 };
+pub use disruption_budget::{PodDisruptionBudgetForBuilder, pod_disruption_budget_for};
 pub use error::ValidationError;
+pub use ingress::{
+    Backend, ExposeBuilder, Exposed, IngressBuilder, PathType, backend, expose, ingress,
+};
+pub use job::{ConcurrencyPolicy, CronJobBuilder, JobBuilder, cron_job, job};
 pub use namespace::{NamespaceBuilder, namespace};
+pub use network_policy::{NAMESPACE_NAME_LABEL, NetworkPolicyForBuilder, network_policy_for};
+pub use persistent_volume_claim::{
+    AccessMode, PersistentVolumeClaimBuilder, VolumeMode, persistent_volume_claim,
+};
 pub use pod::{
     PodBuilder, PodTemplateBuilder, RestartPolicy, config_map_volume, empty_dir,
     empty_dir_in_memory, pod, pod_template, secret_volume,
+};
+pub use rbac::{
+    ClusterRoleBindingForBuilder, ClusterRoleBuilder, KNOWN_VERBS, RBAC_API_GROUP,
+    RoleBindingForBuilder, RoleBuilder, RoleRefTarget, cluster_role, cluster_role_binding_for,
+    grant, role, role_binding_for,
 };
 pub use secret::{SERVICE_ACCOUNT_NAME_ANNOTATION, SecretBuilder, SecretType, secret};
 pub use service::{
     ServiceBuilder, ServiceForBuilder, ServicePort, ServiceTarget, ServiceType, service,
     service_for, service_for_deployment, service_for_pod,
 };
+pub use service_account::{ServiceAccountBuilder, service_account};
+pub use sources::{EnvSource, VolumeFrom, volume_from};
+pub use stateful_set::{
+    HeadlessServiceForBuilder, PodManagementPolicy, StatefulSetBuilder, headless_service_for,
+    stateful_set,
+};
 pub use validate::Validate;
 pub use workload::{
-    DEFAULT_SELECTOR_KEY, DeploymentBuilder, IntOrPercent, ReplicaSetBuilder, Strategy, deployment,
-    replica_set,
+    DEFAULT_SELECTOR_KEY, DaemonSetBuilder, DeploymentBuilder, IntOrPercent, ReplicaSetBuilder,
+    Strategy, UpdateStrategy, daemon_set, deployment, replica_set,
 };

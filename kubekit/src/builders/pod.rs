@@ -168,7 +168,7 @@ macro_rules! metadata_setters {
 pub(crate) use metadata_setters;
 
 /// Adds the pod spec list setters to a builder that has `containers`, `init_containers`,
-/// `volumes` and `node_selector` fields.
+/// `volumes`, `node_selector`, `tolerations` and `topology_spread_constraints` fields.
 macro_rules! pod_spec_setters {
     ($builder:ident, $state:path) => {
         impl<S: $state> $builder<S> {
@@ -199,6 +199,25 @@ macro_rules! pod_spec_setters {
                 self
             }
 
+            /// Lets the pod run on nodes with a matching taint (`tolerations`).
+            pub fn toleration(
+                mut self,
+                toleration: k8s_openapi::api::core::v1::Toleration,
+            ) -> Self {
+                self.tolerations.push(toleration);
+                self
+            }
+
+            /// Spreads the pods over a topology, e.g. zones or nodes
+            /// (`topologySpreadConstraints`).
+            pub fn topology_spread(
+                mut self,
+                constraint: k8s_openapi::api::core::v1::TopologySpreadConstraint,
+            ) -> Self {
+                self.topology_spread_constraints.push(constraint);
+                self
+            }
+
             /// Only schedules the pod on nodes that have this label (`nodeSelector`).
             pub fn node_selector(
                 mut self,
@@ -222,6 +241,10 @@ struct SpecParts {
     restart_policy: Option<RestartPolicy>,
     service_account: Option<String>,
     termination_grace_period_seconds: Option<i64>,
+    security_context: Option<core::PodSecurityContext>,
+    affinity: Option<core::Affinity>,
+    tolerations: Vec<core::Toleration>,
+    topology_spread_constraints: Vec<core::TopologySpreadConstraint>,
 }
 
 impl SpecParts {
@@ -237,6 +260,10 @@ impl SpecParts {
             restart_policy: self.restart_policy.map(|p| p.as_str().to_string()),
             service_account_name: self.service_account,
             termination_grace_period_seconds: self.termination_grace_period_seconds,
+            security_context: self.security_context,
+            affinity: self.affinity,
+            tolerations: non_empty(self.tolerations),
+            topology_spread_constraints: non_empty(self.topology_spread_constraints),
             ..Default::default()
         }
     }
@@ -285,6 +312,8 @@ pub fn pod(
     #[builder(field)] init_containers: Vec<core::Container>,
     #[builder(field)] volumes: Vec<core::Volume>,
     #[builder(field)] node_selector: BTreeMap<String, String>,
+    #[builder(field)] tolerations: Vec<core::Toleration>,
+    #[builder(field)] topology_spread_constraints: Vec<core::TopologySpreadConstraint>,
     /// The pod's name, a DNS-1123 subdomain.
     name: String,
     /// The namespace; left to the client (its default namespace) when not set.
@@ -298,6 +327,11 @@ pub fn pod(
     service_account: Option<String>,
     /// Seconds the pod gets to shut down after SIGTERM (`terminationGracePeriodSeconds`).
     termination_grace_period_seconds: Option<i64>,
+    /// Pod-wide privileges and access control (`securityContext`): users, groups,
+    /// `fsGroup`, seccomp.
+    security_context: Option<core::PodSecurityContext>,
+    /// Which nodes (and next to which pods) the pod may or should be scheduled (`affinity`).
+    affinity: Option<core::Affinity>,
 ) -> Result<core::Pod, ValidationError> {
     let pod = core::Pod {
         metadata: ObjectMeta {
@@ -317,6 +351,10 @@ pub fn pod(
                 restart_policy,
                 service_account,
                 termination_grace_period_seconds,
+                security_context,
+                affinity,
+                tolerations,
+                topology_spread_constraints,
             }
             .into_spec(),
         ),
@@ -357,6 +395,8 @@ pub fn pod_template(
     #[builder(field)] init_containers: Vec<core::Container>,
     #[builder(field)] volumes: Vec<core::Volume>,
     #[builder(field)] node_selector: BTreeMap<String, String>,
+    #[builder(field)] tolerations: Vec<core::Toleration>,
+    #[builder(field)] topology_spread_constraints: Vec<core::TopologySpreadConstraint>,
     /// The pods' first container; add more with
     /// [`and_container`](PodTemplateBuilder::and_container).
     container: core::Container,
@@ -367,6 +407,11 @@ pub fn pod_template(
     service_account: Option<String>,
     /// Seconds a pod gets to shut down after SIGTERM (`terminationGracePeriodSeconds`).
     termination_grace_period_seconds: Option<i64>,
+    /// Pod-wide privileges and access control (`securityContext`): users, groups,
+    /// `fsGroup`, seccomp.
+    security_context: Option<core::PodSecurityContext>,
+    /// Which nodes (and next to which pods) the pod may or should be scheduled (`affinity`).
+    affinity: Option<core::Affinity>,
 ) -> core::PodTemplateSpec {
     let metadata = if labels.is_empty() && annotations.is_empty() {
         None
@@ -389,6 +434,10 @@ pub fn pod_template(
                 restart_policy,
                 service_account,
                 termination_grace_period_seconds,
+                security_context,
+                affinity,
+                tolerations,
+                topology_spread_constraints,
             }
             .into_spec(),
         ),
@@ -398,3 +447,54 @@ pub fn pod_template(
 
 metadata_setters!(PodTemplateBuilder, pod_template_builder::State, "pods");
 pod_spec_setters!(PodTemplateBuilder, pod_template_builder::State);
+
+impl<S: pod_builder::State> PodBuilder<S> {
+    /// Runs the pod as a built ServiceAccount (`serviceAccountName`): its name comes from the
+    /// ServiceAccount.
+    ///
+    /// ```
+    /// use kubekit::builders::{container, pod, service_account};
+    /// let reader = service_account().name("reader").build()?;
+    /// let p = pod()
+    ///     .name("p")
+    ///     .container(container().name("c").image("busybox:1.37").build()?)
+    ///     .service_account_from(&reader)
+    ///     .build()?;
+    /// assert_eq!(p.spec.and_then(|s| s.service_account_name).as_deref(), Some("reader"));
+    /// # Ok::<(), kubekit::builders::ValidationError>(())
+    /// ```
+    pub fn service_account_from(
+        self,
+        account: &core::ServiceAccount,
+    ) -> PodBuilder<pod_builder::SetServiceAccount<S>>
+    where
+        S::ServiceAccount: pod_builder::IsUnset,
+    {
+        self.service_account(account.metadata.name.clone().unwrap_or_default())
+    }
+}
+
+impl<S: pod_template_builder::State> PodTemplateBuilder<S> {
+    /// Runs the pods as a built ServiceAccount (`serviceAccountName`): its name comes from the
+    /// ServiceAccount (which must be in the workload's namespace).
+    ///
+    /// ```
+    /// use kubekit::builders::{container, pod_template, service_account};
+    /// let worker = service_account().name("worker").build()?;
+    /// let t = pod_template()
+    ///     .container(container().name("c").image("busybox:1.37").build()?)
+    ///     .service_account_from(&worker)
+    ///     .build();
+    /// assert_eq!(t.spec.and_then(|s| s.service_account_name).as_deref(), Some("worker"));
+    /// # Ok::<(), kubekit::builders::ValidationError>(())
+    /// ```
+    pub fn service_account_from(
+        self,
+        account: &core::ServiceAccount,
+    ) -> PodTemplateBuilder<pod_template_builder::SetServiceAccount<S>>
+    where
+        S::ServiceAccount: pod_template_builder::IsUnset,
+    {
+        self.service_account(account.metadata.name.clone().unwrap_or_default())
+    }
+}

@@ -169,7 +169,7 @@ macro_rules! port_setters {
     };
 }
 
-fn service_object(
+pub(crate) fn service_object(
     name: String,
     namespace: Option<String>,
     labels: BTreeMap<String, String>,
@@ -271,10 +271,16 @@ mod sealed {
     impl Sealed for k8s_openapi::api::apps::v1::Deployment {}
     impl Sealed for k8s_openapi::api::apps::v1::ReplicaSet {}
     impl Sealed for k8s_openapi::api::core::v1::Pod {}
+    impl Sealed for k8s_openapi::api::apps::v1::StatefulSet {}
+    impl Sealed for k8s_openapi::api::apps::v1::DaemonSet {}
+    impl Sealed for k8s_openapi::api::batch::v1::Job {}
 }
 
 /// Something a Service can be made for with [`service_for`]: a [`Deployment`](apps::Deployment),
-/// a [`ReplicaSet`](apps::ReplicaSet) or a [`Pod`](core::Pod).
+/// a [`ReplicaSet`](apps::ReplicaSet), a [`StatefulSet`](apps::StatefulSet), a
+/// [`DaemonSet`](apps::DaemonSet), a [`Pod`](core::Pod) or a
+/// [`Job`](k8s_openapi::api::batch::v1::Job) (whose pods have template labels). The same trait
+/// names the pods of a PodDisruptionBudget or a NetworkPolicy (and a policy's peers).
 pub trait ServiceTarget: sealed::Sealed {
     /// The target's kind, e.g. `Deployment`.
     fn kind(&self) -> &'static str;
@@ -335,6 +341,57 @@ impl ServiceTarget for apps::ReplicaSet {
     }
     fn pod_spec(&self) -> Option<&core::PodSpec> {
         self.spec.as_ref()?.template.as_ref()?.spec.as_ref()
+    }
+}
+
+/// `ServiceTarget` for a controller whose spec has a `selector` and a `template`.
+macro_rules! workload_target {
+    ($ty:ty, $kind:literal) => {
+        impl ServiceTarget for $ty {
+            fn kind(&self) -> &'static str {
+                $kind
+            }
+            fn metadata(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+            fn selector_labels(&self) -> Result<BTreeMap<String, String>, &'static str> {
+                match &self.spec {
+                    Some(spec) => selector_of(&spec.selector),
+                    None => Err("has no spec"),
+                }
+            }
+            fn pod_spec(&self) -> Option<&core::PodSpec> {
+                self.spec.as_ref()?.template.spec.as_ref()
+            }
+        }
+    };
+}
+
+workload_target!(apps::StatefulSet, "StatefulSet");
+workload_target!(apps::DaemonSet, "DaemonSet");
+
+/// A Job's pods, by its template's labels (the Job's own selector is the API server's): a
+/// peer for a NetworkPolicy (a migration Job reaching its database).
+impl ServiceTarget for k8s_openapi::api::batch::v1::Job {
+    fn kind(&self) -> &'static str {
+        "Job"
+    }
+    fn metadata(&self) -> &ObjectMeta {
+        &self.metadata
+    }
+    fn selector_labels(&self) -> Result<BTreeMap<String, String>, &'static str> {
+        let labels = self
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.labels.as_ref());
+        match labels {
+            Some(labels) if !labels.is_empty() => Ok(labels.clone()),
+            _ => Err("has no pod template labels to select its pods by"),
+        }
+    }
+    fn pod_spec(&self) -> Option<&core::PodSpec> {
+        self.spec.as_ref()?.template.spec.as_ref()
     }
 }
 
@@ -417,6 +474,28 @@ pub fn service_for<T: ServiceTarget>(
         )
     })?;
     let ports: Vec<ServicePort> = std::iter::once(port).chain(extra_ports).collect();
+    check_target_ports(ctx, target, &target_desc, &ports)?;
+    let service = service_object(
+        name.clone(),
+        target.metadata().namespace.clone(),
+        labels,
+        annotations,
+        selector,
+        ports.into_iter().map(core::ServicePort::from).collect(),
+        service_type,
+    );
+    service.validate()?;
+    Ok(service)
+}
+
+/// Checks that every named target port of `ports` is a container port of `target`, with the
+/// same protocol.
+pub(crate) fn check_target_ports<T: ServiceTarget>(
+    ctx: Ctx<'_>,
+    target: &T,
+    target_desc: &str,
+    ports: &[ServicePort],
+) -> Result<(), ValidationError> {
     for (i, port) in ports.iter().enumerate() {
         let PortRef::Name(wanted) = &port.target else {
             continue;
@@ -462,17 +541,7 @@ pub fn service_for<T: ServiceTarget>(
             ));
         }
     }
-    let service = service_object(
-        name.clone(),
-        target.metadata().namespace.clone(),
-        labels,
-        annotations,
-        selector,
-        ports.into_iter().map(core::ServicePort::from).collect(),
-        service_type,
-    );
-    service.validate()?;
-    Ok(service)
+    Ok(())
 }
 
 impl<'a, T: ServiceTarget, S: service_for_builder::State> ServiceForBuilder<'a, T, S> {

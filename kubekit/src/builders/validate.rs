@@ -579,7 +579,8 @@ fn is_zero(v: &IntOrString) -> bool {
 /// An object that can be checked against Kubernetes' validation rules.
 ///
 /// Implemented for the `k8s-openapi` types kubekit builds: [`Pod`], [`Container`],
-/// [`Deployment`], [`ReplicaSet`], [`Service`], [`Namespace`], [`ConfigMap`] and [`Secret`].
+/// [`Deployment`], [`ReplicaSet`], [`StatefulSet`], [`DaemonSet`], [`Job`], [`CronJob`],
+/// [`Service`], [`Namespace`], [`ConfigMap`], [`Secret`] and [`PersistentVolumeClaim`].
 ///
 /// ```
 /// use kubekit::builders::validate::Validate;
@@ -780,9 +781,12 @@ fn check_annotations(
 enum PodMode {
     /// A Pod: images are required.
     Pod,
-    /// The pod template of a Deployment or ReplicaSet: images may be left to be filled in, the
-    /// restart policy must be `Always`.
+    /// The pod template of a Deployment, ReplicaSet, StatefulSet or DaemonSet: images may be
+    /// left to be filled in, the restart policy must be `Always`.
     WorkloadTemplate,
+    /// The pod template of a Job (or a CronJob's Job): the restart policy must be set, to
+    /// `OnFailure` or `Never`.
+    JobTemplate,
 }
 
 fn fmt_protocol(p: Option<&str>) -> &str {
@@ -790,6 +794,18 @@ fn fmt_protocol(p: Option<&str>) -> &str {
 }
 
 fn check_pod_spec(ctx: Ctx<'_>, prefix: &str, spec: &PodSpec, mode: PodMode) -> VResult {
+    check_pod_spec_with(ctx, prefix, spec, mode, &[])
+}
+
+/// [`check_pod_spec`] where `claims` also name volumes the containers may mount (a
+/// StatefulSet's volume claim templates).
+fn check_pod_spec_with(
+    ctx: Ctx<'_>,
+    prefix: &str,
+    spec: &PodSpec,
+    mode: PodMode,
+    claims: &[&str],
+) -> VResult {
     if spec.containers.is_empty() {
         return Err(ctx.err(
             format!("{prefix}.containers"),
@@ -798,7 +814,7 @@ fn check_pod_spec(ctx: Ctx<'_>, prefix: &str, spec: &PodSpec, mode: PodMode) -> 
         ));
     }
 
-    let mut volume_names = BTreeSet::new();
+    let mut volume_names: BTreeSet<&str> = claims.iter().copied().collect();
     for (i, volume) in spec.volumes.iter().flatten().enumerate() {
         let field = || format!("{prefix}.volumes[{i}].name");
         ctx.check(field, &volume.name, dns1123_label)?;
@@ -868,9 +884,32 @@ fn check_pod_spec(ctx: Ctx<'_>, prefix: &str, spec: &PodSpec, mode: PodMode) -> 
             return Err(ctx.err(
                 format!("{prefix}.restartPolicy"),
                 policy,
-                "is not supported in the pod template of a Deployment or ReplicaSet: supported \
-                 values: \"Always\"",
+                format!(
+                    "is not supported in the pod template of a {}: supported values: \"Always\"",
+                    ctx.kind
+                ),
             ));
+        }
+    }
+    if mode == PodMode::JobTemplate {
+        match spec.restart_policy.as_deref() {
+            Some("OnFailure" | "Never") => {}
+            Some(policy) => {
+                return Err(ctx.err(
+                    format!("{prefix}.restartPolicy"),
+                    policy,
+                    "is not supported in the pod template of a Job: supported values: \
+                     \"OnFailure\", \"Never\" (a Job's pods run to completion)",
+                ));
+            }
+            None => {
+                return Err(ctx.err(
+                    format!("{prefix}.restartPolicy"),
+                    "",
+                    "is required in the pod template of a Job (Kubernetes' default, \"Always\", \
+                     is not allowed): supported values: \"OnFailure\", \"Never\"",
+                ));
+            }
         }
     }
     if let Some(sa) = &spec.service_account_name {
@@ -1233,6 +1272,19 @@ fn check_workload(
     replicas: Option<i32>,
     min_ready_seconds: Option<i32>,
 ) -> VResult {
+    check_workload_with(ctx, selector, template, replicas, min_ready_seconds, &[])
+}
+
+/// [`check_workload`] for any controller of long-running pods (StatefulSet, DaemonSet too);
+/// `claims` are the names of volume claim templates the containers may mount.
+fn check_workload_with(
+    ctx: Ctx<'_>,
+    selector: &LabelSelector,
+    template: Option<&PodTemplateSpec>,
+    replicas: Option<i32>,
+    min_ready_seconds: Option<i32>,
+    claims: &[&str],
+) -> VResult {
     if let Some(replicas) = replicas {
         non_negative(replicas).map_err(|r| ctx.err("spec.replicas", replicas, r))?;
     }
@@ -1263,7 +1315,13 @@ fn check_workload(
     let Some(spec) = &template.spec else {
         return Err(ctx.err("spec.template.spec", "", "is required"));
     };
-    check_pod_spec(ctx, "spec.template.spec", spec, PodMode::WorkloadTemplate)
+    check_pod_spec_with(
+        ctx,
+        "spec.template.spec",
+        spec,
+        PodMode::WorkloadTemplate,
+        claims,
+    )
 }
 
 fn check_strategy(ctx: Ctx<'_>, strategy: &DeploymentStrategy) -> VResult {
@@ -1751,6 +1809,1351 @@ impl Validate for Secret {
             }
             // `Opaque`, empty (the API server then writes `Opaque`) and any other type: no rule.
             _ => {}
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs and CronJobs
+// ---------------------------------------------------------------------------------------------
+
+use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
+
+/// Maximum length of a CronJob's name: its Jobs are named `<name>-<11 characters>`.
+pub const CRON_JOB_NAME_MAX_LEN: usize = 52;
+
+/// One field of a standard cron schedule: its name, bounds and the names it accepts.
+struct CronField {
+    name: &'static str,
+    min: u32,
+    max: u32,
+    names: &'static [&'static str],
+}
+
+const CRON_FIELDS: [CronField; 5] = [
+    CronField {
+        name: "minute",
+        min: 0,
+        max: 59,
+        names: &[],
+    },
+    CronField {
+        name: "hour",
+        min: 0,
+        max: 23,
+        names: &[],
+    },
+    CronField {
+        name: "day of month",
+        min: 1,
+        max: 31,
+        names: &[],
+    },
+    CronField {
+        name: "month",
+        min: 1,
+        max: 12,
+        names: &[
+            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+        ],
+    },
+    CronField {
+        name: "day of week",
+        min: 0,
+        max: 6,
+        names: &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+    },
+];
+
+/// The `@` macros a CronJob's schedule may be (besides `@every <duration>`).
+pub const CRON_MACROS: &[&str] = &[
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+];
+
+impl CronField {
+    fn value(&self, s: &str) -> Result<u32, String> {
+        let value = if let Some(i) = self.names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
+            // Names count from the field's minimum: JAN is 1, SUN is 0.
+            self.min + i as u32
+        } else {
+            s.parse::<u32>().map_err(|_| {
+                format!(
+                    "is not a valid cron schedule: {:?} in the {} field is not a number{}",
+                    s,
+                    self.name,
+                    if self.names.is_empty() {
+                        ""
+                    } else {
+                        " or a name"
+                    }
+                )
+            })?
+        };
+        if value < self.min || value > self.max {
+            return Err(format!(
+                "is not a valid cron schedule: {value} in the {} field is out of range {}-{}",
+                self.name, self.min, self.max
+            ));
+        }
+        Ok(value)
+    }
+
+    /// `*`, `?`, `a`, `a-b`, each optionally `/step`.
+    fn check_part(&self, part: &str) -> Result<(), String> {
+        let (range, step) = match part.split_once('/') {
+            Some((range, step)) => (range, Some(step)),
+            None => (part, None),
+        };
+        if let Some(step) = step {
+            match step.parse::<u32>() {
+                Ok(n) if n > 0 => {}
+                _ => {
+                    return Err(format!(
+                        "is not a valid cron schedule: step {step:?} in the {} field must be a \
+                         positive number",
+                        self.name
+                    ));
+                }
+            }
+        }
+        if range == "*" || range == "?" {
+            return Ok(());
+        }
+        match range.split_once('-') {
+            Some((start, end)) => {
+                let (start, end) = (self.value(start)?, self.value(end)?);
+                if start > end {
+                    return Err(format!(
+                        "is not a valid cron schedule: range {range} in the {} field ends before \
+                         it starts",
+                        self.name
+                    ));
+                }
+            }
+            None => {
+                self.value(range)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `s` is a Go duration such as `1h30m`, `90s` or `1.5h` (for `@every`).
+fn go_duration(s: &str) -> bool {
+    let mut rest = s;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .bytes()
+            .take_while(|c| c.is_ascii_digit() || *c == b'.')
+            .count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &rest[digits..];
+        let Some(unit) = ["ns", "us", "µs", "ms", "s", "m", "h"]
+            .iter()
+            .find(|u| rest.starts_with(**u) && !(**u == "m" && rest.starts_with("ms")))
+        else {
+            return false;
+        };
+        rest = &rest[unit.len()..];
+    }
+    true
+}
+
+/// Checks a CronJob's `schedule` the way the API server does (standard cron syntax): five
+/// fields — minute (0-59), hour (0-23), day of month (1-31), month (1-12 or `JAN`-`DEC`), day
+/// of week (0-6 or `SUN`-`SAT`) — each a comma-separated list of `*`, `?`, `n`, `a-b`, with an
+/// optional `/step`; or one of the macros ([`CRON_MACROS`], e.g. `@hourly`) or `@every
+/// <duration>`. A time zone belongs in the CronJob's `timeZone`, not in the schedule
+/// (`TZ=...` / `CRON_TZ=...`).
+///
+/// Returns the rule broken, naming the field and the value.
+///
+/// ```
+/// use kubekit::builders::validate::cron_schedule;
+/// assert!(cron_schedule("*/5 * * * *").is_ok());
+/// assert!(cron_schedule("0 3 * * MON-FRI").is_ok());
+/// assert!(cron_schedule("30 2 1,15 JAN,JUL ?").is_ok());
+/// assert!(cron_schedule("@hourly").is_ok());
+/// assert!(cron_schedule("@every 1h30m").is_ok());
+/// assert_eq!(
+///     cron_schedule("60 * * * *").unwrap_err(),
+///     "is not a valid cron schedule: 60 in the minute field is out of range 0-59"
+/// );
+/// assert!(cron_schedule("* * * *").is_err()); // four fields
+/// assert!(cron_schedule("@sometimes").is_err());
+/// assert!(cron_schedule("TZ=UTC 0 3 * * *").is_err());
+/// ```
+pub fn cron_schedule(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Err("is required".into());
+    }
+    if s.contains("TZ") {
+        return Err(
+            "is not a valid cron schedule: cannot use TZ or CRON_TZ in the schedule, use the \
+             timeZone field instead"
+                .into(),
+        );
+    }
+    if let Some(descriptor) = s.strip_prefix('@') {
+        if let Some(duration) = descriptor.strip_prefix("every ") {
+            if go_duration(duration.trim()) {
+                return Ok(());
+            }
+            return Err(format!(
+                "is not a valid cron schedule: {:?} is not a duration such as 1h30m",
+                duration.trim()
+            ));
+        }
+        if CRON_MACROS.contains(&s) {
+            return Ok(());
+        }
+        return Err(format!(
+            "is not a valid cron schedule: unknown macro; supported macros: {}, @every <duration>",
+            CRON_MACROS.join(", ")
+        ));
+    }
+    let fields: Vec<&str> = s.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!(
+            "is not a valid cron schedule: expected 5 fields (minute hour day-of-month month \
+             day-of-week), found {}",
+            fields.len()
+        ));
+    }
+    for (field, text) in CRON_FIELDS.iter().zip(fields) {
+        for part in text.split(',') {
+            field.check_part(part)?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks a CronJob's `timeZone`: an explicit IANA time zone name such as `Etc/UTC` or
+/// `Europe/Paris` — not empty, not `Local`, letters, digits, `/`, `_`, `-` and `+` only.
+/// (Whether the name exists is up to the API server's time zone database.)
+///
+/// ```
+/// use kubekit::builders::validate::time_zone;
+/// assert!(time_zone("Europe/Paris").is_ok());
+/// assert!(time_zone("Etc/GMT+5").is_ok());
+/// assert!(time_zone("Local").is_err());
+/// assert!(time_zone("Europe/ Paris").is_err());
+/// ```
+pub fn time_zone(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("is not a valid time zone: must not be empty");
+    }
+    if s.eq_ignore_ascii_case("local") {
+        return Err(
+            "is not a valid time zone: must be an explicit time zone as defined in \
+             https://www.iana.org/time-zones",
+        );
+    }
+    let allowed = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'/' | b'_' | b'-' | b'+');
+    if !s.bytes().all(allowed) || s.starts_with('/') || s.ends_with('/') || s.contains("//") {
+        return Err(
+            "is not a valid time zone: must be an IANA time zone name such as Europe/Paris or \
+             Etc/UTC",
+        );
+    }
+    Ok(())
+}
+
+/// Checks a Job's spec at `prefix` (`spec`, or `spec.jobTemplate.spec` in a CronJob).
+fn check_job_spec(ctx: Ctx<'_>, prefix: &str, spec: &JobSpec) -> VResult {
+    let counts = [
+        ("parallelism", spec.parallelism),
+        ("completions", spec.completions),
+        ("backoffLimit", spec.backoff_limit),
+        ("ttlSecondsAfterFinished", spec.ttl_seconds_after_finished),
+    ];
+    for (field, value) in counts {
+        if let Some(value) = value {
+            non_negative(value).map_err(|r| ctx.err(format!("{prefix}.{field}"), value, r))?;
+        }
+    }
+    if let Some(deadline) = spec.active_deadline_seconds
+        && deadline <= 0
+    {
+        return Err(ctx.err(
+            format!("{prefix}.activeDeadlineSeconds"),
+            deadline,
+            "must be greater than 0",
+        ));
+    }
+    match spec.completion_mode.as_deref() {
+        None | Some("NonIndexed") => {}
+        Some("Indexed") => {
+            if spec.completions.is_none() {
+                return Err(ctx.err(
+                    format!("{prefix}.completions"),
+                    "",
+                    "is required when completionMode is Indexed",
+                ));
+            }
+        }
+        Some(other) => {
+            return Err(ctx.err(
+                format!("{prefix}.completionMode"),
+                other,
+                "is not a supported value: supported values: \"Indexed\", \"NonIndexed\"",
+            ));
+        }
+    }
+    let template = &spec.template;
+    let meta = template.metadata.as_ref();
+    check_labels(
+        ctx,
+        &format!("{prefix}.template.metadata.labels"),
+        meta.and_then(|m| m.labels.as_ref()),
+    )?;
+    check_annotations(
+        ctx,
+        &format!("{prefix}.template.metadata.annotations"),
+        meta.and_then(|m| m.annotations.as_ref()),
+    )?;
+    if spec.manual_selector == Some(true) {
+        let Some(selector) = &spec.selector else {
+            return Err(ctx.err(
+                format!("{prefix}.selector"),
+                "",
+                "is required when manualSelector is true",
+            ));
+        };
+        check_selector(ctx, &format!("{prefix}.selector"), selector)?;
+        let empty = BTreeMap::new();
+        let labels = meta.and_then(|m| m.labels.as_ref()).unwrap_or(&empty);
+        if !crate::selector::matches(selector, labels) {
+            return Err(ctx.err(
+                format!("{prefix}.template.metadata.labels"),
+                fmt_labels(labels),
+                "does not match the selector: the selector must select the pods of the template",
+            ));
+        }
+    }
+    let Some(pod_spec) = &template.spec else {
+        return Err(ctx.err(format!("{prefix}.template.spec"), "", "is required"));
+    };
+    check_pod_spec(
+        ctx,
+        &format!("{prefix}.template.spec"),
+        pod_spec,
+        PodMode::JobTemplate,
+    )
+}
+
+impl Validate for Job {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Job",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        check_job_spec(ctx, "spec", spec)
+    }
+}
+
+impl Validate for CronJob {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "CronJob",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        if let Some(name) = &self.metadata.name
+            && name.len() > CRON_JOB_NAME_MAX_LEN
+        {
+            return Err(ctx.err(
+                "metadata.name",
+                name,
+                "must be no more than 52 characters: the CronJob's Jobs are named after it, \
+                 with 11 more characters",
+            ));
+        }
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        cron_schedule(&spec.schedule).map_err(|r| ctx.err("spec.schedule", &spec.schedule, r))?;
+        if let Some(tz) = &spec.time_zone {
+            ctx.check(|| "spec.timeZone".into(), tz, time_zone)?;
+        }
+        if let Some(policy) = &spec.concurrency_policy {
+            ctx.check(
+                || "spec.concurrencyPolicy".into(),
+                policy,
+                concurrency_policy,
+            )?;
+        }
+        if let Some(deadline) = spec.starting_deadline_seconds {
+            non_negative_i64(deadline)
+                .map_err(|r| ctx.err("spec.startingDeadlineSeconds", deadline, r))?;
+        }
+        let limits = [
+            (
+                "successfulJobsHistoryLimit",
+                spec.successful_jobs_history_limit,
+            ),
+            ("failedJobsHistoryLimit", spec.failed_jobs_history_limit),
+        ];
+        for (field, value) in limits {
+            if let Some(value) = value {
+                non_negative(value).map_err(|r| ctx.err(format!("spec.{field}"), value, r))?;
+            }
+        }
+        let template = &spec.job_template;
+        if let Some(meta) = &template.metadata {
+            check_labels(
+                ctx,
+                "spec.jobTemplate.metadata.labels",
+                meta.labels.as_ref(),
+            )?;
+            check_annotations(
+                ctx,
+                "spec.jobTemplate.metadata.annotations",
+                meta.annotations.as_ref(),
+            )?;
+        }
+        let Some(job) = &template.spec else {
+            return Err(ctx.err("spec.jobTemplate.spec", "", "is required"));
+        };
+        check_job_spec(ctx, "spec.jobTemplate.spec", job)
+    }
+}
+
+/// Checks a CronJob's `concurrencyPolicy`: `Allow`, `Forbid` or `Replace`.
+///
+/// ```
+/// use kubekit::builders::validate::concurrency_policy;
+/// assert!(concurrency_policy("Forbid").is_ok());
+/// assert!(concurrency_policy("forbid").is_err());
+/// ```
+pub fn concurrency_policy(s: &str) -> Result<(), &'static str> {
+    one_of(
+        s,
+        &["Allow", "Forbid", "Replace"],
+        "is not a supported value: supported values: \"Allow\", \"Forbid\", \"Replace\"",
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// StatefulSets, DaemonSets and PersistentVolumeClaims
+// ---------------------------------------------------------------------------------------------
+
+use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PersistentVolumeClaimSpec};
+
+/// Checks a PersistentVolumeClaim `accessModes` value: `ReadWriteOnce`, `ReadOnlyMany`,
+/// `ReadWriteMany` or `ReadWriteOncePod`.
+///
+/// ```
+/// use kubekit::builders::validate::access_mode;
+/// assert!(access_mode("ReadWriteOnce").is_ok());
+/// assert!(access_mode("RWO").is_err());
+/// ```
+pub fn access_mode(s: &str) -> Result<(), &'static str> {
+    one_of(
+        s,
+        &[
+            "ReadWriteOnce",
+            "ReadOnlyMany",
+            "ReadWriteMany",
+            "ReadWriteOncePod",
+        ],
+        "is not a supported value: supported values: \"ReadOnlyMany\", \"ReadWriteMany\", \
+         \"ReadWriteOnce\", \"ReadWriteOncePod\"",
+    )
+}
+
+/// Checks a claim's spec at `prefix` (`spec`, or `spec.volumeClaimTemplates[i].spec`).
+fn check_claim_spec(ctx: Ctx<'_>, prefix: &str, spec: &PersistentVolumeClaimSpec) -> VResult {
+    let modes = spec.access_modes.as_deref().unwrap_or_default();
+    if modes.is_empty() {
+        return Err(ctx.err(
+            format!("{prefix}.accessModes"),
+            "",
+            "must contain at least one access mode",
+        ));
+    }
+    for (i, mode) in modes.iter().enumerate() {
+        ctx.check(|| format!("{prefix}.accessModes[{i}]"), mode, access_mode)?;
+    }
+    if modes.len() > 1 && modes.iter().any(|m| m == "ReadWriteOncePod") {
+        return Err(ctx.err(
+            format!("{prefix}.accessModes"),
+            modes.join(","),
+            "may not use ReadWriteOncePod with other access modes",
+        ));
+    }
+    let resources = spec.resources.as_ref();
+    let requests = resources.and_then(|r| r.requests.as_ref());
+    let Some(storage) = requests.and_then(|r| r.get("storage")) else {
+        return Err(ctx.err(
+            format!("{prefix}.resources.requests.storage"),
+            "",
+            "is required",
+        ));
+    };
+    for (which, map) in [
+        ("requests", requests),
+        ("limits", resources.and_then(|r| r.limits.as_ref())),
+    ] {
+        for (name, qty) in map.into_iter().flatten() {
+            ctx.check(
+                || format!("{prefix}.resources.{which}"),
+                name,
+                qualified_name,
+            )?;
+            ctx.check(
+                || format!("{prefix}.resources.{which}.{name}"),
+                &qty.0,
+                quantity,
+            )?;
+        }
+    }
+    if parse_quantity(&storage.0).is_some_and(|v| v <= 0.0) {
+        return Err(ctx.err(
+            format!("{prefix}.resources.requests.storage"),
+            &storage.0,
+            "must be greater than zero",
+        ));
+    }
+    if let Some(class) = &spec.storage_class_name
+        && !class.is_empty()
+    {
+        ctx.check(
+            || format!("{prefix}.storageClassName"),
+            class,
+            dns1123_subdomain,
+        )?;
+    }
+    if let Some(mode) = &spec.volume_mode {
+        ctx.check(
+            || format!("{prefix}.volumeMode"),
+            mode,
+            |m| {
+                one_of(
+                    m,
+                    &["Block", "Filesystem"],
+                    "is not a supported value: supported values: \"Block\", \"Filesystem\"",
+                )
+            },
+        )?;
+    }
+    Ok(())
+}
+
+impl Validate for PersistentVolumeClaim {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "PersistentVolumeClaim",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        check_claim_spec(ctx, "spec", spec)
+    }
+}
+
+impl Validate for StatefulSet {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "StatefulSet",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        if let Some(service) = &spec.service_name
+            && !service.is_empty()
+        {
+            ctx.check(|| "spec.serviceName".into(), service, dns1035_label)?;
+        }
+        if let Some(policy) = &spec.pod_management_policy {
+            ctx.check(
+                || "spec.podManagementPolicy".into(),
+                policy,
+                |p| {
+                    one_of(
+                        p,
+                        &["OrderedReady", "Parallel"],
+                        "is not a supported value: supported values: \"OrderedReady\", \
+                         \"Parallel\"",
+                    )
+                },
+            )?;
+        }
+        if let Some(limit) = spec.revision_history_limit {
+            non_negative(limit).map_err(|r| ctx.err("spec.revisionHistoryLimit", limit, r))?;
+        }
+        if let Some(strategy) = &spec.update_strategy {
+            let kind = strategy.type_.as_deref().unwrap_or("RollingUpdate");
+            match kind {
+                "RollingUpdate" => {
+                    if let Some(partition) =
+                        strategy.rolling_update.as_ref().and_then(|r| r.partition)
+                    {
+                        non_negative(partition).map_err(|r| {
+                            ctx.err("spec.updateStrategy.rollingUpdate.partition", partition, r)
+                        })?;
+                    }
+                }
+                "OnDelete" => {
+                    if strategy.rolling_update.is_some() {
+                        return Err(ctx.err(
+                            "spec.updateStrategy.rollingUpdate",
+                            "",
+                            "may not be specified when strategy `type` is 'OnDelete'",
+                        ));
+                    }
+                }
+                other => {
+                    return Err(ctx.err(
+                        "spec.updateStrategy.type",
+                        other,
+                        "is not a supported value: supported values: \"OnDelete\", \
+                         \"RollingUpdate\"",
+                    ));
+                }
+            }
+        }
+        let mut claims = Vec::new();
+        for (i, claim) in spec.volume_claim_templates.iter().flatten().enumerate() {
+            let p = format!("spec.volumeClaimTemplates[{i}]");
+            let name = claim.metadata.name.as_deref().unwrap_or_default();
+            ctx.check(|| format!("{p}.metadata.name"), name, dns1123_label)?;
+            if claims.contains(&name) {
+                return Err(ctx.err(
+                    format!("{p}.metadata.name"),
+                    name,
+                    "is a duplicate: volume claim template names must be unique",
+                ));
+            }
+            if spec
+                .template
+                .spec
+                .iter()
+                .flat_map(|s| s.volumes.iter().flatten())
+                .any(|v| v.name == name)
+            {
+                return Err(ctx.err(
+                    format!("{p}.metadata.name"),
+                    name,
+                    "is also the name of a volume of the pod template: the claim's volume would \
+                     be hidden",
+                ));
+            }
+            check_labels(
+                ctx,
+                &format!("{p}.metadata.labels"),
+                claim.metadata.labels.as_ref(),
+            )?;
+            let Some(claim_spec) = &claim.spec else {
+                return Err(ctx.err(format!("{p}.spec"), "", "is required"));
+            };
+            check_claim_spec(ctx, &format!("{p}.spec"), claim_spec)?;
+            claims.push(name);
+        }
+        check_workload_with(
+            ctx,
+            &spec.selector,
+            Some(&spec.template),
+            spec.replicas,
+            spec.min_ready_seconds,
+            &claims,
+        )
+    }
+}
+
+impl Validate for DaemonSet {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "DaemonSet",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        if let Some(limit) = spec.revision_history_limit {
+            non_negative(limit).map_err(|r| ctx.err("spec.revisionHistoryLimit", limit, r))?;
+        }
+        if let Some(strategy) = &spec.update_strategy {
+            match strategy.type_.as_deref().unwrap_or("RollingUpdate") {
+                "RollingUpdate" => {
+                    if let Some(rolling) = &strategy.rolling_update {
+                        for (field, value) in [
+                            ("maxSurge", &rolling.max_surge),
+                            ("maxUnavailable", &rolling.max_unavailable),
+                        ] {
+                            if let Some(value) = value {
+                                int_or_percent(value).map_err(|r| {
+                                    ctx.err(
+                                        format!("spec.updateStrategy.rollingUpdate.{field}"),
+                                        fmt_int_or_string(value),
+                                        r,
+                                    )
+                                })?;
+                            }
+                        }
+                        // Kubernetes defaults maxUnavailable to 1 and maxSurge to 0.
+                        let surge_zero = rolling.max_surge.as_ref().is_none_or(is_zero);
+                        if let Some(unavailable) = &rolling.max_unavailable
+                            && is_zero(unavailable)
+                            && surge_zero
+                        {
+                            return Err(ctx.err(
+                                "spec.updateStrategy.rollingUpdate.maxUnavailable",
+                                fmt_int_or_string(unavailable),
+                                "may not be 0 when `maxSurge` is 0",
+                            ));
+                        }
+                    }
+                }
+                "OnDelete" => {
+                    if strategy.rolling_update.is_some() {
+                        return Err(ctx.err(
+                            "spec.updateStrategy.rollingUpdate",
+                            "",
+                            "may not be specified when strategy `type` is 'OnDelete'",
+                        ));
+                    }
+                }
+                other => {
+                    return Err(ctx.err(
+                        "spec.updateStrategy.type",
+                        other,
+                        "is not a supported value: supported values: \"OnDelete\", \
+                         \"RollingUpdate\"",
+                    ));
+                }
+            }
+        }
+        check_workload_with(
+            ctx,
+            &spec.selector,
+            Some(&spec.template),
+            None,
+            spec.min_ready_seconds,
+            &[],
+        )
+    }
+}
+
+impl Validate for k8s_openapi::api::core::v1::ServiceAccount {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "ServiceAccount",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        for (i, secret) in self.image_pull_secrets.iter().flatten().enumerate() {
+            ctx.check(
+                || format!("imagePullSecrets[{i}].name"),
+                &secret.name,
+                dns1123_subdomain,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RBAC
+// ---------------------------------------------------------------------------------------------
+
+use k8s_openapi::api::rbac::v1::{
+    ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, RoleRef, Subject,
+};
+
+/// Checks that `s` is a valid path segment name, the rule for RBAC objects' names: not
+/// empty, not `.` or `..`, without `/` or `%` (so `system:controller:x` is fine).
+///
+/// ```
+/// use kubekit::builders::validate::path_segment_name;
+/// assert!(path_segment_name("system:pod-reader").is_ok());
+/// assert!(path_segment_name("a/b").is_err());
+/// assert!(path_segment_name("..").is_err());
+/// ```
+pub fn path_segment_name(s: &str) -> Result<(), &'static str> {
+    match s {
+        "" => Err("is not a valid name: must not be empty"),
+        "." | ".." => Err("is not a valid name: may not be '.' or '..'"),
+        _ if s.contains('/') || s.contains('%') => {
+            Err("is not a valid name: may not contain '/' or '%'")
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_policy_rules(ctx: Ctx<'_>, rules: Option<&Vec<PolicyRule>>, namespaced: bool) -> VResult {
+    for (i, rule) in rules.into_iter().flatten().enumerate() {
+        let p = format!("rules[{i}]");
+        if rule.verbs.is_empty() {
+            return Err(ctx.err(format!("{p}.verbs"), "", "must contain at least 1 verb"));
+        }
+        let urls = rule.non_resource_urls.as_deref().unwrap_or_default();
+        let resources = rule.resources.as_deref().unwrap_or_default();
+        if !urls.is_empty() {
+            if namespaced {
+                return Err(ctx.err(
+                    format!("{p}.nonResourceURLs"),
+                    urls.join(","),
+                    "may not be used in a namespaced rule (a Role): use a ClusterRole",
+                ));
+            }
+            if !resources.is_empty() {
+                return Err(ctx.err(
+                    format!("{p}.nonResourceURLs"),
+                    urls.join(","),
+                    "may not be used with resources in the same rule",
+                ));
+            }
+            continue;
+        }
+        if rule.api_groups.as_ref().is_none_or(|g| g.is_empty()) {
+            return Err(ctx.err(
+                format!("{p}.apiGroups"),
+                "",
+                "is required: resource rules must supply at least one API group (\"\" for the \
+                 core group)",
+            ));
+        }
+        if resources.is_empty() {
+            return Err(ctx.err(
+                format!("{p}.resources"),
+                "",
+                "is required: resource rules must supply at least one resource",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_role_ref(ctx: Ctx<'_>, role_ref: &RoleRef, cluster: bool) -> VResult {
+    if role_ref.api_group != super::RBAC_API_GROUP {
+        return Err(ctx.err(
+            "roleRef.apiGroup",
+            &role_ref.api_group,
+            "is not a supported value: supported values: \"rbac.authorization.k8s.io\"",
+        ));
+    }
+    let kinds: &[&str] = if cluster {
+        &["ClusterRole"]
+    } else {
+        &["Role", "ClusterRole"]
+    };
+    if !kinds.contains(&role_ref.kind.as_str()) {
+        return Err(ctx.err(
+            "roleRef.kind",
+            &role_ref.kind,
+            if cluster {
+                "is not a supported value: supported values: \"ClusterRole\""
+            } else {
+                "is not a supported value: supported values: \"ClusterRole\", \"Role\""
+            },
+        ));
+    }
+    ctx.check(|| "roleRef.name".into(), &role_ref.name, path_segment_name)
+}
+
+fn check_subjects(ctx: Ctx<'_>, subjects: Option<&Vec<Subject>>, cluster: bool) -> VResult {
+    for (i, subject) in subjects.into_iter().flatten().enumerate() {
+        let p = format!("subjects[{i}]");
+        match subject.kind.as_str() {
+            "ServiceAccount" => {
+                ctx.check(|| format!("{p}.name"), &subject.name, dns1123_subdomain)?;
+                if subject.api_group.as_deref().is_some_and(|g| !g.is_empty()) {
+                    return Err(ctx.err(
+                        format!("{p}.apiGroup"),
+                        subject.api_group.as_deref().unwrap_or_default(),
+                        "must be empty for a ServiceAccount",
+                    ));
+                }
+                match subject.namespace.as_deref() {
+                    None | Some("") if cluster => {
+                        return Err(ctx.err(
+                            format!("{p}.namespace"),
+                            "",
+                            "is required for a ServiceAccount subject of a ClusterRoleBinding \
+                             (give the ServiceAccount a namespace)",
+                        ));
+                    }
+                    Some(ns) if !ns.is_empty() => {
+                        ctx.check(|| format!("{p}.namespace"), ns, dns1123_label)?;
+                    }
+                    _ => {}
+                }
+            }
+            "User" | "Group" => {
+                if subject.name.is_empty() {
+                    return Err(ctx.err(format!("{p}.name"), "", "is required"));
+                }
+                if subject.api_group.as_deref() != Some(super::RBAC_API_GROUP) {
+                    return Err(ctx.err(
+                        format!("{p}.apiGroup"),
+                        subject.api_group.as_deref().unwrap_or_default(),
+                        "is not a supported value: supported values: \
+                         \"rbac.authorization.k8s.io\"",
+                    ));
+                }
+            }
+            other => {
+                return Err(ctx.err(
+                    format!("{p}.kind"),
+                    other,
+                    "is not a supported value: supported values: \"Group\", \"ServiceAccount\", \
+                     \"User\"",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Validate for Role {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Role",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, path_segment_name, true)?;
+        check_policy_rules(ctx, self.rules.as_ref(), true)
+    }
+}
+
+impl Validate for ClusterRole {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "ClusterRole",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, path_segment_name, false)?;
+        check_policy_rules(ctx, self.rules.as_ref(), false)
+    }
+}
+
+impl Validate for RoleBinding {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "RoleBinding",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, path_segment_name, true)?;
+        check_role_ref(ctx, &self.role_ref, false)?;
+        check_subjects(ctx, self.subjects.as_ref(), false)
+    }
+}
+
+impl Validate for ClusterRoleBinding {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "ClusterRoleBinding",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, path_segment_name, false)?;
+        check_role_ref(ctx, &self.role_ref, true)?;
+        check_subjects(ctx, self.subjects.as_ref(), true)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ingress
+// ---------------------------------------------------------------------------------------------
+
+use k8s_openapi::api::networking::v1::{Ingress, IngressBackend};
+
+/// Checks an Ingress host: a DNS-1123 subdomain, optionally starting with `*.` (a wildcard
+/// for one label), and not an IP address.
+///
+/// ```
+/// use kubekit::builders::validate::ingress_host;
+/// assert!(ingress_host("shop.example.com").is_ok());
+/// assert!(ingress_host("*.example.com").is_ok());
+/// assert!(ingress_host("10.0.0.1").is_err());
+/// assert!(ingress_host("Shop.example.com").is_err());
+/// ```
+pub fn ingress_host(s: &str) -> Result<(), &'static str> {
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return Err("must be a DNS name, not an IP address");
+    }
+    let name = s.strip_prefix("*.").unwrap_or(s);
+    dns1123_subdomain(name)
+}
+
+fn check_ingress_backend(ctx: Ctx<'_>, path: &str, backend: &IngressBackend) -> VResult {
+    match (&backend.service, &backend.resource) {
+        (Some(_), Some(_)) => {
+            return Err(ctx.err(path, "", "may specify only one of service and resource"));
+        }
+        (None, None) => {
+            return Err(ctx.err(path, "", "must specify a service or a resource"));
+        }
+        _ => {}
+    }
+    let Some(service) = &backend.service else {
+        return Ok(());
+    };
+    ctx.check(
+        || format!("{path}.service.name"),
+        &service.name,
+        dns1035_label,
+    )?;
+    let port = service.port.as_ref();
+    match (
+        port.and_then(|p| p.name.as_deref()),
+        port.and_then(|p| p.number),
+    ) {
+        (Some(_), Some(_)) => Err(ctx.err(
+            format!("{path}.service.port"),
+            "",
+            "may specify only one of name and number",
+        )),
+        (Some(name), None) => {
+            ctx.check(|| format!("{path}.service.port.name"), name, iana_svc_name)
+        }
+        (None, Some(number)) => port_number(number)
+            .map_err(|r| ctx.err(format!("{path}.service.port.number"), number, r)),
+        (None, None) => Err(ctx.err(
+            format!("{path}.service.port"),
+            "",
+            "is required: a port name or number",
+        )),
+    }
+}
+
+impl Validate for Ingress {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "Ingress",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        if let Some(class) = &spec.ingress_class_name {
+            ctx.check(|| "spec.ingressClassName".into(), class, dns1123_subdomain)?;
+        }
+        let rules = spec.rules.as_deref().unwrap_or_default();
+        if rules.is_empty() && spec.default_backend.is_none() {
+            return Err(ctx.err(
+                "spec.rules",
+                "",
+                "either defaultBackend or rules must be specified",
+            ));
+        }
+        if let Some(backend) = &spec.default_backend {
+            check_ingress_backend(ctx, "spec.defaultBackend", backend)?;
+        }
+        for (i, rule) in rules.iter().enumerate() {
+            if let Some(host) = &rule.host {
+                ctx.check(|| format!("spec.rules[{i}].host"), host, ingress_host)?;
+            }
+            let paths = rule
+                .http
+                .as_ref()
+                .map(|h| h.paths.as_slice())
+                .unwrap_or_default();
+            for (j, http_path) in paths.iter().enumerate() {
+                let p = format!("spec.rules[{i}].http.paths[{j}]");
+                let path_type = http_path.path_type.as_str();
+                match path_type {
+                    "Prefix" | "Exact" => {
+                        let path = http_path.path.as_deref().unwrap_or_default();
+                        if !path.starts_with('/') {
+                            return Err(ctx.err(
+                                format!("{p}.path"),
+                                path,
+                                format!("must be an absolute path (start with '/') for pathType {path_type}"),
+                            ));
+                        }
+                    }
+                    "ImplementationSpecific" => {}
+                    other => {
+                        return Err(ctx.err(
+                            format!("{p}.pathType"),
+                            other,
+                            "is not a supported value: supported values: \"Exact\", \
+                             \"ImplementationSpecific\", \"Prefix\"",
+                        ));
+                    }
+                }
+                check_ingress_backend(ctx, &format!("{p}.backend"), &http_path.backend)?;
+            }
+        }
+        for (i, tls) in spec.tls.iter().flatten().enumerate() {
+            for (j, host) in tls.hosts.iter().flatten().enumerate() {
+                ctx.check(|| format!("spec.tls[{i}].hosts[{j}]"), host, ingress_host)?;
+            }
+            if let Some(secret) = &tls.secret_name
+                && !secret.is_empty()
+            {
+                ctx.check(
+                    || format!("spec.tls[{i}].secretName"),
+                    secret,
+                    dns1123_subdomain,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HorizontalPodAutoscaler, PodDisruptionBudget, NetworkPolicy
+// ---------------------------------------------------------------------------------------------
+
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+
+impl Validate for HorizontalPodAutoscaler {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "HorizontalPodAutoscaler",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Err(ctx.err("spec", "", "is required"));
+        };
+        let target = &spec.scale_target_ref;
+        if target.kind.is_empty() {
+            return Err(ctx.err("spec.scaleTargetRef.kind", "", "is required"));
+        }
+        ctx.check(
+            || "spec.scaleTargetRef.name".into(),
+            &target.name,
+            path_segment_name,
+        )?;
+        let min = spec.min_replicas.unwrap_or(1);
+        if min < 1 {
+            return Err(ctx.err(
+                "spec.minReplicas",
+                min,
+                "must be greater than or equal to 1",
+            ));
+        }
+        if spec.max_replicas < min {
+            return Err(ctx.err(
+                "spec.maxReplicas",
+                spec.max_replicas,
+                format!("must be greater than or equal to minReplicas ({min})"),
+            ));
+        }
+        for (i, metric) in spec.metrics.iter().flatten().enumerate() {
+            let p = format!("spec.metrics[{i}]");
+            match metric.type_.as_str() {
+                "Resource" => {
+                    let Some(resource) = &metric.resource else {
+                        return Err(ctx.err(
+                            format!("{p}.resource"),
+                            "",
+                            "must be populated for type Resource",
+                        ));
+                    };
+                    ctx.check(
+                        || format!("{p}.resource.name"),
+                        &resource.name,
+                        qualified_name,
+                    )?;
+                    let t = &resource.target;
+                    match t.type_.as_str() {
+                        "Utilization" => match t.average_utilization {
+                            Some(u) if u > 0 => {}
+                            other => {
+                                return Err(ctx.err(
+                                    format!("{p}.resource.target.averageUtilization"),
+                                    other.map(|u| u.to_string()).unwrap_or_default(),
+                                    "must be greater than 0 for a Utilization target",
+                                ));
+                            }
+                        },
+                        "AverageValue" | "Value" => {}
+                        other => {
+                            return Err(ctx.err(
+                                format!("{p}.resource.target.type"),
+                                other,
+                                "is not a supported value: supported values: \"AverageValue\", \
+                                 \"Utilization\", \"Value\"",
+                            ));
+                        }
+                    }
+                }
+                "Pods" | "Object" | "External" | "ContainerResource" => {}
+                other => {
+                    return Err(ctx.err(
+                        format!("{p}.type"),
+                        other,
+                        "is not a supported value: supported values: \"ContainerResource\", \
+                         \"External\", \"Object\", \"Pods\", \"Resource\"",
+                    ));
+                }
+            }
+        }
+        if let Some(behavior) = &spec.behavior {
+            for (which, rules) in [
+                ("scaleUp", &behavior.scale_up),
+                ("scaleDown", &behavior.scale_down),
+            ] {
+                if let Some(window) = rules.as_ref().and_then(|r| r.stabilization_window_seconds)
+                    && !(0..=3600).contains(&window)
+                {
+                    return Err(ctx.err(
+                        format!("spec.behavior.{which}.stabilizationWindowSeconds"),
+                        window,
+                        "must be between 0 and 3600, inclusive",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Validate for PodDisruptionBudget {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "PodDisruptionBudget",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Ok(());
+        };
+        if spec.min_available.is_some() && spec.max_unavailable.is_some() {
+            return Err(ctx.err(
+                "spec.minAvailable",
+                "",
+                "minAvailable and maxUnavailable cannot be both set",
+            ));
+        }
+        for (field, value) in [
+            ("minAvailable", &spec.min_available),
+            ("maxUnavailable", &spec.max_unavailable),
+        ] {
+            if let Some(value) = value {
+                let path = format!("spec.{field}");
+                int_or_percent(value)
+                    .map_err(|r| ctx.err(path.clone(), fmt_int_or_string(value), r))?;
+                if let IntOrString::String(s) = value
+                    && percent_value(s).is_some_and(|p| p > 100)
+                {
+                    return Err(ctx.err(path, s, "must not be greater than 100%"));
+                }
+            }
+        }
+        if let Some(selector) = &spec.selector {
+            check_selector(ctx, "spec.selector", selector)?;
+        }
+        Ok(())
+    }
+}
+
+impl Validate for NetworkPolicy {
+    fn validate(&self) -> Result<(), ValidationError> {
+        let ctx = Ctx {
+            kind: "NetworkPolicy",
+            name: object_name(&self.metadata),
+        };
+        check_meta(ctx, &self.metadata, dns1123_subdomain, true)?;
+        let Some(spec) = &self.spec else {
+            return Ok(());
+        };
+        for (i, policy_type) in spec.policy_types.iter().flatten().enumerate() {
+            if policy_type != "Ingress" && policy_type != "Egress" {
+                return Err(ctx.err(
+                    format!("spec.policyTypes[{i}]"),
+                    policy_type,
+                    "is not a supported value: supported values: \"Egress\", \"Ingress\"",
+                ));
+            }
+        }
+        let ingress = spec.ingress.iter().flatten().enumerate().map(|(i, r)| {
+            (
+                format!("spec.ingress[{i}]"),
+                "from",
+                r.from.as_ref(),
+                r.ports.as_ref(),
+            )
+        });
+        let egress = spec.egress.iter().flatten().enumerate().map(|(i, r)| {
+            (
+                format!("spec.egress[{i}]"),
+                "to",
+                r.to.as_ref(),
+                r.ports.as_ref(),
+            )
+        });
+        for (path, peers_field, peers, ports) in ingress.chain(egress) {
+            for (j, port) in ports.into_iter().flatten().enumerate() {
+                let p = format!("{path}.ports[{j}]");
+                if let Some(protocol_value) = &port.protocol {
+                    ctx.check(|| format!("{p}.protocol"), protocol_value, protocol)?;
+                }
+                if let Some(value) = &port.port {
+                    int_or_name_port(value)
+                        .map_err(|r| ctx.err(format!("{p}.port"), fmt_int_or_string(value), r))?;
+                }
+                if let Some(end) = port.end_port {
+                    match &port.port {
+                        Some(IntOrString::Int(start)) if end >= *start => {}
+                        _ => {
+                            return Err(ctx.err(
+                                format!("{p}.endPort"),
+                                end,
+                                "must be greater than or equal to a numeric `port`",
+                            ));
+                        }
+                    }
+                }
+            }
+            for (j, peer) in peers.into_iter().flatten().enumerate() {
+                let p = format!("{path}.{peers_field}[{j}]");
+                let selectors = peer.pod_selector.is_some() || peer.namespace_selector.is_some();
+                if selectors && peer.ip_block.is_some() {
+                    return Err(ctx.err(p, "", "may not specify both ipBlock and another peer"));
+                }
+                if !selectors && peer.ip_block.is_none() {
+                    return Err(ctx.err(
+                        p,
+                        "",
+                        "must specify a peer: podSelector, namespaceSelector or ipBlock",
+                    ));
+                }
+                if let Some(selector) = &peer.pod_selector {
+                    check_labels(
+                        ctx,
+                        &format!("{p}.podSelector.matchLabels"),
+                        selector.match_labels.as_ref(),
+                    )?;
+                }
+            }
+        }
+        if let Some(selector) = &spec.pod_selector {
+            check_labels(
+                ctx,
+                "spec.podSelector.matchLabels",
+                selector.match_labels.as_ref(),
+            )?;
         }
         Ok(())
     }

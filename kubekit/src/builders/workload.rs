@@ -139,7 +139,7 @@ pub const DEFAULT_SELECTOR_KEY: &str = "app";
 ///   has none, both become `app: <name>`).
 /// - With an explicit selector, its labels are added to the template's; a template label with
 ///   a different value for the same key is an error.
-fn derive_selector(
+pub(crate) fn derive_selector(
     ctx: Ctx<'_>,
     name: &str,
     selector: BTreeMap<String, String>,
@@ -377,6 +377,157 @@ metadata_setters!(
 );
 
 impl<S: replica_set_builder::State> ReplicaSetBuilder<S> {
+    /// Selects the pods by these labels only (instead of all the template's labels) and adds
+    /// them to the template.
+    pub fn selector(
+        mut self,
+        labels: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.selector.extend(super::pod::labels_from(labels));
+        self
+    }
+}
+
+/// How a DaemonSet replaces its pods when its template changes (`updateStrategy`).
+///
+/// ```
+/// use kubekit::builders::{IntOrPercent, UpdateStrategy};
+/// let s = UpdateStrategy::rolling_update(IntOrPercent::percent(20));
+/// let k8s: kubekit::k8s_openapi::api::apps::v1::DaemonSetUpdateStrategy = s.into();
+/// assert_eq!(k8s.type_.as_deref(), Some("RollingUpdate"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UpdateStrategy {
+    /// Replace pods node by node (Kubernetes' default: one unavailable node at a time).
+    RollingUpdate {
+        /// How many nodes' pods may be unavailable during the update (default 1).
+        max_unavailable: Option<IntOrPercent>,
+        /// How many nodes may run an old and a new pod at once (default 0).
+        max_surge: Option<IntOrPercent>,
+    },
+    /// Replace a pod only when it is deleted.
+    OnDelete,
+}
+
+impl UpdateStrategy {
+    /// A rolling update with at most `max_unavailable` nodes' pods down at a time.
+    pub fn rolling_update(max_unavailable: impl Into<IntOrPercent>) -> Self {
+        UpdateStrategy::RollingUpdate {
+            max_unavailable: Some(max_unavailable.into()),
+            max_surge: None,
+        }
+    }
+}
+
+impl From<UpdateStrategy> for apps::DaemonSetUpdateStrategy {
+    fn from(s: UpdateStrategy) -> Self {
+        match s {
+            UpdateStrategy::OnDelete => apps::DaemonSetUpdateStrategy {
+                type_: Some("OnDelete".into()),
+                ..Default::default()
+            },
+            UpdateStrategy::RollingUpdate {
+                max_unavailable,
+                max_surge,
+            } => apps::DaemonSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: if max_unavailable.is_none() && max_surge.is_none() {
+                    None
+                } else {
+                    Some(apps::RollingUpdateDaemonSet {
+                        max_unavailable: max_unavailable.map(Into::into),
+                        max_surge: max_surge.map(Into::into),
+                        ..Default::default()
+                    })
+                },
+                ..Default::default()
+            },
+        }
+    }
+}
+
+/// Builds a [`DaemonSet`](k8s_openapi::api::apps::v1::DaemonSet): one pod on every node (or
+/// every node the template's `node_selector` picks).
+///
+/// `name` and `template` are required. The selector is derived from the template as for
+/// [`deployment`](crate::builders::deployment). `build()` checks the template (pods restart
+/// `Always`), the update strategy and the counts; the DaemonSet is ready when every node
+/// that should run its pod runs an updated, available one.
+///
+/// ```
+/// use kubekit::builders::{container, daemon_set, pod_template, IntOrPercent, UpdateStrategy};
+///
+/// let agent = daemon_set()
+///     .name("log-agent")
+///     .template(
+///         pod_template()
+///             .label("app", "log-agent")
+///             .container(container().name("agent").image("fluent/fluent-bit:4.0").build()?)
+///             .build(),
+///     )
+///     .update_strategy(UpdateStrategy::rolling_update(IntOrPercent::percent(25)))
+///     .build()?;
+/// let spec = agent.spec.expect("a DaemonSet has a spec");
+/// assert_eq!(
+///     spec.selector.match_labels.map(|l| l["app"].clone()).as_deref(),
+///     Some("log-agent")
+/// );
+/// # Ok::<(), kubekit::builders::ValidationError>(())
+/// ```
+#[bon::builder(finish_fn = build, on(String, into))]
+pub fn daemon_set(
+    #[builder(field)] labels: BTreeMap<String, String>,
+    #[builder(field)] annotations: BTreeMap<String, String>,
+    #[builder(field)] selector: BTreeMap<String, String>,
+    /// The DaemonSet's name, a DNS-1123 subdomain.
+    name: String,
+    /// The namespace; left to the client (its default namespace) when not set.
+    namespace: Option<String>,
+    /// The pod to run on each node, e.g. from [`pod_template`](crate::builders::pod_template).
+    template: core::PodTemplateSpec,
+    /// How to replace pods when the template changes (`updateStrategy`, Kubernetes' default:
+    /// a rolling update, one node at a time).
+    update_strategy: Option<UpdateStrategy>,
+    /// Seconds a new pod must be ready before it counts as available (`minReadySeconds`).
+    min_ready_seconds: Option<i32>,
+    /// How many old revisions to keep (`revisionHistoryLimit`, default 10).
+    revision_history_limit: Option<i32>,
+) -> Result<apps::DaemonSet, ValidationError> {
+    let ctx = Ctx {
+        kind: "DaemonSet",
+        name: &name,
+    };
+    let mut template = template;
+    let selector = derive_selector(ctx, &name, selector, &mut template)?;
+    let daemon_set = apps::DaemonSet {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace,
+            labels: non_empty_map(labels),
+            annotations: non_empty_map(annotations),
+            ..Default::default()
+        },
+        spec: Some(apps::DaemonSetSpec {
+            selector,
+            template,
+            update_strategy: update_strategy.map(Into::into),
+            min_ready_seconds,
+            revision_history_limit,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    daemon_set.validate()?;
+    Ok(daemon_set)
+}
+
+metadata_setters!(
+    DaemonSetBuilder,
+    daemon_set_builder::State,
+    "DaemonSet itself (not its pods)"
+);
+
+impl<S: daemon_set_builder::State> DaemonSetBuilder<S> {
     /// Selects the pods by these labels only (instead of all the template's labels) and adds
     /// them to the template.
     pub fn selector(

@@ -34,7 +34,7 @@ use std::{
 
 use futures::{AsyncBufReadExt, Stream, StreamExt, channel::mpsc};
 use k8s_openapi::{
-    api::{apps::v1::Deployment, core::v1::Pod},
+    api::{apps::v1::Deployment, batch::v1::Job, core::v1::Pod},
     jiff::Timestamp,
 };
 use kube::{
@@ -68,10 +68,18 @@ pub enum LogsError {
         /// The container asked for (empty when the pod has none).
         container: String,
     },
+    /// The Job has no selector yet (the API server sets one when it takes the Job).
+    #[error("job {namespace}/{name} has no selector")]
+    NoJobSelector {
+        /// Namespace of the Job.
+        namespace: String,
+        /// The Job.
+        name: String,
+    },
 }
 
 impl LogsError {
-    /// The object the error is about: the Deployment or the pod.
+    /// The object the error is about: the Deployment, the pod or the Job.
     pub fn object(&self) -> crate::ObjectRef {
         match self {
             LogsError::NoSelector { namespace, name } => {
@@ -79,6 +87,9 @@ impl LogsError {
             }
             LogsError::NoContainer { namespace, pod, .. } => {
                 crate::ObjectRef::new("Pod", Some(namespace), pod)
+            }
+            LogsError::NoJobSelector { namespace, name } => {
+                crate::ObjectRef::new("Job", Some(namespace), name)
             }
         }
     }
@@ -1003,6 +1014,70 @@ impl crate::Client {
             timestamps: options.timestamps,
             _tasks: vec![spawn_guarded(manager)],
         })
+    }
+
+    /// Reads the logs of the pods of Job `name` (found by the Job's own selector), oldest pod
+    /// first: what a finished Job printed, or why its attempts failed. With more than one pod
+    /// (retries, parallel pods), each line is prefixed `[pod/NAME/CONTAINER] `.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::Client) -> kubekit::Result<()> {
+    /// use std::time::Duration;
+    /// use k8s_openapi::api::batch::v1::Job;
+    /// use kubekit::logs::LogOptions;
+    ///
+    /// let outcome = client.wait_ready::<Job>("migrate", Duration::from_secs(300)).await;
+    /// print!("{}", client.job_logs("migrate", &LogOptions::new()).await?);
+    /// outcome?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`](crate::Error::NotFound) when the Job cannot be read,
+    /// [`LogsError::NoJobSelector`] when it has no selector yet; a pod's errors as for
+    /// [`logs`](Self::logs).
+    pub async fn job_logs(&self, name: &str, options: &LogOptions) -> crate::Result<String> {
+        let api: Api<Job> = Api::namespaced(self.kube().clone(), self.namespace());
+        let job = api.get(name).await.map_err(|source| {
+            crate::Error::from_kube(
+                source,
+                crate::ObjectRef::new("Job", Some(self.namespace()), name),
+            )
+        })?;
+        let selector = job
+            .spec
+            .and_then(|s| s.selector)
+            .and_then(|s| crate::selector::string(&s))
+            .ok_or_else(|| LogsError::NoJobSelector {
+                namespace: self.namespace().to_string(),
+                name: name.to_string(),
+            })?;
+        let mut pods = self
+            .pods_api()
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| self.read_error(name, e))?
+            .items;
+        pods.sort_by(|a, b| {
+            let key = |p: &Pod| {
+                (
+                    p.metadata.creation_timestamp.as_ref().map(|t| t.0),
+                    p.metadata.name.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        let mut options = options.clone();
+        if pods.len() > 1 && options.prefix.is_none() {
+            options.prefix = Some(true);
+        }
+        let mut out = String::new();
+        for pod in &pods {
+            let pod_name = pod.metadata.name.as_deref().unwrap_or_default();
+            out.push_str(&self.logs(pod_name, &options).await?);
+        }
+        Ok(out)
     }
 
     /// Follows the logs of all pods of Deployment `name` (its label selector), as

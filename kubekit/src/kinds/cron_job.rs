@@ -3,8 +3,13 @@
 use k8s_openapi::{api::batch::v1::CronJob, jiff::Timestamp};
 
 use super::{Kind, age, name};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for CronJob {
+    fn validate(&self) -> Result<(), ValidationError> {
+        Validate::validate(self)
+    }
+
     const COLUMNS: &'static [&'static str] = &[
         "NAME",
         "SCHEDULE",

@@ -4,8 +4,13 @@
 use k8s_openapi::{api::apps::v1::DaemonSet, jiff::Timestamp};
 
 use super::{Kind, Readiness, age, name};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for DaemonSet {
+    fn validate(&self) -> Result<(), ValidationError> {
+        Validate::validate(self)
+    }
+
     /// Ready when the controller has seen the latest generation and the pods of every node
     /// that should run one are updated and available.
     fn readiness(&self) -> Readiness {

@@ -3,8 +3,13 @@
 use k8s_openapi::{api::networking::v1::Ingress, jiff::Timestamp};
 
 use super::{Kind, age, name};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for Ingress {
+    fn validate(&self) -> Result<(), ValidationError> {
+        Validate::validate(self)
+    }
+
     const COLUMNS: &'static [&'static str] = &["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"];
 
     fn row(&self, now: Timestamp) -> Vec<String> {

@@ -4,8 +4,13 @@
 use k8s_openapi::{api::batch::v1::Job, jiff::Timestamp};
 
 use super::{Kind, Readiness, age, name};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for Job {
+    fn validate(&self) -> Result<(), ValidationError> {
+        Validate::validate(self)
+    }
+
     /// Ready when condition `Complete` is true; failed when `Failed` is (with its reason and
     /// message, e.g. `BackoffLimitExceeded`).
     fn readiness(&self) -> Readiness {

@@ -23,16 +23,23 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::builders::ValidationError;
 
+mod cluster_role;
+mod cluster_role_binding;
 mod config_map;
 mod cron_job;
 mod daemon_set;
 mod deployment;
+mod horizontal_pod_autoscaler;
 mod ingress;
 mod job;
 mod namespace;
+mod network_policy;
 mod persistent_volume_claim;
 mod pod;
+mod pod_disruption_budget;
 mod replica_set;
+mod role;
+mod role_binding;
 mod secret;
 mod service;
 mod service_account;
@@ -124,6 +131,15 @@ pub(crate) fn name<K: Kind>(object: &K) -> String {
 /// The object's age as kubectl shows it (`3m10s`, `5d`).
 pub(crate) fn age<K: Kind>(object: &K, now: k8s_openapi::jiff::Timestamp) -> String {
     crate::table::age(object.metadata().creation_timestamp.as_ref(), now)
+}
+
+/// The object's creation time as kubectl's `CREATED AT` shows it (`2026-12-04T13:40:00Z`).
+pub(crate) fn created_at<K: Kind>(object: &K) -> String {
+    object
+        .metadata()
+        .creation_timestamp
+        .as_ref()
+        .map_or_else(|| "<unknown>".to_string(), |t| t.0.to_string())
 }
 
 /// A count, `0` when not set.

@@ -3,8 +3,13 @@
 use k8s_openapi::{api::core::v1::PersistentVolumeClaim, jiff::Timestamp};
 
 use super::{Kind, Readiness, age, name};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for PersistentVolumeClaim {
+    fn validate(&self) -> Result<(), ValidationError> {
+        Validate::validate(self)
+    }
+
     /// Ready when its phase is `Bound`; failed when `Lost` (its volume is gone).
     fn readiness(&self) -> Readiness {
         match self.status.as_ref().and_then(|s| s.phase.as_deref()) {

@@ -3,8 +3,13 @@
 use k8s_openapi::{api::core::v1::ServiceAccount, jiff::Timestamp};
 
 use super::{Kind, age, name};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for ServiceAccount {
+    fn validate(&self) -> Result<(), ValidationError> {
+        Validate::validate(self)
+    }
+
     const COLUMNS: &'static [&'static str] = &["NAME", "SECRETS", "AGE"];
 
     fn row(&self, now: Timestamp) -> Vec<String> {

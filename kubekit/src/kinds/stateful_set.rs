@@ -4,8 +4,13 @@
 use k8s_openapi::{api::apps::v1::StatefulSet, jiff::Timestamp};
 
 use super::{Kind, Readiness, age, count, name};
+use crate::builders::{Validate, ValidationError};
 
 impl Kind for StatefulSet {
+    fn validate(&self) -> Result<(), ValidationError> {
+        Validate::validate(self)
+    }
+
     /// Ready when the controller has seen the latest generation, every replica is ready and
     /// updated, and the current revision is the update revision (`kubectl rollout status`).
     fn readiness(&self) -> Readiness {

@@ -2,11 +2,14 @@
 //! has no type for.
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount,
 };
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::ser::{Error as _, SerializeMap};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -192,6 +195,20 @@ known_kinds! {
     PersistentVolumeClaim(PersistentVolumeClaim),
     /// A `networking.k8s.io/v1` Ingress.
     Ingress(Ingress),
+    /// A `networking.k8s.io/v1` NetworkPolicy.
+    NetworkPolicy(NetworkPolicy),
+    /// An `autoscaling/v2` HorizontalPodAutoscaler.
+    HorizontalPodAutoscaler(HorizontalPodAutoscaler),
+    /// A `policy/v1` PodDisruptionBudget.
+    PodDisruptionBudget(PodDisruptionBudget),
+    /// A `rbac.authorization.k8s.io/v1` Role.
+    Role(Role),
+    /// A `rbac.authorization.k8s.io/v1` ClusterRole.
+    ClusterRole(ClusterRole),
+    /// A `rbac.authorization.k8s.io/v1` RoleBinding.
+    RoleBinding(RoleBinding),
+    /// A `rbac.authorization.k8s.io/v1` ClusterRoleBinding.
+    ClusterRoleBinding(ClusterRoleBinding),
 }
 
 /// The apiVersion kubekit knows for `kind`, if it has a variant for it.
