@@ -224,6 +224,30 @@ fn json_value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// `value` as kubectl sends it, which is what kubekit reads: no fields set to null, and
+/// integer-valued floats as integers (JSON has one number type).
+fn as_kubernetes_reads_it(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(key, value)| (key, as_kubernetes_reads_it(value)))
+                .collect(),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(as_kubernetes_reads_it).collect())
+        }
+        Value::Number(number) => match number.as_f64() {
+            #[allow(clippy::cast_possible_truncation)]
+            Some(float) if !number.is_i64() && !number.is_u64() && float.fract() == 0.0 => {
+                Value::from(float as i64)
+            }
+            _ => Value::Number(number),
+        },
+        other => other,
+    }
+}
+
 fn object() -> impl Strategy<Value = Object> {
     let pod = (
         name(),
@@ -287,6 +311,7 @@ fn object() -> impl Strategy<Value = Object> {
                 .filter(|(key, value)| {
                     !value.is_null() && !matches!(key.as_str(), "apiVersion" | "kind" | "metadata")
                 })
+                .map(|(key, value)| (key, as_kubernetes_reads_it(value)))
                 .collect();
             object.data = Value::Object(data);
             Object::from(object)

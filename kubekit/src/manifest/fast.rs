@@ -678,10 +678,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::parse;
-    use crate::manifest::parse::saphyr_options;
-
+    /// The slow path: serde-saphyr, read as Kubernetes reads YAML.
     fn saphyr(text: &str) -> Result<Value, serde_saphyr::Error> {
-        serde_saphyr::from_str_with_options::<Value>(text, saphyr_options())
+        crate::manifest::parse::yaml_value(text)
     }
 
     /// Reads `text` both ways; when the fast reader gives a value, serde-saphyr must give the
