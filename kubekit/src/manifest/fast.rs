@@ -6,7 +6,8 @@
 //!
 //! - block mappings and block sequences (including `- key: value` items and sequences at the
 //!   same indentation as their key), comments and blank lines;
-//! - plain scalars whose type is certain: strings, decimal integers, `true`/`yes`/..., null;
+//! - plain scalars whose type is certain: strings (versions and addresses such as `1.15.1` and
+//!   `10.0.0.1` included), decimal integers, `true`/`yes`/..., null;
 //! - single- and double-quoted scalars on one line, literal block scalars (`|`, `|-`), and
 //!   the empty flow collections `{}` and `[]`.
 //!
@@ -574,7 +575,10 @@ fn plain(text: &str) -> Option<Value> {
                     b'.' | b'e' | b'+' | b'-' | b'_' | b'i' | b'n' | b'f' | b'a'
                 )
         };
-        if radix || (radix_digits.is_none() && unsigned.bytes().all(numeric)) {
+        // Two dots or more (`1.15.1`, `10.0.0.1`): neither an integer nor a float (serde-saphyr
+        // reads floats as Rust does, with one dot at most; go-yaml v2 the same), so a string.
+        let dotted = unsigned.bytes().filter(|&b| b == b'.').nth(1).is_some();
+        if radix || (radix_digits.is_none() && !dotted && unsigned.bytes().all(numeric)) {
             return None;
         }
         return Some(Value::String(text.to_owned()));
@@ -824,6 +828,24 @@ spec:
     }
 
     #[test]
+    fn dotted_versions_and_addresses_are_read_fast_as_strings() {
+        for text in [
+            "app.kubernetes.io/version: 1.15.1",
+            "ip: 10.0.0.1",
+            "a: [10.0.0.1, 1.2.3-rc.1, -1.2.3]",
+            "- 0.1.2\n- 1.2.3e4\n- 1..2",
+        ] {
+            assert!(agree(text), "not read fast: {text:?}");
+        }
+        assert_eq!(
+            parse("v: 1.15.1\nip: 10.0.0.1", false),
+            Some(json!({"v": "1.15.1", "ip": "10.0.0.1"}))
+        );
+        // One dot may be a float: serde-saphyr's to say.
+        assert_eq!(parse("v: 1.15", false), None);
+    }
+
+    #[test]
     fn the_repositorys_manifests_are_read_fast() {
         for (name, text) in [
             (
@@ -1055,6 +1077,15 @@ spec:
             "1.5",
             "1e3",
             "100Mi",
+            "1.15.1",
+            "10.0.0.1",
+            "0.1.2",
+            ".1.",
+            "1..2",
+            "1.2.3e4",
+            "-1.2.3",
+            "1.",
+            "v1.2",
             "yes",
             "No",
             "~",
@@ -1125,6 +1156,10 @@ spec:
         "null",
         "yes",
         "80",
+        "1.15.1",
+        "0640",
+        "on",
+        "y",
         "-k",
         "<<",
         "\"\"",
@@ -1159,6 +1194,9 @@ spec:
         "-c",
         "é ü",
         "0b6f-7c",
+        "1.15.1",
+        "10.0.0.1",
+        "1.2.3-rc.1",
     ];
 
     /// Scalars in and out of the subset, and a few that are not YAML.
@@ -1173,6 +1211,25 @@ spec:
         "1e3",
         "0x1F",
         "0b6f-7c",
+        "1.15.1",
+        "10.0.0.1",
+        "10.0.0.0/8",
+        "0.1.2",
+        "00.1.1",
+        "-1.2.3",
+        "+1.2.3",
+        "1.2.3e4",
+        "1..2",
+        "1.2.",
+        ".1.2",
+        "1.",
+        ".5",
+        "1.0",
+        "1.5e3",
+        "0640",
+        "0o17",
+        "1_000",
+        "2024-01-02",
         "100Mi",
         "500m",
         "25%",
