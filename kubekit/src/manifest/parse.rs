@@ -389,8 +389,11 @@ impl<'de> Deserialize<'de> for KubeKey {
             fn visit_string<E>(self, v: String) -> Result<KubeKey, E> {
                 Ok(KubeKey(v, None))
             }
-            fn visit_unit<E>(self) -> Result<KubeKey, E> {
-                Ok(KubeKey("null".to_owned(), Some("null")))
+            fn visit_unit<E: de::Error>(self) -> Result<KubeKey, E> {
+                Err(E::custom(
+                    "a null key (`~`, `null` or nothing) cannot be a field name \
+                     (kubectl: \"unsupported map key\"); quote it if it is text",
+                ))
             }
         }
         deserializer.deserialize_any(Visitor)
