@@ -28,6 +28,13 @@
 //! out. `tests/manifest_conformance.rs` compares this with what kubectl v1.37 does on the
 //! manifests of `tests/fixtures/conformance/`.
 //!
+//! A typed object is what the API server stores, so a few values are written back in its form
+//! rather than as they were read: a quantity written as a number (`cpu: 1`, `cpu: 0.15`) is a
+//! string (`"1"`, `"0.15"`); a Secret's `data` wrapped over lines is written on one line; the
+//! volumeClaimTemplates of a StatefulSet gain `apiVersion: v1` and `kind:
+//! PersistentVolumeClaim` (k8s-openapi writes them for every resource type, and the API server
+//! returns them too). Reading what kubekit writes gives the same objects again.
+//!
 //! Block-style YAML, as `kubectl get -o yaml`, [`to_yaml`] and most people write it, is read by
 //! kubekit's own reader; a document using anything more (anchors, tags, folded scalars,
 //! floats, JSON, ...) is read by serde-saphyr, with the same result. Streams of 64 documents
