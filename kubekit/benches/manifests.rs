@@ -1,5 +1,7 @@
 //! Manifest benchmarks: render 1,000 Deployments to one multi-document YAML and parse it back,
-//! against plain serde-saphyr doing the same (no key ordering, no checks, typed parse only).
+//! against plain serde-saphyr doing the same (no key ordering, no checks, typed parse only);
+//! and ordinary files side by side with serde-saphyr: one small ConfigMap, a 10-document file,
+//! and the conformance fixtures (`tests/fixtures/conformance/`) repeated to about 20 MiB.
 //!
 //! Run with `cargo bench -p kubekit --no-default-features --bench manifests`.
 #![allow(clippy::unwrap_used)]
@@ -178,5 +180,106 @@ fn manifests(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, manifests);
+const CONFIG_MAP: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  mode: fast
+";
+
+/// The conformance fixtures both kubekit and serde-saphyr read, as one stream each.
+fn conformance_inputs() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conformance");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .filter(|text| {
+            manifest::from_yaml(text).is_ok()
+                && serde_saphyr::from_multiple::<serde_json::Value>(text).is_ok()
+        })
+        .collect()
+}
+
+/// Ordinary files: kubekit's `from_yaml` (objects, checked) beside serde-saphyr reading the
+/// same text to a `serde_json::Value` (and, for one document, converting it with
+/// `Object::from_value`, or reading the typed ConfigMap straight away).
+fn ordinary_files(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ordinary");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+
+    group.bench_function("configmap/kubekit", |b| {
+        b.iter(|| manifest::from_yaml(black_box(CONFIG_MAP)).unwrap());
+    });
+    group.bench_function("configmap/serde_saphyr_value_and_conversion", |b| {
+        b.iter(|| {
+            let value: serde_json::Value = serde_saphyr::from_str(black_box(CONFIG_MAP)).unwrap();
+            manifest::Object::from_value(value).unwrap()
+        });
+    });
+    group.bench_function("configmap/serde_saphyr_typed", |b| {
+        b.iter(|| {
+            serde_saphyr::from_str::<k8s_openapi::api::core::v1::ConfigMap>(black_box(CONFIG_MAP))
+                .unwrap()
+        });
+    });
+
+    let inputs = conformance_inputs();
+    // Ten documents: the first fixtures' documents, in one stream.
+    let ten: Vec<&str> = inputs
+        .iter()
+        .flat_map(|text| text.split("\n---\n"))
+        .filter(|document| manifest::from_yaml(document).is_ok_and(|objects| objects.len() == 1))
+        .take(10)
+        .collect();
+    assert_eq!(ten.len(), 10);
+    let ten = ten.join("\n---\n");
+    assert_eq!(manifest::from_yaml(&ten).unwrap().len(), 10);
+    group.bench_function("ten_documents/kubekit", |b| {
+        b.iter(|| manifest::from_yaml(black_box(&ten)).unwrap());
+    });
+    group.bench_function("ten_documents/serde_saphyr_value_and_conversion", |b| {
+        b.iter(|| {
+            serde_saphyr::from_multiple::<serde_json::Value>(black_box(&ten))
+                .unwrap()
+                .into_iter()
+                .filter(|value| !value.is_null())
+                .map(|value| manifest::Object::from_value(value).unwrap())
+                .collect::<Vec<_>>()
+        });
+    });
+
+    // The conformance inputs repeated to about 20 MiB.
+    let one_round = inputs.join("\n---\n");
+    let rounds = (20usize << 20).div_ceil(one_round.len());
+    let mixed = vec![one_round.as_str(); rounds].join("\n---\n");
+    let objects = manifest::from_yaml(&mixed).unwrap().len();
+    eprintln!(
+        "mixed set: {} conformance files x {rounds}, {objects} objects, {} bytes",
+        inputs.len(),
+        mixed.len()
+    );
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    group.bench_function("mixed_20mib/kubekit", |b| {
+        b.iter(|| manifest::from_yaml(black_box(&mixed)).unwrap());
+    });
+    group.bench_function("mixed_20mib/serde_saphyr_value", |b| {
+        b.iter(|| serde_saphyr::from_multiple::<serde_json::Value>(black_box(&mixed)).unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, manifests, ordinary_files);
 criterion_main!(benches);

@@ -460,10 +460,22 @@ fn tabs_inside_block_scalars_with_comments_or_quoted_keys_are_text() {
 }
 
 #[test]
-fn yaml_scalars_are_read_for_the_field_type() {
-    // A plain `8080` for a string field and a quoted "3" for a number, as YAML allows.
+fn scalars_are_typed_as_kubernetes_types_them() {
+    // JSON types are strict, as the API server reads what kubectl sends: a plain `8080` for a
+    // string field and a quoted "3" for a number are refused, naming the field.
     let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: \"3\"\n  selector: {}\n  template:\n    spec:\n      containers:\n        - name: web\n          env:\n            - name: PORT\n              value: 8080\n";
-    let deployment: Deployment = manifest::from_yaml_one(yaml).unwrap();
+    let error = manifest::from_yaml_one::<Deployment>(yaml).unwrap_err();
+    assert_eq!(position(&error), (Some(1), Some(6), Some(13)));
+    let fixed = yaml.replace("\"3\"", "3");
+    let error = manifest::from_yaml_one::<Deployment>(&fixed).unwrap_err();
+    assert_eq!(position(&error), (Some(1), Some(14), Some(22)));
+    assert!(
+        matches!(error.kind(), ManifestErrorKind::InvalidValue { path: Some(path), .. }
+            if path == "spec.template.spec.containers[0].env[0].value"),
+        "{error}"
+    );
+    let deployment: Deployment =
+        manifest::from_yaml_one(&fixed.replace("8080", "\"8080\"")).unwrap();
     let spec = deployment.spec.unwrap();
     assert_eq!(spec.replicas, Some(3));
     let env = spec.template.spec.unwrap().containers[0]
@@ -471,6 +483,72 @@ fn yaml_scalars_are_read_for_the_field_type() {
         .clone()
         .unwrap();
     assert_eq!(env[0].value.as_deref(), Some("8080"));
+}
+
+#[test]
+fn yaml_is_read_as_yaml_1_1_as_kubernetes_reads_it() {
+    // Octal modes, booleans and numbers as keys, integer-valued floats: as sigs.k8s.io/yaml.
+    let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  on: a\n  0640: b\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  mode: 0640\n  hex: 0x1F\n  ratio: 1.0\n  unset: null\n  switch: on\n";
+    let objects = manifest::from_yaml(yaml).unwrap();
+    let Object::ConfigMap(config) = &objects[0] else {
+        panic!("expected a ConfigMap")
+    };
+    assert_eq!(
+        config.data.clone().unwrap(),
+        labels(&[("true", "a"), ("416", "b")])
+    );
+    let Object::Other(widget) = &objects[1] else {
+        panic!("expected a Widget")
+    };
+    assert_eq!(
+        widget.data,
+        serde_json::json!({"spec": {"mode": 416, "hex": 31, "ratio": 1, "switch": true}})
+    );
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: [{name: a}]\n  volumes:\n    - name: v\n      secret: {secretName: s, defaultMode: 0400}\n";
+    let pod: Pod = manifest::from_yaml_one(pod).unwrap();
+    let volume = &pod.spec.unwrap().volumes.unwrap()[0];
+    assert_eq!(volume.secret.as_ref().unwrap().default_mode, Some(0o400));
+}
+
+#[test]
+fn missing_required_fields_are_errors_naming_the_field() {
+    let yaml = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n    - name: http\n      targetPort: 80\n";
+    let error = error_of(yaml);
+    assert_eq!(
+        error.kind(),
+        &ManifestErrorKind::MissingField {
+            kind: "Service".into(),
+            path: "spec.ports[0].port".into(),
+        }
+    );
+    assert_eq!(position(&error), (Some(1), Some(7), Some(7)));
+    insta::assert_snapshot!("error_missing_field", error);
+    let error = manifest::from_yaml_one::<Pod>(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "document 1, line 4, column 1: missing required field `spec.containers` in Pod"
+    );
+}
+
+#[test]
+fn secret_data_wrapped_over_lines_is_base64() {
+    let yaml =
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  a: |\n    aGVs\n    bG8=\n";
+    let Object::Secret(secret) = &manifest::from_yaml(yaml).unwrap()[0] else {
+        panic!("expected a Secret")
+    };
+    assert_eq!(secret.data.as_ref().unwrap()["a"].0, b"hello");
+    let error = error_of(&yaml.replace("bG8=", "bG8"));
+    assert_eq!(position(&error), (Some(1), Some(6), Some(3)));
+    assert!(
+        error
+            .to_string()
+            .contains("Secret `s` at `data.a`: not base64"),
+        "{error}"
+    );
 }
 
 #[test]

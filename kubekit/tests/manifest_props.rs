@@ -201,6 +201,18 @@ fn tricky_string() -> impl Strategy<Value = String> {
             "2024-01-01",
             "12:30:00",
             "<<",
+            "1.15.1",
+            "10.0.0.1",
+            "0640",
+            "0o17",
+            "1_000",
+            "Y",
+            "N",
+            "ON",
+            "1.",
+            ".5",
+            "+1",
+            "1.0",
         ])
         .prop_map(str::to_owned),
     ]
@@ -222,6 +234,30 @@ fn json_value() -> impl Strategy<Value = Value> {
                 .prop_map(|entries| Value::Object(entries.into_iter().collect())),
         ]
     })
+}
+
+/// `value` as kubectl sends it, which is what kubekit reads: no fields set to null, and
+/// integer-valued floats as integers (JSON has one number type).
+fn as_kubernetes_reads_it(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, value)| !value.is_null())
+                .map(|(key, value)| (key, as_kubernetes_reads_it(value)))
+                .collect(),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(as_kubernetes_reads_it).collect())
+        }
+        Value::Number(number) => match number.as_f64() {
+            #[allow(clippy::cast_possible_truncation)]
+            Some(float) if !number.is_i64() && !number.is_u64() && float.fract() == 0.0 => {
+                Value::from(float as i64)
+            }
+            _ => Value::Number(number),
+        },
+        other => other,
+    }
 }
 
 fn object() -> impl Strategy<Value = Object> {
@@ -287,6 +323,7 @@ fn object() -> impl Strategy<Value = Object> {
                 .filter(|(key, value)| {
                     !value.is_null() && !matches!(key.as_str(), "apiVersion" | "kind" | "metadata")
                 })
+                .map(|(key, value)| (key, as_kubernetes_reads_it(value)))
                 .collect();
             object.data = Value::Object(data);
             Object::from(object)

@@ -82,7 +82,17 @@ pub enum ManifestErrorKind {
         /// A known field with a close name, if any.
         suggestion: Option<String>,
     },
-    /// A field has a value of the wrong type, or a required field is missing.
+    /// A field the kind requires is missing (Kubernetes would refuse the object: `Required
+    /// value`).
+    #[error("missing required field `{path}` in {kind}")]
+    MissingField {
+        /// The kind (or Rust type) that requires it.
+        kind: String,
+        /// The field's path from the object's root, e.g. `spec.selector`.
+        path: String,
+    },
+    /// A field has a value of the wrong type (or one Kubernetes cannot read, like a Secret's
+    /// `data` that is not base64).
     #[error("invalid {kind}{}: {message}", At(.path.as_deref()))]
     InvalidValue {
         /// The kind (or Rust type) that was being read.

@@ -6,12 +6,16 @@
 //!
 //! - block mappings and block sequences (including `- key: value` items and sequences at the
 //!   same indentation as their key), comments and blank lines;
-//! - plain scalars whose type is certain: strings, decimal integers, `true`/`yes`/..., null;
+//! - plain scalars whose type is certain: strings (versions and addresses such as `1.15.1` and
+//!   `10.0.0.1` included), decimal integers, `true`/`yes`/..., null;
 //! - single- and double-quoted scalars on one line, literal block scalars (`|`, `|-`), and
-//!   the empty flow collections `{}` and `[]`.
+//!   flow collections on one line (`[sh, -c]`, `{app: web}`, `{}`);
+//! - plain scalars continued on more indented lines (`description: a long text` then more
+//!   words), folded into one line, when no line of it is blank, a comment or starts with an
+//!   indicator.
 //!
 //! Anything else, and anything it is not sure about (anchors, tags, flow collections with
-//! content, folded or multi-line scalars, floats, tabs, `\r`, duplicate keys, odd
+//! content, folded scalars, multi-line quoted scalars, floats, tabs, `\r`, duplicate keys, odd
 //! indentation, ...), makes it return `None`: the caller then reads the document with
 //! serde-saphyr, which also reports any error with its position. Where this reader returns a
 //! value, it is the value serde-saphyr returns for the same text; the tests below compare the
@@ -256,13 +260,64 @@ impl<'a> Reader<'a> {
                 self.count(2 * read.bytes().filter(|b| b",:[{".contains(b)).count())?;
                 only_comment(after).then_some(value)?
             }
-            _ => plain(strip_comment(text))?,
+            _ => {
+                let first = strip_comment(text);
+                let value = plain(first)?;
+                if first.len() == text.trim_end_matches(' ').len()
+                    && let Some(folded) = self.plain_continuation(first, indent)?
+                {
+                    return Some(Value::String(folded));
+                }
+                value
+            }
         };
         // A more indented line next would continue the scalar (or be an error).
         match self.peek() {
             Some(next) if next.indent > indent => None,
             _ => Some(value),
         }
+    }
+
+    /// The lines continuing a plain scalar whose first line is `first` (without a comment), in
+    /// a collection at `indent`: the whole scalar folded (lines joined by a space, as a long
+    /// `description:` in a CRD); `Some(None)` when the next line does not continue it; `None`
+    /// for a continuation this reader leaves to serde-saphyr (after a blank line or a comment,
+    /// or a line that starts with an indicator or holds `: ` or ` #`).
+    fn plain_continuation(&mut self, first: &str, indent: usize) -> Option<Option<String>> {
+        let text = self.text;
+        let mut folded: Option<String> = None;
+        let mut pos = self.pos;
+        let mut blank = false;
+        while pos < text.len() {
+            let (raw, end) = line_at(text, pos);
+            let content = raw.trim_start_matches(' ');
+            let spaces = raw.len() - content.len();
+            let content = content.trim_end_matches(' ');
+            if content.is_empty() {
+                blank = true;
+                pos = end;
+                continue;
+            }
+            if spaces <= indent {
+                break;
+            }
+            let &lead = content.as_bytes().first()?;
+            if blank
+                || is_indicator(lead)
+                || content.contains(": ")
+                || content.ends_with(':')
+                || content.contains(" #")
+            {
+                return None;
+            }
+            let joined = folded.get_or_insert_with(|| first.to_owned());
+            joined.push(' ');
+            joined.push_str(content);
+            self.count(1)?;
+            pos = end;
+            self.pos = end;
+        }
+        Some(folded)
     }
 
     /// A literal block scalar (`|` or `|-`) whose header is `header`, in a collection at
@@ -574,7 +629,10 @@ fn plain(text: &str) -> Option<Value> {
                     b'.' | b'e' | b'+' | b'-' | b'_' | b'i' | b'n' | b'f' | b'a'
                 )
         };
-        if radix || (radix_digits.is_none() && unsigned.bytes().all(numeric)) {
+        // Two dots or more (`1.15.1`, `10.0.0.1`): neither an integer nor a float (serde-saphyr
+        // reads floats as Rust does, with one dot at most; go-yaml v2 the same), so a string.
+        let dotted = unsigned.bytes().filter(|&b| b == b'.').nth(1).is_some();
+        if radix || (radix_digits.is_none() && !dotted && unsigned.bytes().all(numeric)) {
             return None;
         }
         return Some(Value::String(text.to_owned()));
@@ -678,10 +736,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::parse;
-    use crate::manifest::parse::saphyr_options;
-
+    /// The slow path: serde-saphyr, read as Kubernetes reads YAML.
     fn saphyr(text: &str) -> Result<Value, serde_saphyr::Error> {
-        serde_saphyr::from_str_with_options::<Value>(text, saphyr_options())
+        crate::manifest::parse::yaml_value(text)
     }
 
     /// Reads `text` both ways; when the fast reader gives a value, serde-saphyr must give the
@@ -822,6 +879,49 @@ spec:
             json!("echo hello\n  indented: kept\n# not a comment\n\ndone\n")
         );
         assert_eq!(value["status"]["conditions"][0]["status"], json!("True"));
+    }
+
+    #[test]
+    fn dotted_versions_and_addresses_are_read_fast_as_strings() {
+        for text in [
+            "app.kubernetes.io/version: 1.15.1",
+            "ip: 10.0.0.1",
+            "a: [10.0.0.1, 1.2.3-rc.1, -1.2.3]",
+            "- 0.1.2\n- 1.2.3e4\n- 1..2",
+        ] {
+            assert!(agree(text), "not read fast: {text:?}");
+        }
+        assert_eq!(
+            parse("v: 1.15.1\nip: 10.0.0.1", false),
+            Some(json!({"v": "1.15.1", "ip": "10.0.0.1"}))
+        );
+        // One dot may be a float: serde-saphyr's to say.
+        assert_eq!(parse("v: 1.15", false), None);
+    }
+
+    #[test]
+    fn plain_scalars_continued_on_more_lines_are_read_fast() {
+        let text = "description: Size is how big, a plain scalar\n  continued on the next line.\n    And 1.15.1 more.\nnext: 1\n";
+        assert!(agree(text));
+        assert_eq!(
+            parse(text, false),
+            Some(json!({
+                "description": "Size is how big, a plain scalar continued on the next line. And 1.15.1 more.",
+                "next": 1,
+            }))
+        );
+        assert!(agree("- a\n  b\n- c: d\n    e\n"));
+        // After a blank line (a line break), a comment, or with an indicator: serde-saphyr's.
+        for text in [
+            "a: b\n\n  c",
+            "a: b\n  # c\n  d",
+            "a: b\n  - c",
+            "a: b #c\n  d",
+            "a: b\n  c: d",
+            "a: \"b\"\n  c",
+        ] {
+            assert_eq!(parse(text, false), None, "{text:?}");
+        }
     }
 
     #[test]
@@ -995,7 +1095,6 @@ spec:
             "a: >\n  folded\n",
             "a: |+\n  kept\n\n",
             "a: |2\n   x\n",
-            "a: plain\n  continued",
             "a: \"double\n  quoted\"",
             "a: 1.5",
             "a: 0x1F",
@@ -1056,6 +1155,15 @@ spec:
             "1.5",
             "1e3",
             "100Mi",
+            "1.15.1",
+            "10.0.0.1",
+            "0.1.2",
+            ".1.",
+            "1..2",
+            "1.2.3e4",
+            "-1.2.3",
+            "1.",
+            "v1.2",
             "yes",
             "No",
             "~",
@@ -1106,6 +1214,8 @@ spec:
     #[derive(Clone, Debug)]
     enum Shape {
         Scalar(&'static str),
+        /// A plain scalar continued on more indented lines.
+        Continued(&'static str, Vec<&'static str>),
         Literal(&'static str, Vec<&'static str>),
         Map(Vec<(&'static str, Shape)>),
         Seq(Vec<Shape>),
@@ -1126,6 +1236,10 @@ spec:
         "null",
         "yes",
         "80",
+        "1.15.1",
+        "0640",
+        "on",
+        "y",
         "-k",
         "<<",
         "\"\"",
@@ -1160,6 +1274,9 @@ spec:
         "-c",
         "é ü",
         "0b6f-7c",
+        "1.15.1",
+        "10.0.0.1",
+        "1.2.3-rc.1",
     ];
 
     /// Scalars in and out of the subset, and a few that are not YAML.
@@ -1174,6 +1291,25 @@ spec:
         "1e3",
         "0x1F",
         "0b6f-7c",
+        "1.15.1",
+        "10.0.0.1",
+        "10.0.0.0/8",
+        "0.1.2",
+        "00.1.1",
+        "-1.2.3",
+        "+1.2.3",
+        "1.2.3e4",
+        "1..2",
+        "1.2.",
+        ".1.2",
+        "1.",
+        ".5",
+        "1.0",
+        "1.5e3",
+        "0640",
+        "0o17",
+        "1_000",
+        "2024-01-02",
         "100Mi",
         "500m",
         "25%",
@@ -1226,6 +1362,39 @@ spec:
         "-9223372036854775809",
     ];
 
+    /// Lines continuing a plain scalar (written one step deeper than its key).
+    const CONTINUED: &[&str] = &[
+        "more words",
+        "1.15.1",
+        "80",
+        "true",
+        "~",
+        "a#b",
+        "http://x/#f",
+        "[x]",
+        "{a}",
+        "x, y",
+        "é ü",
+        " deeper",
+        "- dash",
+        "x: y",
+        "key:",
+        "# c",
+        "tail #c",
+        "",
+        "'q'",
+        "\"d\"",
+        "&a",
+        "*a",
+        "!t",
+        "%p",
+        "@x",
+        "?x",
+        ":x",
+        "---",
+        "...",
+    ];
+
     const LINES: &[&str] = &[
         "echo hi",
         "  indented",
@@ -1241,6 +1410,11 @@ spec:
         let leaf = prop_oneof![
             6 => prop::sample::select(COMMON).prop_map(Shape::Scalar),
             2 => prop::sample::select(SCALARS).prop_map(Shape::Scalar),
+            1 => (
+                prop::sample::select(SCALARS),
+                prop::collection::vec(prop::sample::select(CONTINUED), 1..4),
+            )
+                .prop_map(|(first, lines)| Shape::Continued(first, lines)),
             1 => (
                 prop::sample::select(&["|", "|-", "|+", ">", "|2", "| #c"][..]),
                 prop::collection::vec(prop::sample::select(LINES), 0..4),
@@ -1275,6 +1449,18 @@ spec:
                         out.push_str(" # note");
                     }
                     out.push('\n');
+                }
+                Shape::Continued(first, lines) => {
+                    out.push(' ');
+                    out.push_str(first);
+                    out.push('\n');
+                    for line in lines {
+                        if !line.is_empty() {
+                            out.push_str(&" ".repeat(indent + style.step));
+                        }
+                        out.push_str(line);
+                        out.push('\n');
+                    }
                 }
                 Shape::Literal(header, lines) => {
                     out.push(' ');

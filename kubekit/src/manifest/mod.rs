@@ -15,7 +15,25 @@
 //! - a kind kubekit knows with an apiVersion that does not serve it (`apps/v1` Pod);
 //! - a field the kind does not have, with the known field it is closest to, if any
 //!   (`k8s_openapi`'s types would drop it without a word);
-//! - a value of the wrong type, a required field missing, invalid YAML.
+//! - a value of the wrong type: JSON types are strict, as the API server reads what `kubectl`
+//!   sends (`value: true` in an env var, `labels: {version: 1}` and `replicas: "3"` are refused,
+//!   for every kind; a quantity may be a number, a port a number or a name, as in Kubernetes);
+//! - a required field missing (a Deployment without `selector`, a container without `name`);
+//! - a Secret's `data` that is not base64 (line breaks in it are fine, as for Go's decoder);
+//! - invalid YAML, and keys that are the same for Kubernetes (`a` twice, or `on` and `yes`).
+//!
+//! YAML is read as Kubernetes reads it (sigs.k8s.io/yaml: YAML 1.1, then JSON), so that the
+//! objects are the ones `kubectl apply -f` sends: `defaultMode: 0640` is 416, `on`/`yes`/`y`
+//! are `true` (and `"true"` as a key), `1.0` is the integer 1, and fields set to `null` are left
+//! out. `tests/manifest_conformance.rs` compares this with what kubectl v1.37 does on the
+//! manifests of `tests/fixtures/conformance/`.
+//!
+//! A typed object is what the API server stores, so a few values are written back in its form
+//! rather than as they were read: a quantity written as a number (`cpu: 1`, `cpu: 0.15`) is a
+//! string (`"1"`, `"0.15"`); a Secret's `data` wrapped over lines is written on one line; the
+//! volumeClaimTemplates of a StatefulSet gain `apiVersion: v1` and `kind:
+//! PersistentVolumeClaim` (k8s-openapi writes them for every resource type, and the API server
+//! returns them too). Reading what kubekit writes gives the same objects again.
 //!
 //! Block-style YAML, as `kubectl get -o yaml`, [`to_yaml`] and most people write it, is read by
 //! kubekit's own reader; a document using anything more (anchors, tags, folded scalars,
@@ -104,6 +122,7 @@ mod fast;
 pub(crate) mod object;
 mod parse;
 pub(crate) mod render;
+mod track;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;

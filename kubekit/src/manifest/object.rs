@@ -399,12 +399,27 @@ impl DynamicObject {
                 &[parse::Seg::Key("metadata".into())],
             )?,
         };
+        // Fields set to null are left out, as `kubectl` leaves them out of what it sends.
+        map.values_mut().for_each(drop_nulls);
+        map.retain(|_, value| !value.is_null());
         Ok(Self {
             api_version,
             kind,
             metadata,
             data: Value::Object(map),
         })
+    }
+}
+
+/// Removes the entries whose value is null from every mapping in `value`.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, value| !value.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 

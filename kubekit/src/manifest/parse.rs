@@ -70,7 +70,7 @@ impl Doc<'_> {
                     .with_position(line, column),
             );
         }
-        match serde_saphyr::from_str_with_options::<Value>(self.text, saphyr_options()) {
+        match yaml_value(self.text) {
             Ok(Value::Null) => Ok(None),
             Ok(value) => Ok(Some(value)),
             Err(error) => Err(Ctx::of(self).saphyr_error(
@@ -225,8 +225,179 @@ pub(crate) fn split(input: &str) -> Vec<Doc<'_>> {
     docs
 }
 
+/// serde-saphyr's options for manifests: YAML 1.1 octal integers (`0640` is 416), as
+/// Kubernetes' reader (sigs.k8s.io/yaml, go-yaml v2) reads them.
 pub(crate) fn saphyr_options() -> serde_saphyr::Options {
-    serde_saphyr::options! { with_snippet: false }
+    serde_saphyr::options! { with_snippet: false, legacy_octal_numbers: true }
+}
+
+/// Reads one YAML document's text into the JSON value Kubernetes' reader makes of it
+/// (sigs.k8s.io/yaml: go-yaml v2, YAML 1.1, then JSON), which is what `kubectl` sends:
+///
+/// - plain `yes`/`no`/`on`/`off`/`y`/`n` are booleans, `0640` is octal (416), `1_000` is 1000;
+/// - a key that is not a string becomes the text of its value: `on:` is `"true"`, `0640:` is
+///   `"416"`; two keys that become the same text are a duplicate (kubectl would keep the last
+///   one without a word);
+/// - a float with an integer value is that integer (`1.0`, `1e3`: JSON has one number type,
+///   and `kubectl` sends `1` and `1000`); `.inf` and `.nan` are refused (JSON has none).
+pub(crate) fn yaml_value(text: &str) -> Result<Value, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options::<KubeValue>(text, saphyr_options()).map(|value| value.0)
+}
+
+/// A JSON value read as Kubernetes reads YAML (see [`yaml_value`]).
+struct KubeValue(Value);
+
+/// The JSON number for a YAML float: an integer when it has an integer value.
+fn float_value<E: de::Error>(float: f64) -> Result<Value, E> {
+    if !float.is_finite() {
+        return Err(E::custom(format!(
+            "`{float}` cannot be sent to Kubernetes: JSON has no infinity or NaN \
+             (kubectl: \"json: unsupported value\"); quote it if it is text"
+        )));
+    }
+    // Below 2^63 every integer-valued f64 converts exactly.
+    if float.fract() == 0.0 && float.abs() < 9.223_372_036_854_775e18 {
+        #[allow(clippy::cast_possible_truncation)]
+        return Ok(Value::from(float as i64));
+    }
+    Ok(serde_json::Number::from_f64(float).map_or(Value::Null, Value::Number))
+}
+
+impl<'de> Deserialize<'de> for KubeValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = KubeValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<KubeValue, E> {
+                Ok(KubeValue(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<KubeValue, E> {
+                Ok(KubeValue(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<KubeValue, E> {
+                Ok(KubeValue(Value::from(v)))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i128<E: de::Error>(self, v: i128) -> Result<KubeValue, E> {
+                match i64::try_from(v) {
+                    Ok(v) => Ok(KubeValue(Value::from(v))),
+                    Err(_) => float_value(v as f64).map(KubeValue),
+                }
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u128<E: de::Error>(self, v: u128) -> Result<KubeValue, E> {
+                match u64::try_from(v) {
+                    Ok(v) => Ok(KubeValue(Value::from(v))),
+                    Err(_) => float_value(v as f64).map(KubeValue),
+                }
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KubeValue, E> {
+                float_value(v).map(KubeValue)
+            }
+            fn visit_str<E>(self, v: &str) -> Result<KubeValue, E> {
+                Ok(KubeValue(Value::String(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<KubeValue, E> {
+                Ok(KubeValue(Value::String(v)))
+            }
+            fn visit_unit<E>(self) -> Result<KubeValue, E> {
+                Ok(KubeValue(Value::Null))
+            }
+            fn visit_none<E>(self) -> Result<KubeValue, E> {
+                Ok(KubeValue(Value::Null))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<KubeValue, D::Error> {
+                KubeValue::deserialize(d)
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<KubeValue, D::Error> {
+                KubeValue::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KubeValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(KubeValue(item)) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(KubeValue(Value::Array(items)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KubeValue, A::Error> {
+                let mut entries = serde_json::Map::new();
+                while let Some(KubeKey(key, written)) = map.next_key()? {
+                    let KubeValue(value) = map.next_value()?;
+                    if entries.insert(key.clone(), value).is_some() {
+                        return Err(de::Error::custom(match written {
+                            Some(read_as) => format!(
+                                "duplicate key `{key}` (a plain key read as {read_as}: \
+                                 Kubernetes reads YAML 1.1, where `on`, `yes` and `y` are \
+                                 `true`; quote the key if it is text)"
+                            ),
+                            None => format!("duplicate key `{key}`"),
+                        }));
+                    }
+                }
+                Ok(KubeValue(Value::Object(entries)))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// A mapping key as Kubernetes reads it: the text of a scalar of any type, and the kind of
+/// value it was read as when not a string (for messages).
+struct KubeKey(String, Option<&'static str>);
+
+impl<'de> Deserialize<'de> for KubeKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl de::Visitor<'_> for Visitor {
+            type Value = KubeKey;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a scalar key")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<KubeKey, E> {
+                Ok(KubeKey(v.to_string(), Some("a boolean")))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<KubeKey, E> {
+                Ok(KubeKey(v.to_string(), Some("an integer")))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<KubeKey, E> {
+                Ok(KubeKey(v.to_string(), Some("an integer")))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<KubeKey, E> {
+                Ok(KubeKey(v.to_string(), Some("an integer")))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<KubeKey, E> {
+                Ok(KubeKey(v.to_string(), Some("an integer")))
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<KubeKey, E> {
+                // sigs.k8s.io/yaml writes float keys with 32-bit precision.
+                let text = match float_value::<E>(v)? {
+                    Value::Number(number) if number.is_i64() => number.to_string(),
+                    _ => (v as f32).to_string(),
+                };
+                Ok(KubeKey(text, Some("a number")))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<KubeKey, E> {
+                Ok(KubeKey(v.to_owned(), None))
+            }
+            fn visit_string<E>(self, v: String) -> Result<KubeKey, E> {
+                Ok(KubeKey(v, None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<KubeKey, E> {
+                Err(E::custom(
+                    "a null key (`~`, `null` or nothing) cannot be a field name \
+                     (kubectl: \"unsupported map key\"); quote it if it is text",
+                ))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// The message of a serde-saphyr error, without its position.
@@ -268,10 +439,19 @@ impl<'a> Ctx<'a> {
 
     /// An error placed at the key at `path` (or at the document when it cannot be found).
     pub(crate) fn key_error(&self, path: &[Seg], kind: ManifestErrorKind) -> ManifestError {
+        self.located_error(path, false, kind)
+    }
+
+    /// An error placed at the value at `path` (or at the document when it cannot be found).
+    pub(crate) fn value_error(&self, path: &[Seg], kind: ManifestErrorKind) -> ManifestError {
+        self.located_error(path, true, kind)
+    }
+
+    fn located_error(&self, path: &[Seg], value: bool, kind: ManifestErrorKind) -> ManifestError {
         let Some(doc) = self.doc else {
             return ManifestError::new(kind);
         };
-        match locate(doc.text, path) {
+        match locate(doc.text, path, value) {
             Some((line, column)) => {
                 let (line, column) = doc.absolute(line, column);
                 ManifestError::new(kind)
@@ -352,49 +532,40 @@ pub(crate) fn typed<T: DeserializeOwned + Serialize>(
     typed_at(value, ctx, label, &[])
 }
 
-/// Reads `value`, found at `prefix` in its document, as `T`, checking for unknown fields.
+/// Reads `value`, found at `prefix` in its document, as `T`, checking for unknown fields and
+/// missing required fields.
 ///
-/// The value is read strictly as JSON types first. When that fails and the value is a whole
-/// document, it is read again straight from the YAML text, which accepts what YAML means (a
-/// plain `80` for a string field, `"80"` for a number) and otherwise says where it failed.
+/// The value is read strictly as JSON types, as the API server reads what `kubectl` sends: a
+/// boolean or a number where a string is wanted is an error (`value: true` in an env var),
+/// and so is a string where a number is wanted (`replicas: "3"`).
+///
+/// k8s-openapi's types fill a missing required field with its default (`containers: []`,
+/// `containerPort: 0`), and serialize every required field back: a field the typed object has
+/// and the input lacks is a required field that was missing.
 pub(crate) fn typed_at<T: DeserializeOwned + Serialize>(
-    value: Value,
+    mut value: Value,
     ctx: &Ctx<'_>,
     label: &str,
     prefix: &[Seg],
 ) -> Result<T, ManifestError> {
-    let parsed = match T::deserialize(&value) {
+    if prefix.is_empty() {
+        unwrap_base64(&mut value, ctx)?;
+    }
+    let parsed = match super::track::from_value::<T>(&value) {
         Ok(parsed) => parsed,
-        Err(strict) => match ctx.doc {
-            Some(doc) if prefix.is_empty() => {
-                match serde_saphyr::from_str_with_options::<T>(doc.text, saphyr_options()) {
-                    Ok(parsed) => parsed,
-                    Err(error) => {
-                        let path = saphyr_position(&error)
-                            .and_then(|position| path_at(doc.text, position));
-                        let found = path.as_deref().and_then(|path| value_at(&value, path));
-                        return Err(ctx.saphyr_error(
-                            ManifestErrorKind::InvalidValue {
-                                kind: label.to_owned(),
-                                path: path.map(|path| PathDisplay(&path).to_string()),
-                                message: type_message(&saphyr_message(&error), found),
-                            },
-                            &error,
-                        ));
-                    }
-                }
-            }
-            _ => {
-                return Err(ctx.key_error(
-                    prefix,
-                    ManifestErrorKind::InvalidValue {
-                        kind: label.to_owned(),
-                        path: (!prefix.is_empty()).then(|| PathDisplay(prefix).to_string()),
-                        message: strict.to_string(),
-                    },
-                ));
-            }
-        },
+        Err((relative, message)) => {
+            let mut path = prefix.to_vec();
+            path.extend(relative);
+            let found = value_at(&value, &path[prefix.len()..]);
+            return Err(ctx.value_error(
+                &path,
+                ManifestErrorKind::InvalidValue {
+                    kind: label.to_owned(),
+                    path: (!path.is_empty()).then(|| PathDisplay(&path).to_string()),
+                    message: type_message(&message, found),
+                },
+            ));
+        }
     };
     let back = serde_json::to_value(&parsed).map_err(|error| {
         ctx.document_error(ManifestErrorKind::InvalidValue {
@@ -421,7 +592,134 @@ pub(crate) fn typed_at<T: DeserializeOwned + Serialize>(
             },
         ));
     }
+    let mut path = prefix.to_vec();
+    if first_added(&value, &back, &mut path) {
+        let parent = &path[..path.len() - 1];
+        return Err(ctx.key_error(
+            parent,
+            ManifestErrorKind::MissingField {
+                kind: label.to_owned(),
+                path: PathDisplay(&path).to_string(),
+            },
+        ));
+    }
     Ok(parsed)
+}
+
+/// Finds the first key of `back` (the typed object serialized) that `original` lacks (or has
+/// as `null`), extending `path` to it: a required field that was missing.
+///
+/// `apiVersion` and `kind` of an object inside another (a StatefulSet's volumeClaimTemplates)
+/// are not required: k8s-openapi writes them for every resource type.
+fn first_added(original: &Value, back: &Value, path: &mut Vec<Seg>) -> bool {
+    match (original, back) {
+        (Value::Object(original), Value::Object(back)) => {
+            let embedded = !path.is_empty()
+                && !original.contains_key("apiVersion")
+                && !original.contains_key("kind");
+            for (key, value) in back {
+                if value.is_null() || (embedded && matches!(key.as_str(), "apiVersion" | "kind")) {
+                    continue;
+                }
+                path.push(Seg::Key(key.clone()));
+                match original.get(key) {
+                    None | Some(Value::Null) => return true,
+                    Some(original) if first_added(original, value, path) => return true,
+                    Some(_) => {}
+                }
+                path.pop();
+            }
+            false
+        }
+        (Value::Array(original), Value::Array(back)) => {
+            for (index, (original, back)) in original.iter().zip(back).enumerate() {
+                path.push(Seg::Index(index));
+                if first_added(original, back, path) {
+                    return true;
+                }
+                path.pop();
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+/// A Secret's `data` (and a ConfigMap's `binaryData`) is base64, which Go's decoder reads
+/// with line breaks anywhere (`base64 -w 76`, a `|` block): they are taken out, as the API
+/// server does. A value that is not base64 is an error naming the object and the key.
+fn unwrap_base64(value: &mut Value, ctx: &Ctx<'_>) -> Result<(), ManifestError> {
+    let field = match (value.get("apiVersion"), value.get("kind")) {
+        (Some(Value::String(v)), Some(Value::String(kind))) if v == "v1" => match kind.as_str() {
+            "Secret" => "data",
+            "ConfigMap" => "binaryData",
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    let kind = value["kind"].as_str().unwrap_or_default().to_owned();
+    let name = value
+        .get("metadata")
+        .and_then(|metadata| metadata.get("name"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let Some(Value::Object(data)) = value.get_mut(field) else {
+        return Ok(());
+    };
+    for (key, entry) in data.iter_mut() {
+        let Value::String(text) = entry else {
+            continue;
+        };
+        if text.contains(['\n', '\r']) {
+            text.retain(|c| c != '\n' && c != '\r');
+        }
+        if let Err(message) = check_base64(text) {
+            let named = name
+                .as_deref()
+                .map_or_else(|| kind.clone(), |name| format!("{kind} `{name}`"));
+            let hint = if field == "data" {
+                "; `data` takes base64-encoded values (`echo -n value | base64`), \
+                 `stringData` takes plain text"
+            } else {
+                "; `binaryData` takes base64-encoded values, `data` takes plain text"
+            };
+            let path = [Seg::Key(field.to_owned()), Seg::Key(key.clone())];
+            return Err(ctx.key_error(
+                &path,
+                ManifestErrorKind::InvalidValue {
+                    kind: named,
+                    path: Some(PathDisplay(&path).to_string()),
+                    message: format!("{message}{hint}"),
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks standard base64 with padding as Go's `base64.StdEncoding` does (line breaks already
+/// taken out), with its byte offset of the first problem.
+fn check_base64(text: &str) -> Result<(), String> {
+    let bytes = text.as_bytes();
+    let data = bytes
+        .iter()
+        .rposition(|&b| b != b'=')
+        .map_or(0, |last| last + 1);
+    if let Some(offset) = bytes[..data]
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'+' || b == b'/'))
+    {
+        let shown = text[offset..].chars().next().unwrap_or('?');
+        return Err(format!("not base64: `{shown}` at byte {offset}"));
+    }
+    let padding = bytes.len() - data;
+    if !bytes.len().is_multiple_of(4) || padding > 2 {
+        return Err(format!(
+            "not base64: {} characters, padded with {padding} `=` (base64 comes in groups of 4)",
+            bytes.len()
+        ));
+    }
+    Ok(())
 }
 
 /// The value at `path` in `value`.
@@ -432,27 +730,49 @@ fn value_at<'v>(value: &'v Value, path: &[Seg]) -> Option<&'v Value> {
     })
 }
 
-/// Says a type error of the parser in words, with the value found.
+/// Says a type error of serde_json's in words, with the value found and what to write.
 fn type_message(message: &str, found: Option<&Value>) -> String {
-    let expected = match message {
-        "expected mapping start" => "expected a mapping",
-        "expected sequence start" => "expected a sequence",
-        "expected string scalar" => "expected a string",
-        "invalid bool" => "expected a boolean (true or false)",
-        "invalid f32" | "invalid f64" => "expected a number",
-        _ if message.starts_with("invalid i") || message.starts_with("invalid u") => {
-            "expected an integer"
-        }
-        _ => return message.to_owned(),
+    let Some(expected) = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))
+        .and_then(|rest| rest.rsplit_once(", expected "))
+        .map(|(_, expected)| expected)
+    else {
+        return message.to_owned();
     };
-    match found {
-        Some(Value::String(text)) => format!("{expected}, found `{text}`"),
-        Some(scalar @ (Value::Number(_) | Value::Bool(_))) => {
-            format!("{expected}, found `{scalar}`")
+    let expected = match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" => "an integer",
+        "f32" | "f64" => "a number",
+        "a boolean" => "a boolean (true or false)",
+        "a map" => "a mapping",
+        other
+            if other.starts_with("struct ")
+                || other.starts_with("a map")
+                || other.starts_with(|c: char| c.is_ascii_uppercase()) =>
+        {
+            "a mapping"
         }
-        Some(other) => format!("{expected}, found {}", describe(other)),
-        None => expected.to_owned(),
-    }
+        other if other.starts_with("a sequence") || other.starts_with("a vec") => "a sequence",
+        other => other,
+    };
+    let hint = match found {
+        Some(Value::Bool(_) | Value::Number(_)) if expected == "a string" => {
+            let text = found.map(Value::to_string).unwrap_or_default();
+            format!(" (Kubernetes refuses it too); quote it if it is text: \"{text}\"")
+        }
+        Some(Value::String(text)) if expected == "an integer" && text.parse::<i64>().is_ok() => {
+            " (Kubernetes refuses it too); write the number without quotes".to_owned()
+        }
+        _ => String::new(),
+    };
+    let found = match found {
+        Some(Value::String(text)) => format!("the string `{text}`"),
+        Some(Value::Bool(boolean)) => format!("the boolean `{boolean}`"),
+        Some(Value::Number(number)) => format!("the number `{number}`"),
+        Some(other) => describe(other).to_owned(),
+        None => return format!("expected {expected}"),
+    };
+    format!("expected {expected}, found {found}{hint}")
 }
 
 /// Finds the first key of `original` (in its order) that `back` lacks, extending `path` to it.
@@ -604,8 +924,9 @@ fn line_column(location: serde_saphyr::Location) -> Option<(usize, usize)> {
     (line > 0).then_some((line, column.max(1)))
 }
 
-/// The (line, column) in `text` of the last key of `path`.
-fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
+/// The (line, column) in `text` of the last key (or sequence item) of `path`, or of its
+/// value when `value`.
+fn locate(text: &str, path: &[Seg], value: bool) -> Option<(usize, usize)> {
     let root = read_locations(text)?;
     let mut node = &root;
     let mut found = None;
@@ -613,46 +934,22 @@ fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
         match (seg, node) {
             (Seg::Key(key), LocNode::Map(entries)) => {
                 let (spanned, child) = entries.iter().find(|(k, _)| k.value == *key)?;
-                found = Some(spanned.referenced);
+                found = Some(if value {
+                    child.referenced
+                } else {
+                    spanned.referenced
+                });
                 node = &child.value;
             }
-            (Seg::Index(index), LocNode::Seq(items)) => node = &items.get(*index)?.value,
+            (Seg::Index(index), LocNode::Seq(items)) => {
+                let item = items.get(*index)?;
+                found = Some(item.referenced);
+                node = &item.value;
+            }
             _ => return None,
         }
     }
     line_column(found?)
-}
-
-/// The path of the node of `text` that starts last at or before `position`: the node an
-/// error reported there is about.
-fn path_at(text: &str, position: (usize, usize)) -> Option<Vec<Seg>> {
-    fn walk(node: &LocNode, position: (usize, usize), path: &mut Vec<Seg>, best: &mut Vec<Seg>) {
-        let mut visit = |seg: Seg, child: &Spanned<LocNode>, path: &mut Vec<Seg>| {
-            if line_column(child.referenced).is_some_and(|start| start <= position) {
-                path.push(seg);
-                best.clone_from(path);
-                walk(&child.value, position, path, best);
-                path.pop();
-            }
-        };
-        match node {
-            LocNode::Map(entries) => {
-                for (key, child) in entries {
-                    visit(Seg::Key(key.value.clone()), child, path);
-                }
-            }
-            LocNode::Seq(items) => {
-                for (index, child) in items.iter().enumerate() {
-                    visit(Seg::Index(index), child, path);
-                }
-            }
-            LocNode::Leaf => {}
-        }
-    }
-    let root = read_locations(text)?;
-    let mut best = Vec::new();
-    walk(&root, position, &mut Vec::new(), &mut best);
-    (!best.is_empty()).then_some(best)
 }
 
 // ---------------------------------------------------------------------------------------------
