@@ -314,7 +314,9 @@ async fn concurrent_execs(
     kubeconfig: &str,
     ns: &str,
 ) -> R<()> {
-    println!("| execs at once | kubekit total | kubekit first / median / last done | kubectl total | kubectl / kubekit |");
+    println!(
+        "| execs at once | kubekit total | kubekit first / median / last done | kubectl total | kubectl / kubekit |"
+    );
     println!("|---|---|---|---|---|");
     for n in [1usize, 10, 50] {
         let start = Instant::now();
