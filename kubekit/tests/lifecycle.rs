@@ -843,9 +843,11 @@ async fn an_invalid_second_document_of_three_creates_nothing() -> TestResult {
     assert!(err.to_string().contains("containerPort"), "{err}");
     nothing_in(&client).await?;
 
-    // Caught by the server's dry run (a rule kubekit does not check itself).
+    // Caught by the server's dry run (a rule kubekit does not check itself: ResourceQuota
+    // is not among the kinds it validates).
     let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n\
-                apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: Second_SA}\n---\n\
+                apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: second}\n\
+                spec: {hard: {pods: \"-1\"}}\n---\n\
                 apiVersion: v1\nkind: Service\nmetadata: {name: third}\nspec: {ports: [{port: 80}]}\n";
     let err = client.apply_manifest(yaml).await.expect_err("bad name");
     let Error::Document { document, source } = &err else {
@@ -855,9 +857,9 @@ async fn an_invalid_second_document_of_three_creates_nothing() -> TestResult {
     let Error::Invalid { object, causes, .. } = &**source else {
         panic!("expected the server's 422, got {source:?}");
     };
-    assert_eq!(object.name, "Second_SA");
+    assert_eq!(object.name, "second");
     assert!(
-        causes.iter().any(|c| c.field.contains("metadata.name")),
+        causes.iter().any(|c| c.field.contains("spec.hard")),
         "{causes:?}"
     );
     eprintln!("{err}");
