@@ -78,10 +78,11 @@ pub use client::Client;
 /// ```
 pub mod prelude {
     pub use crate::builders::{
-        ContainerPort, PullPolicy, cluster_role, cluster_role_binding_for, config_map, container,
-        cron_job, daemon_set, deployment, grant, headless_service_for, job, namespace,
-        persistent_volume_claim, pod, pod_template, replica_set, role, role_binding_for, secret,
-        service, service_account, service_for, stateful_set, volume_from,
+        ContainerPort, PullPolicy, backend, cluster_role, cluster_role_binding_for, config_map,
+        container, cron_job, daemon_set, deployment, expose, grant, headless_service_for,
+        horizontal_pod_autoscaler_for, ingress, job, namespace, network_policy_for,
+        persistent_volume_claim, pod, pod_disruption_budget_for, pod_template, replica_set, role,
+        role_binding_for, secret, service, service_account, service_for, stateful_set, volume_from,
     };
     #[cfg(feature = "client")]
     pub use crate::client::{

@@ -1622,7 +1622,7 @@ fn snapshot_web_tier() -> AnyResult {
         .build()?;
     let web_out = network_policy_for(&web)
         .name("web-egress")
-        .allow_from(&web, Vec::<i32>::new())
+        .allow_all_from(&web)
         .allow_to(&db, ["postgres"])
         .allow_dns()
         .build()?;

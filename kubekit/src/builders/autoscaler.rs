@@ -27,6 +27,16 @@ mod sealed {
 /// A workload an HPA can scale ([`horizontal_pod_autoscaler_for`]): a
 /// [`Deployment`](apps::Deployment), a [`StatefulSet`](apps::StatefulSet) or a
 /// [`ReplicaSet`](apps::ReplicaSet).
+///
+/// ```
+/// use kubekit::builders::{container, pod_template, stateful_set, ScaleTarget, ServiceTarget};
+/// let db = stateful_set()
+///     .name("db")
+///     .template(pod_template().container(container().name("db").image("postgres:17").build()?).build())
+///     .build()?;
+/// assert_eq!((db.api_version(), db.kind()), ("apps/v1", "StatefulSet"));
+/// # Ok::<(), kubekit::builders::ValidationError>(())
+/// ```
 pub trait ScaleTarget: ServiceTarget + sealed::Sealed {
     /// Its `apiVersion`: `apps/v1`.
     fn api_version(&self) -> &'static str {

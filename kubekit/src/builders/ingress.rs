@@ -52,7 +52,18 @@ impl fmt::Display for PathType {
 }
 
 /// Where an Ingress sends traffic: a port of a built Service, checked to exist. Made with
-/// [`backend`].
+/// [`backend`]; converts into the `k8s-openapi` `IngressBackend`.
+///
+/// ```
+/// use kubekit::builders::{backend, service};
+/// use kubekit::k8s_openapi::api::networking::v1::IngressBackend;
+/// let web = service().name("web").namespace("shop").selector([("app", "web")]).port(80, "http").build()?;
+/// let b = backend(&web, "http")?;
+/// assert_eq!(b.namespace(), Some("shop"));
+/// let k8s: IngressBackend = b.into();
+/// assert_eq!(k8s.service.map(|s| s.name).as_deref(), Some("web"));
+/// # Ok::<(), kubekit::builders::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backend {
     backend: networking::IngressBackend,

@@ -283,6 +283,31 @@ impl<'a, T: ServiceTarget, S: network_policy_for_builder::State> NetworkPolicyFo
         self
     }
 
+    /// Lets the pods of `peer` connect to the target's pods on every port.
+    ///
+    /// ```
+    /// use kubekit::builders::{container, deployment, network_policy_for, pod_template};
+    /// let app = |name: &str| {
+    ///     deployment()
+    ///         .name(name)
+    ///         .template(pod_template().label("app", name).container(container().name("c").image("busybox").build()?).build())
+    ///         .build()
+    /// };
+    /// let (api, web) = (app("api")?, app("web")?);
+    /// let p = network_policy_for(&api).allow_all_from(&web).build()?;
+    /// assert_eq!(p.spec.and_then(|s| s.ingress).map(|i| i[0].ports.is_none()), Some(true));
+    /// # Ok::<(), kubekit::builders::ValidationError>(())
+    /// ```
+    pub fn allow_all_from<P: ServiceTarget>(self, peer: &P) -> Self {
+        self.allow_from(peer, std::iter::empty::<PortRef>())
+    }
+
+    /// Lets the target's pods connect to the pods of `peer` on every port (and isolates them
+    /// for egress, as [`allow_to`](Self::allow_to)).
+    pub fn allow_all_to<P: ServiceTarget>(self, peer: &P) -> Self {
+        self.allow_to(peer, std::iter::empty::<PortRef>())
+    }
+
     /// Lets the target's pods send DNS queries (port 53, UDP and TCP) anywhere, and isolates
     /// them for egress.
     pub fn allow_dns(mut self) -> Self {

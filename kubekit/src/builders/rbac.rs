@@ -339,6 +339,13 @@ mod sealed {
 }
 
 /// A Role or a ClusterRole, which a RoleBinding can refer to ([`role_binding_for`]).
+///
+/// ```
+/// use kubekit::builders::{cluster_role, RoleRefTarget};
+/// let view = cluster_role().name("viewer").rule(["get"], ["pods"]).build()?;
+/// assert_eq!(view.kind(), "ClusterRole");
+/// # Ok::<(), kubekit::builders::ValidationError>(())
+/// ```
 pub trait RoleRefTarget: sealed::Sealed {
     /// `Role` or `ClusterRole`.
     fn kind(&self) -> &'static str;

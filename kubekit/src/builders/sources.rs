@@ -18,6 +18,14 @@ mod sealed {
 /// A ConfigMap or a Secret, whose keys a container can take environment variables from
 /// ([`env_from`](crate::builders::ContainerBuilder::env_from),
 /// [`env_value_from`](crate::builders::ContainerBuilder::env_value_from)).
+///
+/// ```
+/// use kubekit::builders::{config_map, EnvSource};
+/// let settings = config_map().name("settings").data("MODE", "fast").build()?;
+/// assert_eq!((settings.kind(), settings.name()), ("ConfigMap", "settings"));
+/// assert_eq!(settings.keys(), ["MODE"]);
+/// # Ok::<(), kubekit::builders::ValidationError>(())
+/// ```
 pub trait EnvSource: sealed::Sealed {
     /// The kind: `ConfigMap` or `Secret`.
     fn kind(&self) -> &'static str;
@@ -112,6 +120,15 @@ impl EnvSource for core::Secret {
 
 /// A ConfigMap, a Secret or a PersistentVolumeClaim, which a pod can mount as a volume
 /// ([`volume_from`]).
+///
+/// ```
+/// use kubekit::builders::{secret, VolumeFrom};
+/// let tls = secret().name("web-tls").tls("cert", "key").build()?;
+/// let mut volume = kubekit::k8s_openapi::api::core::v1::Volume::default();
+/// tls.volume_source(&mut volume);
+/// assert_eq!(volume.secret.and_then(|s| s.secret_name).as_deref(), Some("web-tls"));
+/// # Ok::<(), kubekit::builders::ValidationError>(())
+/// ```
 pub trait VolumeFrom: sealed::Sealed {
     /// The volume source naming this object.
     fn volume_source(&self, volume: &mut core::Volume);
