@@ -244,7 +244,7 @@ impl<'a> Reader<'a> {
     fn scalar(&mut self, text: &'a str, indent: usize) -> Option<Value> {
         self.count(1)?;
         let value = match text.as_bytes().first()? {
-            b'|' => return self.literal(text, indent),
+            b'|' | b'>' => return self.literal(text, indent),
             b'"' => {
                 let (string, after) = double_quoted(text)?;
                 only_comment(after).then_some(Value::String(string))?
@@ -320,12 +320,15 @@ impl<'a> Reader<'a> {
         Some(folded)
     }
 
-    /// A literal block scalar (`|` or `|-`) whose header is `header`, in a collection at
+    /// A literal block scalar (`|` or `|-`) or a folded one (`>` or `>-`, lines of one
+    /// indentation without blank lines between) whose header is `header`, in a collection at
     /// `indent`; its lines follow.
     fn literal(&mut self, header: &str, indent: usize) -> Option<Value> {
-        let strip = match strip_comment(header) {
-            "|" => false,
-            "|-" => true,
+        let (strip, folded) = match strip_comment(header) {
+            "|" => (false, false),
+            "|-" => (true, false),
+            ">" => (false, true),
+            ">-" => (true, true),
             // `|+`, `|2`, ...: not ours.
             _ => return None,
         };
@@ -361,9 +364,25 @@ impl<'a> Reader<'a> {
             .iter()
             .rposition(|line| !line.trim_start_matches(' ').is_empty())?;
         let mut string = String::new();
-        for line in &lines[..=last] {
-            string.push_str(line.get(content_indent..).unwrap_or(""));
+        if folded {
+            // Folded: lines joined by a space. A blank line or a more indented one inside
+            // keeps line breaks: serde-saphyr's to fold.
+            for (index, line) in lines[..=last].iter().enumerate() {
+                let text = line.get(content_indent..).unwrap_or("");
+                if text.is_empty() || text.starts_with(' ') {
+                    return None;
+                }
+                if index > 0 {
+                    string.push(' ');
+                }
+                string.push_str(text);
+            }
             string.push('\n');
+        } else {
+            for line in &lines[..=last] {
+                string.push_str(line.get(content_indent..).unwrap_or(""));
+                string.push('\n');
+            }
         }
         if strip {
             string.pop();
@@ -597,6 +616,9 @@ fn plain(text: &str) -> Option<Value> {
         if let Some(number) = integer(text) {
             return Some(Value::Number(number));
         }
+        if let Some(value) = octal(text).or_else(|| decimal_float(text)) {
+            return Some(value);
+        }
         // What serde-saphyr may read as a number (a float, `0x1F`, `.inf`, `1_000`) is for it
         // to say; anything else here is a string (`100Mi`, `1.28-alpine`, `-c`, `-Xmx512m`).
         let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
@@ -660,6 +682,28 @@ fn integer(text: &str) -> Option<Number> {
     } else {
         digits.parse::<u64>().ok().map(Number::from)
     }
+}
+
+/// `0640`: an octal integer, as YAML 1.1 (and Kubernetes' reader) reads a plain integer with a
+/// leading zero (416). Without a sign or `_`; `08` and the like are left to serde-saphyr.
+fn octal(text: &str) -> Option<Value> {
+    let digits = text.strip_prefix('0')?;
+    if digits.is_empty() || !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return None;
+    }
+    u64::from_str_radix(digits, 8).ok().map(Value::from)
+}
+
+/// `0.15`, `-2.5`: digits, one dot, digits, read as serde-saphyr reads a float (Rust's parser)
+/// and made a JSON number as Kubernetes' reader makes it (`1.0` is 1).
+fn decimal_float(text: &str) -> Option<Value> {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = unsigned.split_once('.')?;
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !(digits(whole) && digits(fraction)) || unsigned.len() > 24 {
+        return None;
+    }
+    super::parse::float_value::<serde_json::Error>(text.parse().ok()?).ok()
 }
 
 /// A double-quoted scalar ending on its line, and what follows its closing quote.
@@ -895,8 +939,8 @@ spec:
             parse("v: 1.15.1\nip: 10.0.0.1", false),
             Some(json!({"v": "1.15.1", "ip": "10.0.0.1"}))
         );
-        // One dot may be a float: serde-saphyr's to say.
-        assert_eq!(parse("v: 1.15", false), None);
+        // One dot is a float.
+        assert_eq!(parse("v: 1.15", false), Some(json!({"v": 1.15})));
     }
 
     #[test]
@@ -922,6 +966,19 @@ spec:
         ] {
             assert_eq!(parse(text, false), None, "{text:?}");
         }
+    }
+
+    #[test]
+    fn octal_integers_decimal_floats_and_folded_text_are_read_fast() {
+        let text = "mode: 0640\nzero: 00\ncpu: 0.15\nratio: -2.50\nwhole: 1.0\nd: >-\n  folded\n  text\ne: >\n  kept\n\nf: 1\n";
+        assert!(agree(text));
+        assert_eq!(
+            parse(text, false),
+            Some(json!({
+                "mode": 416, "zero": 0, "cpu": 0.15, "ratio": -2.5, "whole": 1,
+                "d": "folded text", "e": "kept\n", "f": 1,
+            }))
+        );
     }
 
     #[test]
@@ -1090,15 +1147,17 @@ spec:
             "a: &x 1\nb: *x",
             "a: !!str 80",
             "a: {b: 1, c}",
-            "a: [1, 2.5]",
             "a: [1,\n  2]",
-            "a: >\n  folded\n",
             "a: |+\n  kept\n\n",
+            "a: >\n  folded\n\n  paragraph\n",
+            "a: >\n  folded\n    more\n",
+            "a: 08",
+            "a: 1.5e3",
+            "a: .5",
+            "a: +1.5",
             "a: |2\n   x\n",
             "a: \"double\n  quoted\"",
-            "a: 1.5",
             "a: 0x1F",
-            "a: 012",
             "a: +1",
             "a: .inf",
             "a: 1e3",

@@ -248,7 +248,7 @@ pub(crate) fn yaml_value(text: &str) -> Result<Value, serde_saphyr::Error> {
 struct KubeValue(Value);
 
 /// The JSON number for a YAML float: an integer when it has an integer value.
-fn float_value<E: de::Error>(float: f64) -> Result<Value, E> {
+pub(crate) fn float_value<E: de::Error>(float: f64) -> Result<Value, E> {
     if !float.is_finite() {
         return Err(E::custom(format!(
             "`{float}` cannot be sent to Kubernetes: JSON has no infinity or NaN \
