@@ -61,6 +61,8 @@ run() {
   local out err code=0
   out=$(mktemp) err=$(mktemp)
   "$kubectl" apply --dry-run="$1" -o json -f "$2" >"$out" 2>"$err" || code=$?
+  # File names in kubectl's messages as `fixtures/NAME.yaml`, whatever the checkout's path.
+  sed -i "s|$dir/|fixtures/|g" "$err"
   local filter=.
   [[ $1 == server ]] && filter=$volatile
   jq -n --argjson code "$code" --rawfile stderr "$err" \
