@@ -281,7 +281,7 @@ impl Client {
 
     /// Deletes `objects`, like `kubectl delete -f`: in the reverse of the order
     /// [`apply_all`](Self::apply_all) applies them (Namespaces last), an object that is not
-    /// there is skipped, and with [`DeleteOptions::wait`] it returns once every deleted object
+    /// there is skipped, and with [`DeleteOptions::wait`](super::DeleteOptions::wait) it returns once every deleted object
     /// is gone. Objects need not be valid, only named and of a served kind.
     ///
     /// ```no_run
