@@ -59,7 +59,7 @@ impl Doc<'_> {
         if !self.has_content {
             return Ok(None);
         }
-        if let Some(value) = super::fast::parse(self.text, self.after_marker()) {
+        if let Some(value) = super::fast::parse_document(self.text, self.after_marker()) {
             return Ok((!value.is_null()).then_some(value));
         }
         if let Some((line, column)) = self.find_tab_indentation() {
