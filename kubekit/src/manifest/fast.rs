@@ -598,6 +598,16 @@ fn bool_value(text: &str) -> Option<bool> {
     }
 }
 
+/// Whether serde-saphyr reads `text` as a boolean where Kubernetes' reader (go-yaml v2, which
+/// knows `yes`, `Yes` and `YES` but not `yEs`) reads text: a mixed-case spelling.
+pub(crate) fn ambiguous_bool(text: &str) -> bool {
+    bool_value(text).is_some()
+        && !(text.bytes().all(|b| b.is_ascii_lowercase())
+            || text.bytes().all(|b| b.is_ascii_uppercase())
+            || (text.as_bytes()[0].is_ascii_uppercase()
+                && text.bytes().skip(1).all(|b| b.is_ascii_lowercase())))
+}
+
 /// The text before a ` #` comment, without trailing spaces.
 fn strip_comment(text: &str) -> &str {
     match text.find(" #") {
@@ -624,7 +634,8 @@ fn plain(text: &str) -> Option<Value> {
         return Some(Value::Null);
     }
     if let Some(boolean) = bool_value(text) {
-        return Some(Value::Bool(boolean));
+        // `yEs`: for the slow path to refuse (see `parse::refuse_ambiguous_booleans`).
+        return (!ambiguous_bool(text)).then_some(Value::Bool(boolean));
     }
     if first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.') {
         if first == b'-' && bytes.get(1).is_none_or(|&b| b == b' ') {
@@ -1022,7 +1033,10 @@ spec:
             parse_document(text, false),
             Some(json!({"a": "b", "c": "x\ny\n", "d": [1, 2]}))
         );
-        assert_eq!(parse_document(text, false).as_ref(), saphyr(text).ok().as_ref());
+        assert_eq!(
+            parse_document(text, false).as_ref(),
+            saphyr(text).ok().as_ref()
+        );
         assert_eq!(parse_document("a: b\rc\n", false), None);
         assert_eq!(parse_document("a: b\r", false), None);
     }

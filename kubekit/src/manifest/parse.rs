@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
+use serde_saphyr::{Location, MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::{ManifestError, ManifestErrorKind};
 
@@ -72,7 +72,10 @@ impl Doc<'_> {
         }
         match yaml_value(self.text) {
             Ok(Value::Null) => Ok(None),
-            Ok(value) => Ok(Some(value)),
+            Ok(value) => {
+                refuse_ambiguous_booleans(self, &value)?;
+                Ok(Some(value))
+            }
             Err(error) => Err(Ctx::of(self).saphyr_error(
                 ManifestErrorKind::Syntax {
                     message: saphyr_message(&error),
@@ -116,6 +119,109 @@ impl Doc<'_> {
         }
         None
     }
+}
+
+/// Refuses a plain `yEs`, `oN`, `tRUE` (a value or a key): serde-saphyr reads any case as a
+/// boolean, Kubernetes' reader (go-yaml v2) only `yes`, `Yes` and `YES` (and so on), and text
+/// otherwise. Rather than read it otherwise than kubectl, kubekit asks for it to be written
+/// plainly. Only documents with such a word anywhere are looked at closely.
+fn refuse_ambiguous_booleans(doc: &Doc<'_>, value: &Value) -> Result<(), ManifestError> {
+    fn walk(
+        text: &str,
+        value: &Value,
+        node: &LocNode,
+        path: &mut Vec<Seg>,
+    ) -> Option<(Vec<Seg>, String, Location)> {
+        match (value, node) {
+            (Value::Object(map), LocNode::Map(entries)) if map.len() == entries.len() => {
+                for ((key, child), (raw, loc)) in map.iter().zip(entries) {
+                    path.push(Seg::Key(key.clone()));
+                    if super::fast::ambiguous_bool(&raw.value) {
+                        return Some((path.clone(), raw.value.clone(), raw.referenced));
+                    }
+                    if let Some(found) = walk(text, child, &loc.value, path) {
+                        return Some(found);
+                    }
+                    if let (Value::Bool(_), Some((line, column))) =
+                        (child, line_column(loc.referenced))
+                    {
+                        let token = token_at(text, line, column);
+                        if super::fast::ambiguous_bool(token) {
+                            return Some((path.clone(), token.to_owned(), loc.referenced));
+                        }
+                    }
+                    path.pop();
+                }
+                None
+            }
+            (Value::Array(items), LocNode::Seq(nodes)) if items.len() == nodes.len() => {
+                for (index, (item, loc)) in items.iter().zip(nodes).enumerate() {
+                    path.push(Seg::Index(index));
+                    if let Some(found) = walk(text, item, &loc.value, path) {
+                        return Some(found);
+                    }
+                    if let (Value::Bool(_), Some((line, column))) =
+                        (item, line_column(loc.referenced))
+                    {
+                        let token = token_at(text, line, column);
+                        if super::fast::ambiguous_bool(token) {
+                            return Some((path.clone(), token.to_owned(), loc.referenced));
+                        }
+                    }
+                    path.pop();
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+    let suspect = doc
+        .text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .any(super::fast::ambiguous_bool);
+    if !suspect {
+        return Ok(());
+    }
+    let Some(root) = read_locations(doc.text) else {
+        return Ok(());
+    };
+    let Some((path, word, location)) = walk(doc.text, value, &root, &mut Vec::new()) else {
+        return Ok(());
+    };
+    let kind = ManifestErrorKind::InvalidValue {
+        kind: "YAML".to_owned(),
+        path: Some(PathDisplay(&path).to_string()),
+        message: format!(
+            "`{word}` is text for Kubernetes (YAML 1.1 knows `yes`, `Yes` and `YES`, not other \
+             cases) but a boolean for YAML 1.2 readers; write `\"{word}\"` for the text or \
+             `{}` for the boolean",
+            word.to_ascii_lowercase()
+        ),
+    };
+    let error = ManifestError::new(kind).with_document(doc.index);
+    Err(match line_column(location) {
+        Some((line, column)) => {
+            let (line, column) = doc.absolute(line, column);
+            error.with_position(line, column)
+        }
+        None => error.with_position(doc.content_line, 1),
+    })
+}
+
+/// The plain scalar starting at (line, column) of `text` (1-based, column in characters).
+fn token_at(text: &str, line: usize, column: usize) -> &str {
+    let Some(line) = text.lines().nth(line.saturating_sub(1)) else {
+        return "";
+    };
+    let start = line
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(line.len(), |(at, _)| at);
+    let rest = &line[start..];
+    let end = rest
+        .find([' ', ',', ']', '}', '\t', '\r', '#'])
+        .unwrap_or(rest.len());
+    &rest[..end]
 }
 
 /// Whether a line ends with a block scalar header (`|`, `>-`, `|+2`, ...), comments aside.
