@@ -511,7 +511,7 @@ fn yaml_is_read_as_yaml_1_1_as_kubernetes_reads_it() {
 }
 
 #[test]
-fn mixed_case_booleans_are_refused_where_kubernetes_reads_text() {
+fn scalars_yaml_1_1_reads_otherwise_are_refused() {
     let config = |data: &str| {
         format!("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n{data}")
     };
@@ -532,6 +532,15 @@ fn mixed_case_booleans_are_refused_where_kubernetes_reads_text() {
             "{error}"
         );
     }
+    // `_` in numbers: go-yaml v2 leaves every one out; YAML 1.2 readers only single ones.
+    let error = error_of(&config("  env: LOG_LEVEL_2\n  ratio: 1_0.5\n"));
+    assert_eq!(position(&error), (Some(1), Some(7), Some(10)), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("`1_0.5` is a number for Kubernetes"),
+        "{error}"
+    );
     // Quoted, in a block scalar or a comment: text, as for kubectl.
     let objects =
         manifest::from_yaml(&config("  a: \"yEs\" # oN\n  b: |\n    tRUE\n  c: Yes\n")).unwrap();

@@ -634,7 +634,7 @@ fn plain(text: &str) -> Option<Value> {
         return Some(Value::Null);
     }
     if let Some(boolean) = bool_value(text) {
-        // `yEs`: for the slow path to refuse (see `parse::refuse_ambiguous_booleans`).
+        // `yEs`: for the slow path to refuse (see `parse::refuse_ambiguous_scalars`).
         return (!ambiguous_bool(text)).then_some(Value::Bool(boolean));
     }
     if first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.') {
