@@ -61,8 +61,6 @@ run() {
   local out err code=0
   out=$(mktemp) err=$(mktemp)
   "$kubectl" apply --dry-run="$1" -o json -f "$2" >"$out" 2>"$err" || code=$?
-  # File names in kubectl's messages as `fixtures/NAME.yaml`, whatever the checkout's path.
-  sed -i "s|$dir/|fixtures/|g" "$err"
   local filter=.
   [[ $1 == server ]] && filter=$volatile
   jq -n --argjson code "$code" --rawfile stderr "$err" \
@@ -71,12 +69,14 @@ run() {
   rm -f "$out" "$err"
 }
 
-for file in "$dir"/*.yaml; do
+# From the fixtures' directory, so that messages name the file alone.
+cd "$dir"
+for file in *.yaml; do
   name=$(basename "$file" .yaml)
   client=$(run client "$file")
   server=$(run server "$file")
   jq -n --arg version "$version" --argjson client "$client" --argjson server "$server" \
-    '{kubectl: $version, client: $client, server: $server}' >"$dir/$name.kubectl.json"
+    '{kubectl: $version, client: $client, server: $server}' >"$name.kubectl.json"
   printf '%-32s client %s  server %s\n' "$name" \
     "$(jq .exitCode <<<"$client")" "$(jq .exitCode <<<"$server")"
 done

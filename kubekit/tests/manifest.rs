@@ -511,6 +511,49 @@ fn yaml_is_read_as_yaml_1_1_as_kubernetes_reads_it() {
 }
 
 #[test]
+fn scalars_yaml_1_1_reads_otherwise_are_refused() {
+    let config = |data: &str| {
+        format!("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n{data}")
+    };
+    for (data, line, column) in [
+        ("  oN: x\n", 6, 3),
+        ("  list: [a, tRUE]\n", 6, 13),
+        ("  list:\n    - nO\n", 7, 7),
+        ("  a: {b: Off, c: yEs} # yEs\n", 6, 18),
+    ] {
+        let error = error_of(&config(data));
+        assert_eq!(
+            position(&error),
+            (Some(1), Some(line), Some(column)),
+            "{data:?}: {error}"
+        );
+        assert!(
+            error.to_string().contains("is text for Kubernetes"),
+            "{error}"
+        );
+    }
+    // `_` in numbers: go-yaml v2 leaves every one out; YAML 1.2 readers only single ones.
+    let error = error_of(&config("  env: LOG_LEVEL_2\n  ratio: 1_0.5\n"));
+    assert_eq!(position(&error), (Some(1), Some(7), Some(10)), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("`1_0.5` is a number for Kubernetes"),
+        "{error}"
+    );
+    // Quoted, in a block scalar or a comment: text, as for kubectl.
+    let objects =
+        manifest::from_yaml(&config("  a: \"yEs\" # oN\n  b: |\n    tRUE\n  c: Yes\n")).unwrap();
+    let Object::Other(widget) = &objects[0] else {
+        panic!("expected a Widget")
+    };
+    assert_eq!(
+        widget.data["spec"],
+        serde_json::json!({"a": "yEs", "b": "tRUE\n", "c": true})
+    );
+}
+
+#[test]
 fn missing_required_fields_are_errors_naming_the_field() {
     let yaml = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n    - name: http\n      targetPort: 80\n";
     let error = error_of(yaml);

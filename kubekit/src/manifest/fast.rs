@@ -7,23 +7,41 @@
 //! - block mappings and block sequences (including `- key: value` items and sequences at the
 //!   same indentation as their key), comments and blank lines;
 //! - plain scalars whose type is certain: strings (versions and addresses such as `1.15.1` and
-//!   `10.0.0.1` included), decimal integers, `true`/`yes`/..., null;
-//! - single- and double-quoted scalars on one line, literal block scalars (`|`, `|-`), and
-//!   flow collections on one line (`[sh, -c]`, `{app: web}`, `{}`);
+//!   `10.0.0.1` included), decimal integers, YAML 1.1 octal integers (`0640`, 416), decimal
+//!   floats (`0.15`; `1.0` is 1), `true`/`yes`/..., null;
+//! - single- and double-quoted scalars on one line, literal block scalars (`|`, `|-`), folded
+//!   ones (`>`, `>-`) whose lines have one indentation and no blank line between, and flow
+//!   collections on one line (`[sh, -c]`, `{app: web}`, `{}`);
 //! - plain scalars continued on more indented lines (`description: a long text` then more
 //!   words), folded into one line, when no line of it is blank, a comment or starts with an
-//!   indicator.
+//!   indicator;
+//! - `\r\n` line ends (see [`parse_document`]).
 //!
-//! Anything else, and anything it is not sure about (anchors, tags, flow collections with
-//! content, folded scalars, multi-line quoted scalars, floats, tabs, `\r`, duplicate keys, odd
-//! indentation, ...), makes it return `None`: the caller then reads the document with
-//! serde-saphyr, which also reports any error with its position. Where this reader returns a
-//! value, it is the value serde-saphyr returns for the same text; the tests below compare the
-//! two on generated documents, hand-written ones and random line soup.
+//! Anything else, and anything it is not sure about (anchors, tags, flow collections over
+//! several lines, quoted scalars over several lines, floats with exponents, tabs, a `\r` alone,
+//! duplicate keys, keys that are not strings, odd indentation, ...), makes it return `None`: the
+//! caller then reads the document with serde-saphyr, which also reports any error with its
+//! position. Where this reader returns a value, it is the value serde-saphyr returns for the
+//! same text; the tests below compare the two on generated documents, hand-written ones and
+//! random line soup.
 
 use std::borrow::Cow;
 
 use serde_json::{Map, Number, Value};
+
+/// [`parse`], for a document whose lines may end with `\r\n` (a file written on Windows):
+/// YAML reads `\r\n` as a line break, so the text with `\n` alone means the same. Any other
+/// `\r` is left to serde-saphyr.
+pub(crate) fn parse_document(text: &str, after_marker: bool) -> Option<Value> {
+    if !text.contains('\r') {
+        return parse(text, after_marker);
+    }
+    let unix = text.replace("\r\n", "\n");
+    if unix.contains('\r') {
+        return None;
+    }
+    parse(&unix, after_marker)
+}
 
 /// Reads a document's text; `None` when it is not (certainly) in the subset.
 ///
@@ -580,6 +598,16 @@ fn bool_value(text: &str) -> Option<bool> {
     }
 }
 
+/// Whether serde-saphyr reads `text` as a boolean where Kubernetes' reader (go-yaml v2, which
+/// knows `yes`, `Yes` and `YES` but not `yEs`) reads text: a mixed-case spelling.
+pub(crate) fn ambiguous_bool(text: &str) -> bool {
+    bool_value(text).is_some()
+        && !(text.bytes().all(|b| b.is_ascii_lowercase())
+            || text.bytes().all(|b| b.is_ascii_uppercase())
+            || (text.as_bytes()[0].is_ascii_uppercase()
+                && text.bytes().skip(1).all(|b| b.is_ascii_lowercase())))
+}
+
 /// The text before a ` #` comment, without trailing spaces.
 fn strip_comment(text: &str) -> &str {
     match text.find(" #") {
@@ -606,7 +634,8 @@ fn plain(text: &str) -> Option<Value> {
         return Some(Value::Null);
     }
     if let Some(boolean) = bool_value(text) {
-        return Some(Value::Bool(boolean));
+        // `yEs`: for the slow path to refuse (see `parse::refuse_ambiguous_scalars`).
+        return (!ambiguous_bool(text)).then_some(Value::Bool(boolean));
     }
     if first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.') {
         if first == b'-' && bytes.get(1).is_none_or(|&b| b == b' ') {
@@ -779,7 +808,7 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::{Value, json};
 
-    use super::parse;
+    use super::{parse, parse_document};
     /// The slow path: serde-saphyr, read as Kubernetes reads YAML.
     fn saphyr(text: &str) -> Result<Value, serde_saphyr::Error> {
         crate::manifest::parse::yaml_value(text)
@@ -797,7 +826,23 @@ mod tests {
         }
         // The same text after a `---` marker (with a comment on its line) reads the same.
         let after = format!(" # after the marker\n{text}");
-        assert_eq!(parse(&after, true), Some(fast), "after a marker: {text:?}");
+        assert_eq!(
+            parse(&after, true),
+            Some(fast.clone()),
+            "after a marker: {text:?}"
+        );
+        // With `\r\n` line ends, as serde-saphyr reads them.
+        let windows = text.replace('\n', "\r\n");
+        match saphyr(&windows) {
+            Ok(value) => {
+                assert_eq!(
+                    parse_document(&windows, false),
+                    Some(value),
+                    "\\r\\n: {text:?}"
+                );
+            }
+            Err(error) => panic!("{windows:?} is not read by serde-saphyr: {error}"),
+        }
         true
     }
 
@@ -982,6 +1027,21 @@ spec:
     }
 
     #[test]
+    fn windows_line_ends_are_read_fast_and_a_lone_carriage_return_is_not() {
+        let text = "a: b\r\nc: |\r\n  x\r\n  y\r\nd: [1, 2]\r\n";
+        assert_eq!(
+            parse_document(text, false),
+            Some(json!({"a": "b", "c": "x\ny\n", "d": [1, 2]}))
+        );
+        assert_eq!(
+            parse_document(text, false).as_ref(),
+            saphyr(text).ok().as_ref()
+        );
+        assert_eq!(parse_document("a: b\rc\n", false), None);
+        assert_eq!(parse_document("a: b\r", false), None);
+    }
+
+    #[test]
     fn the_repositorys_manifests_are_read_fast() {
         for (name, text) in [
             (
@@ -1162,7 +1222,6 @@ spec:
             "a: .inf",
             "a: 1e3",
             "a:\tb",
-            "a: b\r\n",
             "a: 1\na: 2",
             "<<: {a: 1}",
             "80: port",

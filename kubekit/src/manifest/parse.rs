@@ -7,7 +7,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
-use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
+use serde_saphyr::{Location, MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::{ManifestError, ManifestErrorKind};
 
@@ -59,7 +59,7 @@ impl Doc<'_> {
         if !self.has_content {
             return Ok(None);
         }
-        if let Some(value) = super::fast::parse(self.text, self.after_marker()) {
+        if let Some(value) = super::fast::parse_document(self.text, self.after_marker()) {
             return Ok((!value.is_null()).then_some(value));
         }
         if let Some((line, column)) = self.find_tab_indentation() {
@@ -72,7 +72,10 @@ impl Doc<'_> {
         }
         match yaml_value(self.text) {
             Ok(Value::Null) => Ok(None),
-            Ok(value) => Ok(Some(value)),
+            Ok(value) => {
+                refuse_ambiguous_scalars(self, &value)?;
+                Ok(Some(value))
+            }
             Err(error) => Err(Ctx::of(self).saphyr_error(
                 ManifestErrorKind::Syntax {
                     message: saphyr_message(&error),
@@ -116,6 +119,161 @@ impl Doc<'_> {
         }
         None
     }
+}
+
+/// Refuses plain scalars that Kubernetes' reader (go-yaml v2, YAML 1.1) and serde-saphyr read
+/// differently, rather than read them otherwise than kubectl:
+///
+/// - `yEs`, `oN`, `tRUE` (a value or a key): serde-saphyr reads any case as a boolean, go-yaml
+///   v2 only `yes`, `Yes` and `YES` (and so on), and text otherwise;
+/// - `1__0`, `1_0.5`: go-yaml v2 takes every `_` out of a number, serde-saphyr reads these as
+///   text.
+///
+/// Only documents with such a word anywhere are looked at closely.
+fn refuse_ambiguous_scalars(doc: &Doc<'_>, value: &Value) -> Result<(), ManifestError> {
+    /// What is wrong with the plain scalar `token`, read as `value`, if anything.
+    fn problem(token: &str, value: &Value) -> Option<String> {
+        match value {
+            Value::Bool(_) if super::fast::ambiguous_bool(token) => Some(format!(
+                "`{token}` is text for Kubernetes (YAML 1.1 knows `yes`, `Yes` and `YES`, not \
+                 other cases) but a boolean for YAML 1.2 readers; write `\"{token}\"` for the \
+                 text or `{}` for the boolean",
+                token.to_ascii_lowercase()
+            )),
+            Value::String(text) if text == token && underscored_number(token) => Some(format!(
+                "`{token}` is a number for Kubernetes (YAML 1.1 leaves out every `_` of a \
+                 number) but text for YAML 1.2 readers; write `\"{token}\"` for the text or \
+                 the number without `_`"
+            )),
+            _ => None,
+        }
+    }
+    fn walk(
+        text: &str,
+        value: &Value,
+        node: &LocNode,
+        path: &mut Vec<Seg>,
+    ) -> Option<(Vec<Seg>, String, Location)> {
+        let leaf = |child: &Value, loc: &Spanned<LocNode>, path: &mut Vec<Seg>| {
+            let (line, column) = line_column(loc.referenced)?;
+            problem(token_at(text, line, column), child)
+                .map(|message| (path.clone(), message, loc.referenced))
+        };
+        match (value, node) {
+            (Value::Object(map), LocNode::Map(entries)) if map.len() == entries.len() => {
+                for ((key, child), (raw, loc)) in map.iter().zip(entries) {
+                    path.push(Seg::Key(key.clone()));
+                    if let Some(message) = problem(&raw.value, &Value::Bool(true)) {
+                        return Some((path.clone(), message, raw.referenced));
+                    }
+                    if let Some(found) = walk(text, child, &loc.value, path) {
+                        return Some(found);
+                    }
+                    if let Some(found) = leaf(child, loc, path) {
+                        return Some(found);
+                    }
+                    path.pop();
+                }
+                None
+            }
+            (Value::Array(items), LocNode::Seq(nodes)) if items.len() == nodes.len() => {
+                for (index, (item, loc)) in items.iter().zip(nodes).enumerate() {
+                    path.push(Seg::Index(index));
+                    if let Some(found) = walk(text, item, &loc.value, path) {
+                        return Some(found);
+                    }
+                    if let Some(found) = leaf(item, loc, path) {
+                        return Some(found);
+                    }
+                    path.pop();
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+    let suspect = doc
+        .text
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .any(super::fast::ambiguous_bool)
+        || doc
+            .text
+            .split([' ', ',', '[', ']', '{', '}', '\n', '\r', '\t'])
+            .any(underscored_number);
+    if !suspect {
+        return Ok(());
+    }
+    let Some(root) = read_locations(doc.text) else {
+        return Ok(());
+    };
+    let Some((path, message, location)) = walk(doc.text, value, &root, &mut Vec::new()) else {
+        return Ok(());
+    };
+    let kind = ManifestErrorKind::InvalidValue {
+        kind: "YAML".to_owned(),
+        path: Some(PathDisplay(&path).to_string()),
+        message,
+    };
+    let error = ManifestError::new(kind).with_document(doc.index);
+    Err(match line_column(location) {
+        Some((line, column)) => {
+            let (line, column) = doc.absolute(line, column);
+            error.with_position(line, column)
+        }
+        None => error.with_position(doc.content_line, 1),
+    })
+}
+
+/// Whether go-yaml v2 reads `token` (which has a `_`) as a number: without its `_`, an integer
+/// as Go's `strconv.ParseInt(s, 0, 64)` reads one (`0x`, `0o`, `0b`, a leading `0` for
+/// octal), or a float of YAML 1.1's form.
+fn underscored_number(token: &str) -> bool {
+    if !token.contains('_') {
+        return false;
+    }
+    let plain: String = token.chars().filter(|&c| c != '_').collect();
+    let unsigned = plain.strip_prefix(['+', '-']).unwrap_or(&plain);
+    let digits =
+        |text: &str, radix: u32| !text.is_empty() && text.chars().all(|c| c.is_digit(radix));
+    let integer = match unsigned.as_bytes() {
+        [b'0', b'x' | b'X', ..] => digits(&unsigned[2..], 16),
+        [b'0', b'o' | b'O', ..] => digits(&unsigned[2..], 8),
+        [b'0', b'b' | b'B', ..] => digits(&unsigned[2..], 2),
+        _ => digits(unsigned, 10),
+    };
+    if integer {
+        return true;
+    }
+    // `[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?`
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => {
+            (whole.is_empty() && digits(fraction, 10))
+                || (digits(whole, 10) && (fraction.is_empty() || digits(fraction, 10)))
+        }
+        None => digits(mantissa, 10),
+    };
+    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e), 10));
+    mantissa_ok && exponent_ok
+}
+
+/// The plain scalar starting at (line, column) of `text` (1-based, column in characters).
+fn token_at(text: &str, line: usize, column: usize) -> &str {
+    let Some(line) = text.lines().nth(line.saturating_sub(1)) else {
+        return "";
+    };
+    let start = line
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(line.len(), |(at, _)| at);
+    let rest = &line[start..];
+    let end = rest
+        .find([' ', ',', ']', '}', '\t', '\r', '#'])
+        .unwrap_or(rest.len());
+    &rest[..end]
 }
 
 /// Whether a line ends with a block scalar header (`|`, `>-`, `|+2`, ...), comments aside.
