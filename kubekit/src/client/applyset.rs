@@ -579,23 +579,7 @@ impl Client {
                 let (kind, group) = gk.split_once('.').unwrap_or((gk.as_str(), ""));
                 // A kind the cluster no longer serves (its CRD deleted) has no members left.
                 if let Some(r) = served.iter().find(|r| r.kind == kind && r.group() == group) {
-                    let (group, version) = r
-                        .api_version
-                        .rsplit_once('/')
-                        .unwrap_or(("", r.api_version.as_str()));
-                    let resource = ApiResource {
-                        group: group.into(),
-                        version: version.into(),
-                        api_version: r.api_version.clone(),
-                        kind: r.kind.clone(),
-                        plural: r.name.clone(),
-                    };
-                    let scope = if r.namespaced {
-                        Scope::Namespaced
-                    } else {
-                        Scope::Cluster
-                    };
-                    resources.insert(gk.clone(), (resource, scope));
+                    resources.insert(gk.clone(), r.api_resource());
                 }
             }
         }

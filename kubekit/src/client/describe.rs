@@ -10,7 +10,6 @@ use k8s_openapi::{
 use kube::{
     Api,
     api::{DynamicObject, ListParams},
-    discovery::ApiResource,
 };
 use serde_json::Value;
 
@@ -302,17 +301,7 @@ impl Client {
                 message: format!("the cluster serves no kind {:?}", object.kind),
             });
         };
-        let (group, version) = info
-            .api_version
-            .rsplit_once('/')
-            .unwrap_or(("", info.api_version.as_str()));
-        let resource = ApiResource {
-            group: group.into(),
-            version: version.into(),
-            api_version: info.api_version.clone(),
-            kind: info.kind.clone(),
-            plural: info.name.clone(),
-        };
+        let (resource, _) = info.api_resource();
         let ns = object.namespace.as_deref().unwrap_or(&self.namespace);
         let api: Api<DynamicObject> = if info.namespaced {
             Api::namespaced_with(self.inner.clone(), ns, &resource)

@@ -269,17 +269,7 @@ impl Client {
         else {
             return Ok(None);
         };
-        let (g, version) = r
-            .api_version
-            .rsplit_once('/')
-            .unwrap_or(("", r.api_version.as_str()));
-        let resource = kube::discovery::ApiResource {
-            group: g.into(),
-            version: version.into(),
-            api_version: r.api_version.clone(),
-            kind: r.kind.clone(),
-            plural: r.name.clone(),
-        };
+        let (resource, _) = r.api_resource();
         let api: kube::Api<kube::api::DynamicObject> = match &pruned.object.namespace {
             Some(ns) => kube::Api::namespaced_with(self.inner.clone(), ns, &resource),
             None => kube::Api::all_with(self.inner.clone(), &resource),

@@ -37,6 +37,27 @@ impl ApiResourceInfo {
             .map_or("", |(group, _)| group)
     }
 
+    /// The resource as kube's dynamic API addresses it, and its scope.
+    pub(crate) fn api_resource(&self) -> (kube::discovery::ApiResource, kube::discovery::Scope) {
+        let (group, version) = self
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", self.api_version.as_str()));
+        let resource = kube::discovery::ApiResource {
+            group: group.into(),
+            version: version.into(),
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            plural: self.name.clone(),
+        };
+        let scope = if self.namespaced {
+            kube::discovery::Scope::Namespaced
+        } else {
+            kube::discovery::Scope::Cluster
+        };
+        (resource, scope)
+    }
+
     /// The `kubectl api-resources` table: NAME SHORTNAMES APIVERSION NAMESPACED KIND.
     ///
     /// ```no_run
