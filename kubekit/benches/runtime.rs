@@ -315,10 +315,10 @@ async fn concurrent_execs(
     ns: &str,
 ) -> R<()> {
     println!(
-        "| execs at once | kubekit total | kubekit first / median / last done | kubectl total | kubectl / kubekit |"
+        "| execs at once | kubekit total | kubekit first / median / last done | kubekit unpaced (`with_exec_starts_per_pod(0)`) | kubectl total | kubectl / kubekit |"
     );
-    println!("|---|---|---|---|---|");
-    for n in [1usize, 10, 50] {
+    println!("|---|---|---|---|---|---|");
+    async fn run(client: &kubekit::Client, n: usize) -> R<(Duration, Vec<Duration>)> {
         let start = Instant::now();
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..n {
@@ -334,8 +334,13 @@ async fn concurrent_execs(
         while let Some(r) = tasks.join_next().await {
             done.push(r??);
         }
-        let total = start.elapsed();
         done.sort();
+        Ok((start.elapsed(), done))
+    }
+    let unpaced = client.clone().with_exec_starts_per_pod(0);
+    for n in [1usize, 10, 50] {
+        let (total, done) = run(client, n).await?;
+        let (unpaced_total, _) = run(&unpaced, n).await?;
         let kubectl_total = match kubectl {
             Some(k) => {
                 let start = Instant::now();
@@ -357,11 +362,12 @@ async fn concurrent_execs(
             None => None,
         };
         println!(
-            "| {n} | {:.0} ms | {:.0} / {:.0} / {:.0} ms | {} | {} |",
+            "| {n} | {:.0} ms | {:.0} / {:.0} / {:.0} ms | {:.0} ms | {} | {} |",
             ms(total),
             ms(done[0]),
             ms(done[done.len() / 2]),
             ms(done[done.len() - 1]),
+            ms(unpaced_total),
             kubectl_total.map_or("-".into(), |t| format!("{:.0} ms", ms(t))),
             kubectl_total.map_or("-".into(), |t| format!("{:.1}x", ms(t) / ms(total))),
         );

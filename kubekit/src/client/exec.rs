@@ -18,15 +18,116 @@
 //! # Ok(()) }
 //! ```
 
-use std::{borrow::Cow, fmt, pin::pin, time::Duration};
+use std::{
+    borrow::Cow,
+    collections::HashMap,
+    fmt,
+    pin::pin,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use futures::{FutureExt, SinkExt, Stream, StreamExt, stream::BoxStream};
 use k8s_openapi::{api::core::v1::Pod, apimachinery::pkg::apis::meta::v1::Status};
 use kube::api::{Api, AttachParams, TerminalSize};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    sync::Semaphore,
+};
 
 /// Size of the internal pipes between the exec connection and the caller's streams.
 const PIPE_SIZE: usize = 256 * 1024;
+
+/// How many execs one [`Client`](crate::Client) (and its clones) starts at once in one pod,
+/// unless [`Client::with_exec_starts_per_pod`](crate::Client::with_exec_starts_per_pod)
+/// says otherwise.
+///
+/// Why there is a limit: containerd's runc shim (v2, as in containerd 1.6, which Debian 12
+/// and Ubuntu ship and kubekit's test node runs) handles the exits of the processes of a pod
+/// one at a time and waits up to a second for each when more than about 32 are pending
+/// while execs are being started. Past about 30 execs starting at once in one pod, every
+/// one of them then takes tens of seconds (50 `sh -c 'echo x'` at once: about 50 s, with
+/// `kubectl exec` as with kubekit; the same 50 in waves of 8: under a second). Measured and
+/// reproduced with containerd's own `ctr tasks exec`, without Kubernetes, in BENCHMARKS.md.
+pub const DEFAULT_EXEC_STARTS_PER_POD: usize = 8;
+
+/// An exec holds its pod's start slot until its command ends or for this long, whichever is
+/// first: long-running commands (a shell, `tail -f`) never hold up the next ones for more
+/// than this.
+const START_WINDOW: Duration = Duration::from_secs(1);
+
+/// Paces the starts of execs per pod (see [`DEFAULT_EXEC_STARTS_PER_POD`]); shared by a
+/// client and its clones.
+pub(crate) struct ExecPacer {
+    limit: usize,
+    pods: Arc<Mutex<PodSlots>>,
+}
+
+/// The start slots of each pod (namespace, name) with an exec starting or running.
+type PodSlots = HashMap<(String, String), Arc<Semaphore>>;
+
+impl ExecPacer {
+    /// A pacer starting at most `limit` execs at once per pod; `0`: no limit.
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            pods: Arc::default(),
+        }
+    }
+
+    /// The limit this pacer applies (`0`: none).
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Waits for a start slot in `namespace/pod`. The slot is given back when the returned
+    /// guard is dropped (the exec ended, failed or was cancelled) or [`START_WINDOW`] after
+    /// it was taken, whichever is first.
+    async fn start(&self, namespace: &str, pod: &str) -> Option<StartSlot> {
+        if self.limit == 0 {
+            return None;
+        }
+        let key = (namespace.to_string(), pod.to_string());
+        let semaphore = {
+            let mut pods = self.pods.lock().unwrap_or_else(|e| e.into_inner());
+            pods.entry(key.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(self.limit)))
+                .clone()
+        };
+        // Never closed, so `acquire_owned` cannot fail.
+        let permit = semaphore.clone().acquire_owned().await.ok()?;
+        drop(semaphore);
+        let (done, ended) = tokio::sync::oneshot::channel::<()>();
+        let pods = self.pods.clone();
+        let limit = self.limit;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = ended => {}
+                () = tokio::time::sleep(START_WINDOW) => {}
+            }
+            drop(permit);
+            // Forget the pod once nobody holds or waits for one of its slots.
+            let mut pods = pods.lock().unwrap_or_else(|e| e.into_inner());
+            if pods
+                .get(&key)
+                .is_some_and(|s| Arc::strong_count(s) == 1 && s.available_permits() == limit)
+            {
+                pods.remove(&key);
+            }
+        });
+        Some(StartSlot { _done: done })
+    }
+
+    #[cfg(test)]
+    fn tracked_pods(&self) -> usize {
+        self.pods.lock().map(|p| p.len()).unwrap_or_default()
+    }
+}
+
+/// A pod's exec start slot; dropping it gives the slot back.
+struct StartSlot {
+    _done: tokio::sync::oneshot::Sender<()>,
+}
 
 /// What an exec ran: the pod, the container (when one was named) and the command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -560,6 +661,12 @@ impl crate::Client {
         if let Some(c) = &container {
             params = params.container(c.clone());
         }
+        // Held until the command ends (or for the start window): see
+        // DEFAULT_EXEC_STARTS_PER_POD.
+        let _slot = self
+            .exec_pacer()
+            .start(&target.namespace, &target.pod)
+            .await;
         let api: Api<Pod> = Api::namespaced(self.kube().clone(), self.namespace());
         let pod_ref = crate::ObjectRef::new("Pod", Some(&target.namespace), &target.pod);
         let start_error = |source| crate::Error::from_kube(source, pod_ref.clone());
@@ -818,6 +925,61 @@ fn window_changes() -> Option<BoxStream<'static, (u16, u16)>> {
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{StatusCause, StatusDetails};
+
+    /// Whether a future is still pending after the runtime ran everything it could.
+    async fn pending<F: std::future::Future + Unpin>(f: &mut F) -> bool {
+        tokio::task::yield_now().await;
+        futures::poll!(f).is_pending()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exec_starts_are_paced_per_pod() {
+        let pacer = ExecPacer::new(2);
+        let a = pacer.start("ns", "web").await;
+        let b = pacer.start("ns", "web").await;
+        assert!(a.is_some() && b.is_some());
+        // Another pod, or the same name in another namespace, has slots of its own.
+        let other = pacer.start("ns", "db").await;
+        let elsewhere = pacer.start("other", "web").await;
+        assert!(other.is_some() && elsewhere.is_some());
+
+        // The third start in ns/web waits until an exec there ends ...
+        let mut third = Box::pin(pacer.start("ns", "web"));
+        assert!(pending(&mut third).await);
+        drop(a);
+        tokio::task::yield_now().await;
+        let third = third.await;
+        assert!(third.is_some());
+
+        // ... or until the start window of one has passed (a long-running command).
+        let mut fourth = Box::pin(pacer.start("ns", "web"));
+        assert!(pending(&mut fourth).await);
+        tokio::time::advance(START_WINDOW / 2).await;
+        assert!(pending(&mut fourth).await);
+        tokio::time::advance(START_WINDOW).await;
+        assert!(fourth.await.is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pod_is_forgotten_when_its_execs_are_done() {
+        let pacer = ExecPacer::new(4);
+        let slots = [pacer.start("ns", "a").await, pacer.start("ns", "b").await];
+        assert_eq!(pacer.tracked_pods(), 2);
+        drop(slots);
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(pacer.tracked_pods(), 0);
+    }
+
+    #[tokio::test]
+    async fn no_limit_takes_no_slot() {
+        let pacer = ExecPacer::new(0);
+        for _ in 0..100 {
+            assert!(pacer.start("ns", "web").await.is_none());
+        }
+        assert_eq!(pacer.tracked_pods(), 0);
+    }
 
     #[test]
     fn exit_codes_from_status() {

@@ -80,6 +80,8 @@ pub struct Client {
     base: kube::Client,
     namespace: String,
     field_manager: String,
+    /// Paces exec starts per pod; shared by clones.
+    exec_pacer: std::sync::Arc<exec::ExecPacer>,
 }
 
 impl Debug for Client {
@@ -87,6 +89,7 @@ impl Debug for Client {
         f.debug_struct("Client")
             .field("namespace", &self.namespace)
             .field("field_manager", &self.field_manager)
+            .field("exec_starts_per_pod", &self.exec_pacer.limit())
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +104,9 @@ impl Client {
             base: client,
             namespace,
             field_manager: DEFAULT_FIELD_MANAGER.to_string(),
+            exec_pacer: std::sync::Arc::new(exec::ExecPacer::new(
+                exec::DEFAULT_EXEC_STARTS_PER_POD,
+            )),
         }
     }
 
@@ -182,6 +188,29 @@ impl Client {
     pub fn with_field_manager(mut self, name: impl Into<String>) -> Self {
         self.field_manager = name.into();
         self
+    }
+
+    /// The same client starting at most `limit` execs at once in one pod (`0`: no limit;
+    /// default [`exec::DEFAULT_EXEC_STARTS_PER_POD`], whose docs say why there is one).
+    /// An exec holds its slot until its command ends or for one second, whichever is first,
+    /// so long-running commands never block the next ones for longer. The returned client
+    /// and its clones share the new limit; the original keeps its own.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> kubekit::Result<()> {
+    /// // A runtime without containerd 1.6's shim limit: start every exec at once.
+    /// let client = kubekit::Client::try_default().await?.with_exec_starts_per_pod(0);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_exec_starts_per_pod(mut self, limit: usize) -> Self {
+        self.exec_pacer = std::sync::Arc::new(exec::ExecPacer::new(limit));
+        self
+    }
+
+    /// The pacer of exec starts.
+    pub(crate) fn exec_pacer(&self) -> &exec::ExecPacer {
+        &self.exec_pacer
     }
 
     /// The inner [`kube::Client`], for calls kubekit does not wrap.
