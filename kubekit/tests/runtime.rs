@@ -353,6 +353,114 @@ async fn exec_stdin_container_timeout_and_errors() -> TestResult {
     Ok(())
 }
 
+/// Issue 18, item 6: failures of logs, exec and port-forward say what the API server said,
+/// the way kubectl says it (`container nope is not valid for pod box`), with the pod named —
+/// never the server's `Status { .. }` structure — and keep the structured fields.
+#[tokio::test]
+async fn stream_errors_say_what_the_server_said() -> TestResult {
+    let ns = kubekit_testing::test_namespace!().await?;
+    let client = client_in(&ns)?;
+    toolbox(&client, "box").await?;
+    let pods: Api<Pod> = Api::namespaced(client.kube().clone(), client.namespace());
+    pods.create(
+        &PostParams::default(),
+        &pod_of(
+            "stuck",
+            &[],
+            vec![container("main", "kubekit.invalid/none:1", &[])],
+        ),
+    )
+    .await?;
+    let ns_name = client.namespace().to_string();
+    let check = |err: kubekit::Error, pod: &str, said: &[&str]| {
+        let message = err.to_string();
+        assert!(!message.contains("Status"), "{message}");
+        assert!(!message.contains("{"), "{message}");
+        assert!(message.contains(pod), "{message}");
+        for part in said {
+            assert!(message.contains(part), "{message} lacks {part}");
+        }
+        assert_eq!(
+            err.object().map(|o| o.name),
+            Some(pod.to_string()),
+            "{err:?}"
+        );
+        message
+    };
+
+    let err = client
+        .logs("ghost", &LogOptions::new())
+        .await
+        .expect_err("no pod");
+    assert!(err.is_not_found());
+    assert_eq!(
+        check(err, "ghost", &[]),
+        format!("Pod {ns_name}/ghost not found")
+    );
+    let err = client
+        .logs("box", &LogOptions::new().container("nope"))
+        .await
+        .expect_err("no container");
+    assert!(matches!(err, Error::Rejected { code: 400, .. }), "{err:?}");
+    check(err, "box", &["container nope is not valid for pod box"]);
+    let err = client
+        .logs("box", &LogOptions::new().previous(true))
+        .await
+        .expect_err("no previous run");
+    check(err, "box", &["previous terminated container \"main\""]);
+    let err = client
+        .follow_logs("ghost", &LogOptions::new())
+        .await
+        .err()
+        .ok_or("following a missing pod")?;
+    assert!(err.is_not_found());
+    check(err, "ghost", &[]);
+    // The pod that never starts: logs and exec say why, port-forward that it is not running.
+    let waiting = |pod: Pod| -> Option<String> {
+        let statuses = pod.status?.container_statuses?;
+        statuses
+            .first()?
+            .state
+            .as_ref()?
+            .waiting
+            .as_ref()?
+            .reason
+            .clone()
+    };
+    let deadline = tokio::time::Instant::now() + START;
+    while waiting(pods.get("stuck").await?).is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the pod's container never reported a waiting reason"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let err = client
+        .logs("stuck", &LogOptions::new())
+        .await
+        .expect_err("waiting");
+    check(err, "stuck", &["is waiting to start"]);
+    let err = client
+        .exec("stuck", ["true"], ExecOptions::new())
+        .await
+        .expect_err("not started");
+    check(err, "stuck", &["container not found"]);
+    let err = client
+        .port_forward_pod("stuck", 80)
+        .await
+        .err()
+        .ok_or("forwarding to a pod that is not running")?;
+    check(err, "stuck", &["is not running"]);
+    let err = client
+        .port_forward_pod("ghost", 80)
+        .await
+        .err()
+        .ok_or("forwarding to a missing pod")?;
+    assert!(err.is_not_found());
+    check(err, "ghost", &[]);
+    Ok(())
+}
+
 #[tokio::test]
 async fn exec_is_byte_exact_for_64_mib_each_way() -> TestResult {
     let ns = kubekit_testing::test_namespace!().await?;
