@@ -1,6 +1,7 @@
 //! The cluster's private keys and kubeconfigs (which embed the admin key) are readable by
 //! their owner only, in directories only the owner can enter, and are removed with the
-//! cluster (issue 18). The k3s provider's copied kubeconfig is checked in `tests/k3s.rs`.
+//! cluster (issue 18); so are the node's keys and its pods' service account tokens. The k3s
+//! provider's copied kubeconfig is checked in `tests/k3s.rs`.
 //!
 //! The checks run in a child process whose cache directory (`XDG_CACHE_HOME`) sits in a
 //! directory every user can enter, so that what another user could read shows: a second
@@ -143,5 +144,103 @@ fn keys_and_kubeconfigs_are_private_and_removed_with_the_cluster() -> TestResult
     }
     assert!(shared_dir.join("logs/kube-apiserver.log").is_file());
     std::fs::remove_dir_all(&cache)?;
+    Ok(())
+}
+
+/// The files of the run's node that hold a key or a token: the kubelet's serving key and the
+/// service account tokens it projects into pods. No other user can read them, and the
+/// kubelet's key lives with the node's files (removed with the node), not in
+/// `/var/lib/kubelet`.
+#[tokio::test]
+async fn the_nodes_key_and_pod_tokens_are_private() -> TestResult {
+    use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+    use kube::{
+        Api,
+        api::{ObjectMeta, PostParams},
+        runtime::wait::{await_condition, conditions::is_pod_running},
+    };
+
+    let ns = kubekit_testing::test_namespace!().await?;
+    assert!(
+        ns.cluster().has_node(),
+        "the shared local cluster must have a node (run as root)"
+    );
+    let kubelet = Path::new(kubekit_testing::RUN_DIR).join("kubelet");
+    let key = kubelet.join("pki/kubelet.key");
+    assert_eq!(mode(&key)?, 0o600, "{}", key.display());
+    assert!(
+        !other_user_reads(&key)?,
+        "another user can read {}",
+        key.display()
+    );
+    assert_eq!(
+        mode(&kubelet)? & 0o007,
+        0,
+        "{} is open to others",
+        kubelet.display()
+    );
+
+    // A pod's projected token.
+    let images = kubekit_testing::images()?;
+    let pods: Api<Pod> = Api::namespaced(
+        kube::Client::try_from(ns.cluster().config().clone())?,
+        ns.name(),
+    );
+    let pod = Pod {
+        metadata: ObjectMeta {
+            name: Some("holder".into()),
+            ..Default::default()
+        },
+        spec: Some(PodSpec {
+            containers: vec![Container {
+                name: "main".into(),
+                image: Some(images.toolbox.clone()),
+                image_pull_policy: Some("Never".into()),
+                command: Some(vec!["sleep".into(), "3600".into()]),
+                ..Default::default()
+            }],
+            termination_grace_period_seconds: Some(0),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let uid = pods
+        .create(&PostParams::default(), &pod)
+        .await?
+        .metadata
+        .uid
+        .ok_or("no uid")?;
+    tokio::time::timeout(
+        Duration::from_secs(90),
+        await_condition(pods.clone(), "holder", is_pod_running()),
+    )
+    .await??;
+    let projected = kubelet.join(format!("pods/{uid}/volumes/kubernetes.io~projected"));
+    let mut tokens = Vec::new();
+    for volume in std::fs::read_dir(&projected)? {
+        let token = volume?.path().join("token");
+        if token.exists() {
+            tokens.push(token);
+        }
+    }
+    assert!(
+        !tokens.is_empty(),
+        "no service account token under {}",
+        projected.display()
+    );
+    for token in tokens {
+        // The kubelet writes it through a symlink into a timestamped directory: test the file.
+        let token = std::fs::canonicalize(&token)?;
+        assert!(
+            std::fs::metadata(&token)?.len() > 0,
+            "{} is empty",
+            token.display()
+        );
+        assert!(
+            !other_user_reads(&token)?,
+            "another user can read {}",
+            token.display()
+        );
+    }
     Ok(())
 }

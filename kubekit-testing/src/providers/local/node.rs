@@ -383,6 +383,10 @@ maxPods: 110
             }
         ),
     )?;
+    // The kubelet's directory holds its serving key and the service account tokens it
+    // projects into pods: the owner's only (the kubelet itself would make it 0755).
+    util::private_dir(&run_dir.join("kubelet"))?;
+    util::private_dir(&run_dir.join("kubelet/pki"))?;
     let kc = state.kubeconfig.display().to_string();
     started.push(util::spawn(
         &dir,
@@ -392,6 +396,9 @@ maxPods: 110
             format!("--config={}", kubelet_config.display()),
             format!("--kubeconfig={kc}"),
             format!("--root-dir={RUN_DIR}/kubelet"),
+            // Its serving key with the node's other files (removed with the node), not in
+            // the kubelet's default /var/lib/kubelet/pki, where it outlived every cluster.
+            format!("--cert-dir={RUN_DIR}/kubelet/pki"),
             format!("--hostname-override={NODE_NAME}"),
             format!("--node-ip={NODE_IP}"),
             "--v=1".into(),
