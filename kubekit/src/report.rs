@@ -108,6 +108,18 @@ pub async fn namespace_report(client: &Client, options: &ReportOptions) -> Names
             let _ = writeln!(summary, "{warnings} Warning event(s) in the namespace");
         }
     }
+    for w in crate::client::waits::in_namespace(&ns) {
+        use crate::client::waits::Outcome;
+        match w.outcome {
+            Outcome::InProgress => {
+                let _ = writeln!(summary, "waiting for {} (in progress)", w.what);
+            }
+            Outcome::TimedOut => {
+                let _ = writeln!(summary, "timed out waiting for {}", w.what);
+            }
+            _ => {}
+        }
+    }
     if !summary.is_empty() {
         let _ = write!(text, "\n## Summary\n{summary}");
     }
@@ -150,6 +162,8 @@ pub async fn namespace_report(client: &Client, options: &ReportOptions) -> Names
             let _ = writeln!(text, "(could not list the events: {e})");
         }
     }
+
+    text.push_str(&waits_section(&ns));
 
     text.push_str("\n## Node conditions\n");
     match kube::Api::<Node>::all(client.kube().clone())
@@ -202,6 +216,34 @@ pub async fn namespace_report(client: &Client, options: &ReportOptions) -> Names
         summary,
         text,
     }
+}
+
+/// `## Waits`: the waits of this process on objects of `namespace` (running, and the last
+/// finished ones), oldest first: what, how it ended (or that it has not), after how long,
+/// and the state it last observed.
+fn waits_section(namespace: &str) -> String {
+    use crate::client::waits::{Outcome, in_namespace};
+    let waits = in_namespace(namespace);
+    let mut text = String::from("\n## Waits (oldest first)\n");
+    if waits.is_empty() {
+        text.push_str("No waits on this namespace's objects in this process\n");
+        return text;
+    }
+    for w in waits {
+        let secs = w.duration().as_secs_f64();
+        let outcome = match &w.outcome {
+            Outcome::InProgress => format!("IN PROGRESS for {secs:.1} s"),
+            Outcome::Met => format!("met after {secs:.1} s"),
+            Outcome::TimedOut => format!("TIMED OUT after {secs:.1} s"),
+            Outcome::Failed(why) => format!("FAILED after {secs:.1} s: {why}"),
+            Outcome::Abandoned => format!("abandoned after {secs:.1} s (dropped before it ended)"),
+        };
+        let _ = writeln!(text, "- {}: {outcome}", w.what);
+        if !w.last_state.is_empty() {
+            let _ = writeln!(text, "  last seen: {}", w.last_state);
+        }
+    }
+    text
 }
 
 /// A kind's table, when the namespace has objects of it.

@@ -195,6 +195,18 @@ spec:
                 .is_some_and(|c| c.iter().any(|c| c.restart_count >= 1))
         })
         .await?;
+    // A wait that times out, and one still running when the test fails.
+    let timed_out = client
+        .wait_ready::<Pod>("never", std::time::Duration::from_secs(2))
+        .await;
+    assert!(timed_out.is_err(), "{timed_out:?}");
+    let waiter = client.clone();
+    tokio::spawn(async move {
+        waiter
+            .wait_pod_ready("crasher", std::time::Duration::from_secs(600))
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     Err("this test fails on purpose, with broken pods".into())
 }
 
@@ -221,6 +233,39 @@ fn a_failed_test_leaves_a_report_of_its_namespace() -> TestResult {
         "{summary}"
     );
     assert!(report.contains(&format!("namespace {failed}")), "{report}");
+    // The waits: the one that timed out (with what it last saw) and the one in progress,
+    // in the summary and in their section.
+    assert!(
+        summary.contains(&format!(
+            "timed out waiting for Pod {failed}/never to be ready"
+        )),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("waiting for Pod {failed}/crasher")),
+        "{summary}"
+    );
+    let waits = report
+        .split("## Waits")
+        .nth(1)
+        .and_then(|w| w.split("\n## ").next())
+        .ok_or("a waits section")?;
+    let never = waits
+        .split("\n- ")
+        .find(|w| w.starts_with(&format!("Pod {failed}/never to be ready")))
+        .ok_or("the timed-out wait")?;
+    assert!(never.contains("TIMED OUT after"), "{waits}");
+    assert!(
+        never.contains("last seen:") && never.contains("ErrImageNeverPull"),
+        "{waits}"
+    );
+    assert!(waits.contains("IN PROGRESS for"), "{waits}");
+    assert!(
+        waits.contains(&format!(
+            "Pod {failed}/never to meet the condition: met after"
+        )),
+        "{waits}"
+    );
     let details = report
         .split("## Pods that are not running and ready")
         .nth(1)

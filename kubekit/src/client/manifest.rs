@@ -392,6 +392,36 @@ impl Client {
         }
         let total = waiting.len();
         let started = tokio::time::Instant::now();
+        // Registered for failure reports, per namespace of the objects.
+        let mut namespaces: Vec<&str> = waiting
+            .iter()
+            .filter_map(|p| p.object.namespace.as_deref())
+            .collect();
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        let registered: Vec<super::waits::WaitGuard> = namespaces
+            .iter()
+            .map(|ns| super::waits::begin(Some(ns), format!("{total} objects to be ready")))
+            .collect();
+        let result = self
+            .wait_planned_ready(waiting, timeout, started, &registered)
+            .await;
+        for guard in registered {
+            guard.end_with(&result);
+        }
+        result
+    }
+
+    /// [`wait_all_ready`](Self::wait_all_ready) of planned objects, telling `registered` what
+    /// it sees.
+    async fn wait_planned_ready(
+        &self,
+        mut waiting: Vec<Planned>,
+        timeout: std::time::Duration,
+        started: tokio::time::Instant,
+        registered: &[super::waits::WaitGuard],
+    ) -> Result<()> {
+        let total = waiting.len();
         let mut last_said = String::new();
         let mut delay = std::time::Duration::from_millis(100);
         loop {
@@ -439,6 +469,12 @@ impl Client {
                 });
             }
             if state != last_said {
+                for guard in registered {
+                    guard.observe(format!(
+                        "{} of {total} ready; not: {state}",
+                        total - still.len()
+                    ));
+                }
                 tracing::info!(
                     "{} of {total} ready; waiting for {state}",
                     total - still.len()

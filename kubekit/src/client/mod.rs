@@ -37,6 +37,7 @@ mod read;
 pub mod rollout;
 pub use crate::table;
 mod wait;
+pub(crate) mod waits;
 
 use std::fmt::Debug;
 

@@ -6,7 +6,7 @@ use k8s_openapi::api::{apps::v1::Deployment, core::v1::Pod};
 use kube::runtime::wait::{Condition, await_condition};
 use serde_json::Value;
 
-use super::{ApiObject, Client, Error, Result};
+use super::{ApiObject, Client, Error, ObjectRef, Result};
 use crate::kinds::{Kind, Readiness};
 
 impl Client {
@@ -296,6 +296,33 @@ impl Client {
         condition: impl Condition<K> + Send,
     ) -> Result<Option<K>> {
         let object = self.object_ref::<K>(None, name);
+        // Registered for failure reports, with the state of each object the watch sees.
+        let registered = super::waits::begin(object.namespace.as_deref(), what.clone());
+        let guard = &registered;
+        let observed = move |obj: Option<&K>| {
+            guard.observe(match obj {
+                Some(obj) => describe(obj),
+                None => "not found".to_string(),
+            });
+            condition.matches_object(obj)
+        };
+        let result = self
+            .wait_result(&object, name, timeout, what, observed)
+            .await;
+        registered.end_with(&result);
+        result
+    }
+
+    /// [`wait_for`](Self::wait_for) without the registration.
+    async fn wait_result<K: ApiObject>(
+        &self,
+        object: &ObjectRef,
+        name: &str,
+        timeout: Duration,
+        what: String,
+        condition: impl Condition<K> + Send,
+    ) -> Result<Option<K>> {
+        let object = object.clone();
         let api = self.api::<K>(None);
         match tokio::time::timeout(timeout, await_condition(api, name, condition)).await {
             Ok(Ok(found)) => {
