@@ -296,12 +296,19 @@ fn generate(
                         __KUBEKIT_TEST_PATH,
                         &__kubekit_namespace,
                         __kubekit_started,
+                        &*__kubekit_panic,
                     )
                     .await;
                     ::std::panic::resume_unwind(__kubekit_panic);
                 }
-                // Dropped after the result is checked: kept (not deleted) if that failed.
-                ::core::mem::drop(__kubekit_namespace);
+                // Deleted once the test passed; a namespace that cannot be deleted gets a
+                // report.
+                ::kubekit::testing::__private::finish(
+                    __KUBEKIT_TEST_PATH,
+                    __kubekit_namespace,
+                    __kubekit_started,
+                )
+                .await;
             })
         }
     })

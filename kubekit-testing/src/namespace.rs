@@ -278,6 +278,34 @@ impl TestNamespace {
         Ok(Self { name, cluster })
     }
 
+    /// Deletes the namespace now (in the background, as dropping the guard does) and says
+    /// whether the API server accepted it. Once it has, dropping the guard does nothing;
+    /// when it has not, the guard still tries once more when dropped. `#[kubekit::test]`
+    /// calls it when a test passes, so that a namespace that cannot be deleted gets a report.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> kubekit_testing::Result<()> {
+    /// let mut ns = kubekit_testing::test_namespace!().await?;
+    /// // ... the test ...
+    /// ns.delete().await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Kube`] with the API server's answer when it refuses the deletion.
+    pub async fn delete(&mut self) -> Result<()> {
+        if self.name.is_empty() {
+            return Ok(());
+        }
+        let client = kube::Client::try_from(self.cluster.config().clone())?;
+        Api::<Namespace>::all(client)
+            .delete(&self.name, &DeleteParams::background())
+            .await?;
+        self.name.clear();
+        Ok(())
+    }
+
     /// The namespace's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -432,6 +460,10 @@ impl TestNamespace {
 
 impl Drop for TestNamespace {
     fn drop(&mut self) {
+        if self.name.is_empty() {
+            // Deleted already, by `delete`.
+            return;
+        }
         if std::thread::panicking() {
             warning!("{}", self.failure_hint());
             return;

@@ -354,12 +354,58 @@ pub mod __private {
         test_path: &str,
         namespace: &TestNamespace,
         started: k8s_openapi::jiff::Timestamp,
+        panic: &(dyn std::any::Any + Send),
+    ) {
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("(a panic without a message)");
+        let why = format!("{test_path} failed: {message}");
+        write_report(test_path, namespace, started, &why, "failed").await;
+    }
+
+    /// After a test passed: deletes its namespace, and when the API server refuses, writes
+    /// the namespace's report (as [`report_failure`] does) saying why. The test still passes.
+    pub async fn finish(
+        test_path: &str,
+        mut namespace: TestNamespace,
+        started: k8s_openapi::jiff::Timestamp,
+    ) {
+        if let Err(e) = namespace.delete().await {
+            let why = format!(
+                "{test_path} passed, but its namespace {} could not be deleted: {e}",
+                namespace.name()
+            );
+            write_report(
+                test_path,
+                &namespace,
+                started,
+                &why,
+                "passed, but its namespace could not be deleted",
+            )
+            .await;
+        }
+    }
+
+    /// Writes the report of `namespace`, headed by `why`, and prints where it is.
+    async fn write_report(
+        test_path: &str,
+        namespace: &TestNamespace,
+        started: k8s_openapi::jiff::Timestamp,
+        why: &str,
+        what_happened: &str,
     ) {
         let path = super::report_path(test_path);
         let made = async {
             let client = <crate::Client as super::TestArg>::from_namespace(namespace);
             let mut report =
                 super::namespace_report(&client, &super::ReportOptions::default()).await;
+            // Why there is a report, right under its title.
+            let at = report.text.find('\n').map_or(report.text.len(), |i| i + 1);
+            report
+                .text
+                .insert_str(at, &format!("\n## Why this report\n{why}\n"));
             let errors = super::component_errors(namespace.cluster(), started, 20);
             if !errors.is_empty() {
                 report.text.push_str(
@@ -384,14 +430,14 @@ pub mod __private {
             .and_then(|()| std::fs::write(&path, report.text.as_bytes()));
         match written {
             Ok(()) => eprintln!(
-                "kubekit::test: {test_path} failed; report of namespace {}: {}
+                "kubekit::test: {test_path} {what_happened}; report of namespace {}: {}
 {}",
                 namespace.name(),
                 path.display(),
                 report.summary
             ),
             Err(e) => eprintln!(
-                "kubekit::test: {test_path} failed; its report could not be written to {}: {e}
+                "kubekit::test: {test_path} {what_happened}; its report could not be written to {}: {e}
 {}",
                 path.display(),
                 report.text

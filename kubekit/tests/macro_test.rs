@@ -317,3 +317,112 @@ fn a_failed_test_leaves_a_report_of_its_namespace() -> TestResult {
             Ok(())
         })
 }
+
+/// The admission policy that refuses to delete namespace `ns` (and its binding).
+fn undeletable(ns: &str) -> String {
+    format!(
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: kubekit-undeletable-{ns}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {{apiGroups: [''], apiVersions: [v1], operations: [DELETE], resources: [namespaces], resourceNames: [{ns}]}}
+  validations:
+  - {{expression: 'false', message: 'kubekit test: this namespace must stay'}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: kubekit-undeletable-{ns}}}
+spec:
+  policyName: kubekit-undeletable-{ns}
+  validationActions: [Deny]
+"
+    )
+}
+
+/// Passes, with an admission policy refusing the deletion of its namespace; run only by the
+/// test below.
+#[kubekit::test]
+#[ignore = "run by a_passed_test_whose_namespace_cannot_be_deleted_leaves_a_report"]
+async fn passes_in_an_undeletable_namespace(
+    client: kubekit::Client,
+    ns: NamespaceName,
+) -> TestResult {
+    LAST_NAMESPACE.set(Some(ns.to_string()));
+    client.apply_manifest(&undeletable(ns.as_ref())).await?;
+    client
+        .apply_manifest("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: left-behind}\n")
+        .await?;
+    // The API server enforces a new policy within a second or so: wait until a dry run of
+    // the deletion is refused.
+    let namespaces: Api<Namespace> = Api::all(client.kube().clone());
+    let dry_run = DeleteParams {
+        dry_run: true,
+        ..DeleteParams::background()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while namespaces.delete(ns.as_ref(), &dry_run).await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the policy never refused"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+/// Issue 16: a passing test whose namespace cannot be deleted leaves a report saying so.
+#[test]
+fn a_passed_test_whose_namespace_cannot_be_deleted_leaves_a_report() -> TestResult {
+    let path = kubekit::testing::report_path("macro_test::passes_in_an_undeletable_namespace");
+    let _ = std::fs::remove_file(&path);
+    passes_in_an_undeletable_namespace();
+    let ns = LAST_NAMESPACE
+        .take()
+        .ok_or("passes_in_an_undeletable_namespace did not run")?;
+    let report = std::fs::read_to_string(&path);
+    // Cleaned up whatever the report says: the policy, then the namespace.
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async {
+            let client = Cluster::shared().await?.client()?;
+            let name = format!("kubekit-undeletable-{ns}");
+            use k8s_openapi::api::admissionregistration::v1::{
+                ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+            };
+            Api::<ValidatingAdmissionPolicyBinding>::all(client.kube().clone())
+                .delete(&name, &DeleteParams::background())
+                .await?;
+            Api::<ValidatingAdmissionPolicy>::all(client.kube().clone())
+                .delete(&name, &DeleteParams::background())
+                .await?;
+            let namespaces: Api<Namespace> = Api::all(client.kube().clone());
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while let Err(e) = namespaces.delete(&ns, &DeleteParams::background()).await {
+                if std::time::Instant::now() > deadline {
+                    return Err(format!("namespace {ns} still cannot be deleted: {e}").into());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Ok::<_, Box<dyn Error>>(())
+        })?;
+    let report = report.map_err(|e| format!("no report at {}: {e}", path.display()))?;
+    let why = report
+        .split("## Why this report\n")
+        .nth(1)
+        .and_then(|w| w.lines().next())
+        .ok_or_else(|| format!("no reason in the report:\n{report}"))?;
+    assert!(
+        why.contains("passes_in_an_undeletable_namespace passed, but its namespace")
+            && why.contains(&ns)
+            && why.contains("could not be deleted")
+            && why.contains("kubekit test: this namespace must stay"),
+        "{why}"
+    );
+    assert!(report.contains("left-behind"), "{report}");
+    std::fs::remove_file(&path)?;
+    Ok(())
+}
