@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Container, ContainerPort, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kubekit::manifest::{self, DynamicObject, Object, RenderOptions};
+use kubekit::manifest::{self, DynamicObject, ManifestErrorKind, Object, RenderOptions};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -68,7 +68,13 @@ fn cases(default: u32) -> u32 {
 
 /// Feeds `input` to every entry point; they may fail, never panic.
 fn parse_everything(input: &str) {
-    let _ = manifest::from_yaml(input);
+    let all = manifest::from_yaml(input);
+    // The streaming reader gives the same objects, or the same first error, however the
+    // reader hands out the bytes.
+    let streamed: Result<Vec<Object>, _> = manifest::read(input.as_bytes()).collect();
+    assert_eq!(streamed, all, "{input:?}");
+    let trickled: Result<Vec<Object>, _> = manifest::read(Trickle(input.as_bytes())).collect();
+    assert_eq!(trickled, all, "{input:?}");
     let _ = manifest::from_yaml_one::<Pod>(input);
     let _ = manifest::from_yaml_one::<Object>(input);
     let _ = manifest::from_yaml_one::<Value>(input);
@@ -76,6 +82,47 @@ fn parse_everything(input: &str) {
         // Whatever was read renders, and reads back the same.
         let yaml = manifest::to_yaml_all(&objects).unwrap();
         assert_eq!(manifest::from_yaml(&yaml).unwrap(), objects, "{yaml}");
+    }
+}
+
+/// A reader that hands out one byte per call.
+struct Trickle<'a>(&'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), buf.first_mut()) {
+            (Some((&byte, rest)), Some(slot)) => {
+                *slot = byte;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+/// Feeds raw bytes to the streaming reader: objects or errors, never a panic, and the same
+/// as `from_yaml` when the bytes are UTF-8.
+fn read_bytes(bytes: &[u8]) {
+    let streamed: Vec<_> = manifest::read(bytes).collect();
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let streamed: Result<Vec<Object>, _> = streamed.into_iter().collect();
+            assert_eq!(streamed, manifest::from_yaml(text));
+        }
+        Err(_) => {
+            let last = streamed.last().and_then(|item| item.as_ref().err());
+            assert!(
+                last.is_some_and(|error| matches!(
+                    error.kind(),
+                    ManifestErrorKind::Read {
+                        kind: std::io::ErrorKind::InvalidData,
+                        ..
+                    }
+                )),
+                "{streamed:?}"
+            );
+        }
     }
 }
 
@@ -347,6 +394,20 @@ proptest! {
     #[test]
     fn any_bytes_are_ok_or_err(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         parse_everything(&String::from_utf8_lossy(&bytes));
+        read_bytes(&bytes);
+    }
+
+    #[test]
+    fn mutated_manifest_bytes_are_ok_or_err(
+        mutations in prop::collection::vec(mutation(), 1..6),
+        bytes in prop::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+    ) {
+        let mut input = mutations.iter().fold(VALID.to_owned(), |text, m| apply(&text, m)).into_bytes();
+        for (at, byte) in bytes {
+            let at = at % (input.len() + 1);
+            input.insert(at, byte);
+        }
+        read_bytes(&input);
     }
 
     #[test]

@@ -108,6 +108,15 @@ pub enum ManifestErrorKind {
         /// How many non-empty documents the input has.
         found: usize,
     },
+    /// The input could not be read (see [`read`](super::read)): the reader failed, or the
+    /// text is not UTF-8.
+    #[error("cannot read the input: {message}")]
+    Read {
+        /// The I/O error's kind (`InvalidData` for text that is not UTF-8).
+        kind: std::io::ErrorKind,
+        /// What went wrong.
+        message: String,
+    },
     /// An object could not be rendered to YAML.
     #[error("cannot render YAML: {message}")]
     Render {

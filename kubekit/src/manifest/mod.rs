@@ -122,6 +122,7 @@ mod fast;
 pub(crate) mod object;
 mod parse;
 pub(crate) mod render;
+mod stream;
 mod track;
 
 use serde::Serialize;
@@ -129,6 +130,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::{ManifestError, ManifestErrorKind};
 pub use object::{DynamicObject, Object};
+pub use stream::Objects;
 
 pub use render::{LAST_APPLIED_ANNOTATION, RenderOptions, clean_for_reapply};
 
@@ -150,6 +152,61 @@ pub fn from_yaml(input: &str) -> Result<Vec<Object>, ManifestError> {
         .into_iter()
         .map(|document| document.object)
         .collect())
+}
+
+/// Reads a YAML stream from `reader` one document at a time, for input too large to hold in
+/// memory (or arriving slowly): each document is read and checked as [`from_yaml`] reads it,
+/// and handed out as soon as the line after it (its end marker `---`, or the end of the
+/// input) has been read. Errors carry the document number and the line of the whole stream,
+/// as [`from_yaml`]'s do.
+///
+/// The documents are read on the caller's thread, one at a time; memory holds one document
+/// (with a buffer of 8 KiB for `reader`), whatever the length of the stream. For a stream
+/// already in memory, [`from_yaml`] is faster: it reads long streams on every core.
+///
+/// ```
+/// use kubekit::manifest::{self, Object};
+///
+/// let file = "\
+/// apiVersion: v1
+/// kind: Namespace
+/// metadata:
+///   name: shop
+/// ---
+/// apiVersion: v1
+/// kind: ConfigMap
+/// metadata:
+///   name: settings
+/// data:
+///   replicas: 3
+/// ";
+/// // Any `std::io::Read`: a `File`, a socket, a child's stdout, bytes in memory.
+/// let mut objects = manifest::read(file.as_bytes());
+/// let Some(Ok(Object::Namespace(namespace))) = objects.next() else { panic!() };
+/// assert_eq!(namespace.metadata.name.as_deref(), Some("shop"));
+/// let error = objects.next().unwrap().unwrap_err();
+/// assert_eq!((error.document(), error.line()), (Some(2), Some(11)));
+/// assert!(objects.next().is_none());
+/// ```
+///
+/// A file, object by object, stopping at the first error:
+///
+/// ```no_run
+/// let file = std::fs::File::open("all-manifests.yaml")?;
+/// for object in kubekit::manifest::read(file) {
+///     let object = object?;
+///     println!("{}", object.kind());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// Each item is an object or the error of its document (see [`ManifestErrorKind`]); the
+/// documents after it are still read. A failure of `reader` or text that is not UTF-8 is a
+/// [`ManifestErrorKind::Read`], after which the iterator ends.
+pub fn read<R: std::io::Read>(reader: R) -> Objects<R> {
+    Objects::new(reader)
 }
 
 /// One object of a YAML stream and where it stands in it, as [`from_yaml_documents`] hands
@@ -225,15 +282,21 @@ fn cores() -> usize {
 fn read_documents(docs: &[parse::Doc<'_>]) -> Result<Vec<Document>, ManifestError> {
     let mut objects = Vec::with_capacity(docs.len());
     for doc in docs {
-        if let Some(value) = doc.value()? {
-            objects.push(Document {
-                index: doc.index,
-                line: doc.content_line(),
-                object: object::object_from_value(value, &parse::Ctx::of(doc))?,
-            });
-        }
+        objects.extend(read_document(doc)?);
     }
     Ok(objects)
+}
+
+/// Reads one document; `None` when it is empty.
+fn read_document(doc: &parse::Doc<'_>) -> Result<Option<Document>, ManifestError> {
+    let Some(value) = doc.value()? else {
+        return Ok(None);
+    };
+    Ok(Some(Document {
+        index: doc.index,
+        line: doc.content_line(),
+        object: object::object_from_value(value, &parse::Ctx::of(doc))?,
+    }))
 }
 
 /// Reads a YAML input of exactly one (non-empty) document as a `T`, e.g. a

@@ -312,74 +312,93 @@ fn is_content(line: &str, directives_allowed: bool) -> bool {
         || trimmed == "\u{feff}")
 }
 
-/// Splits a YAML stream into its documents.
-///
-/// Markers at column 1 always separate documents in YAML (even inside block scalars), so
-/// splitting on them agrees with the parser. Text before the first `---` or after a `...` is a
-/// document only if it has content; directives there are dropped.
-pub(crate) fn split(input: &str) -> Vec<Doc<'_>> {
-    struct Segment {
-        start: usize,
-        line: usize,
-        column_offset: usize,
-        explicit: bool,
-    }
-    fn close<'a>(
-        input: &'a str,
-        segment: &Segment,
-        end: usize,
-        count: &mut usize,
-        docs: &mut Vec<Doc<'a>>,
-    ) {
-        let text = input.get(segment.start..end).unwrap_or("");
-        let content = text
-            .lines()
-            .position(|line| is_content(line, !segment.explicit));
-        if segment.explicit || content.is_some() {
-            *count += 1;
-            docs.push(Doc {
-                index: *count,
-                text,
-                first_line: segment.line,
-                first_column_offset: segment.column_offset,
-                content_line: segment.line + content.unwrap_or(0),
-                has_content: content.is_some(),
-            });
-        }
-    }
+/// Where the text of a document (or of a stretch that may be one) starts in a stream: the
+/// state [`split`] and the streaming reader ([`super::read`]) share, so that both cut a
+/// stream into the same documents.
+#[derive(Clone, Copy)]
+pub(crate) struct Segment {
+    /// The 1-based line of the input where the text starts.
+    line: usize,
+    /// Columns before the text on its first line (3 after a `---` marker, else 0).
+    column_offset: usize,
+    /// Whether a `---` marker opened it (then it is a document even when empty).
+    explicit: bool,
+}
 
-    let mut docs = Vec::new();
-    let mut count = 0;
-    let mut segment = Segment {
-        start: 0,
+impl Segment {
+    /// The stretch at the start of a stream, before any marker.
+    pub(crate) const START: Segment = Segment {
         line: 1,
         column_offset: 0,
         explicit: false,
     };
-    let mut position = 0;
-    for (number, line) in input.split_inclusive('\n').enumerate() {
-        let starts = is_marker(line, "---");
-        if starts || is_marker(line, "...") {
-            close(input, &segment, position, &mut count, &mut docs);
-            segment = if starts {
+
+    /// When `line` (the `number`th line of the input, 1-based, with its line end) is a
+    /// document marker: the segment that starts after it, and the byte of `line` where its
+    /// text starts. Markers at column 1 always separate documents in YAML (even inside block
+    /// scalars), so splitting on them agrees with the parser.
+    pub(crate) fn after(line: &str, number: usize) -> Option<(Segment, usize)> {
+        if is_marker(line, "---") {
+            Some((
                 Segment {
-                    start: position + 3,
-                    line: number + 1,
+                    line: number,
                     column_offset: 3,
                     explicit: true,
-                }
-            } else {
+                },
+                3,
+            ))
+        } else if is_marker(line, "...") {
+            Some((
                 Segment {
-                    start: position + line.len(),
-                    line: number + 2,
+                    line: number + 1,
                     column_offset: 0,
                     explicit: false,
-                }
-            };
+                },
+                line.len(),
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The document this segment's `text` is, numbered after the `count` before it (which
+    /// it then counts): `None` for text before the first `---` or after a `...` without
+    /// content (directives there are dropped).
+    pub(crate) fn close<'a>(&self, text: &'a str, count: &mut usize) -> Option<Doc<'a>> {
+        let content = text
+            .lines()
+            .position(|line| is_content(line, !self.explicit));
+        if !(self.explicit || content.is_some()) {
+            return None;
+        }
+        *count += 1;
+        Some(Doc {
+            index: *count,
+            text,
+            first_line: self.line,
+            first_column_offset: self.column_offset,
+            content_line: self.line + content.unwrap_or(0),
+            has_content: content.is_some(),
+        })
+    }
+}
+
+/// Splits a YAML stream into its documents (see [`Segment`]).
+pub(crate) fn split(input: &str) -> Vec<Doc<'_>> {
+    let mut docs = Vec::new();
+    let mut count = 0;
+    let mut segment = Segment::START;
+    let mut start = 0;
+    let mut position = 0;
+    for (number, line) in input.split_inclusive('\n').enumerate() {
+        if let Some((next, offset)) = Segment::after(line, number + 1) {
+            docs.extend(segment.close(input.get(start..position).unwrap_or(""), &mut count));
+            segment = next;
+            start = position + offset;
         }
         position += line.len();
     }
-    close(input, &segment, input.len(), &mut count, &mut docs);
+    docs.extend(segment.close(input.get(start..).unwrap_or(""), &mut count));
     docs
 }
 
