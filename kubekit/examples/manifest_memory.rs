@@ -66,10 +66,20 @@ fn main() {
         input.len(),
         path.display()
     );
-    println!(
-        "size_of::<Object>() = {} bytes",
-        std::mem::size_of::<kubekit::manifest::Object>()
-    );
+    {
+        use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+        use std::mem::size_of;
+        println!(
+            "size_of: Object {}, ConfigMap {}, Service {}, Secret {}, ServiceAccount {}, \
+             DynamicObject {} bytes",
+            size_of::<kubekit::manifest::Object>(),
+            size_of::<ConfigMap>(),
+            size_of::<Service>(),
+            size_of::<Secret>(),
+            size_of::<ServiceAccount>(),
+            size_of::<kubekit::manifest::DynamicObject>(),
+        );
+    }
     drop(input);
     let exe = std::env::current_exe().unwrap();
     let mut rows = Vec::new();

@@ -5,7 +5,8 @@
 //! [`from_yaml`] reads a stream of YAML documents (separated by `---`) into [`Object`]s: a
 //! typed variant for each kind kubekit knows (Pod, Deployment, Service, ...) and
 //! [`Object::Other`] with a [`DynamicObject`] for any other kind. Empty documents are skipped.
-//! [`from_yaml_one`] reads a single document into the type you name.
+//! [`from_yaml_one`] reads a single document into the type you name. [`read`] reads a stream
+//! from any [`std::io::Read`] one document at a time, for input too large to hold in memory.
 //!
 //! Reading is strict where `kubectl` is, and says where the problem is: the document (1-based,
 //! counting empty ones), the line and the column of the whole input.
