@@ -421,6 +421,18 @@ pub(crate) fn yaml_value(text: &str) -> Result<Value, serde_saphyr::Error> {
     serde_saphyr::from_str_with_options::<KubeValue>(text, saphyr_options()).map(|value| value.0)
 }
 
+/// Runs `f`, one level deeper into a document, on a new stack segment when the current one
+/// is nearly used up: serde-saphyr recurses once per level of nesting (up to its limit of
+/// 64), with frames of tens of KB each in a debug build, more than a 2 MiB thread holds.
+pub(crate) fn deeper<T>(f: impl FnOnce() -> T) -> T {
+    /// Below this much stack left, a level goes on a new segment (one level takes about
+    /// 45 KB in a debug build).
+    const RED_ZONE: usize = 256 * 1024;
+    /// The size of a new segment.
+    const SEGMENT: usize = 4 * 1024 * 1024;
+    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+}
+
 /// A JSON value read as Kubernetes reads YAML (see [`yaml_value`]).
 struct KubeValue(Value);
 
@@ -497,7 +509,7 @@ impl<'de> Deserialize<'de> for KubeValue {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KubeValue, A::Error> {
                 let mut items = Vec::new();
-                while let Some(KubeValue(item)) = seq.next_element()? {
+                while let Some(KubeValue(item)) = deeper(|| seq.next_element())? {
                     items.push(item);
                 }
                 Ok(KubeValue(Value::Array(items)))
@@ -505,7 +517,7 @@ impl<'de> Deserialize<'de> for KubeValue {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KubeValue, A::Error> {
                 let mut entries = serde_json::Map::new();
                 while let Some(KubeKey(key, written)) = map.next_key()? {
-                    let KubeValue(value) = map.next_value()?;
+                    let KubeValue(value) = deeper(|| map.next_value())?;
                     if entries.insert(key.clone(), value).is_some() {
                         return Err(de::Error::custom(match written {
                             Some(read_as) => format!(
@@ -1073,7 +1085,7 @@ impl<'de> Deserialize<'de> for LocNode {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LocNode, A::Error> {
                 let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
+                while let Some(item) = deeper(|| seq.next_element())? {
                     items.push(item);
                 }
                 Ok(LocNode::Seq(items))
@@ -1081,7 +1093,7 @@ impl<'de> Deserialize<'de> for LocNode {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LocNode, A::Error> {
                 let mut entries = Vec::new();
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    let value = map.next_value()?;
+                    let value = deeper(|| map.next_value())?;
                     entries.push((key, value));
                 }
                 Ok(LocNode::Map(entries))
