@@ -1019,3 +1019,28 @@ fn read_reports_a_failing_reader_and_text_that_is_not_utf8_and_stops() {
          YAML manifests are UTF-8"
     );
 }
+
+#[test]
+fn a_key_that_yaml_1_1_makes_a_duplicate_is_reported_where_the_duplicate_is() {
+    let yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n\
+                apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  on: one\n  \
+                other: x\n  yes: two\n";
+    let error = manifest::from_yaml(yaml).unwrap_err();
+    assert_eq!(
+        (error.document(), error.line(), error.column()),
+        (Some(2), Some(13), Some(3)),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("duplicate key `true`"),
+        "{error}"
+    );
+    // As for a key written twice.
+    let twice = yaml.replace("yes: two", "on: two");
+    let error = manifest::from_yaml(&twice).unwrap_err();
+    assert_eq!(
+        (error.line(), error.column()),
+        (Some(13), Some(3)),
+        "{error}"
+    );
+}

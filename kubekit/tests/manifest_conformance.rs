@@ -36,7 +36,11 @@ const FIXTURES: &[(&str, Expect)] = &[
     ("bool-keys", Same),
     (
         "bool-keys-collide",
-        Stricter(&["document 1, line 7", "duplicate key `true`", "YAML 1.1"]),
+        Stricter(&[
+            "document 1, line 8, column 3",
+            "duplicate key `true`",
+            "YAML 1.1",
+        ]),
     ),
     ("bool-values-custom", Same),
     (

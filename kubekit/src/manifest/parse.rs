@@ -76,12 +76,20 @@ impl Doc<'_> {
                 refuse_ambiguous_scalars(self, &value)?;
                 Ok(Some(value))
             }
-            Err(error) => Err(Ctx::of(self).saphyr_error(
-                ManifestErrorKind::Syntax {
+            Err(error) => {
+                let kind = ManifestErrorKind::Syntax {
                     message: saphyr_message(&error),
-                },
-                &error,
-            )),
+                };
+                Err(match DUPLICATE_AT.take().and_then(line_column) {
+                    Some((line, column)) => {
+                        let (line, column) = self.absolute(line, column);
+                        ManifestError::new(kind)
+                            .with_document(self.index)
+                            .with_position(line, column)
+                    }
+                    None => Ctx::of(self).saphyr_error(kind, &error),
+                })
+            }
         }
     }
 
@@ -418,7 +426,15 @@ pub(crate) fn saphyr_options() -> serde_saphyr::Options {
 /// - a float with an integer value is that integer (`1.0`, `1e3`: JSON has one number type,
 ///   and `kubectl` sends `1` and `1000`); `.inf` and `.nan` are refused (JSON has none).
 pub(crate) fn yaml_value(text: &str) -> Result<Value, serde_saphyr::Error> {
+    DUPLICATE_AT.set(None);
     serde_saphyr::from_str_with_options::<KubeValue>(text, saphyr_options()).map(|value| value.0)
+}
+
+thread_local! {
+    /// Where the key is that [`KubeValue`] refused as a duplicate, for the error of
+    /// [`yaml_value`]: serde-saphyr places a visitor's error at the mapping's first key, and
+    /// the duplicate is the later one (as for duplicates serde-saphyr finds itself).
+    static DUPLICATE_AT: std::cell::Cell<Option<Location>> = const { std::cell::Cell::new(None) };
 }
 
 /// Runs `f`, one level deeper into a document, on a new stack segment when the current one
@@ -516,9 +532,11 @@ impl<'de> Deserialize<'de> for KubeValue {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KubeValue, A::Error> {
                 let mut entries = serde_json::Map::new();
-                while let Some(KubeKey(key, written)) = map.next_key()? {
+                while let Some(spanned) = map.next_key::<Spanned<KubeKey>>()? {
+                    let KubeKey(key, written) = spanned.value;
                     let KubeValue(value) = deeper(|| map.next_value())?;
                     if entries.insert(key.clone(), value).is_some() {
+                        DUPLICATE_AT.set(Some(spanned.referenced));
                         return Err(de::Error::custom(match written {
                             Some(read_as) => format!(
                                 "duplicate key `{key}` (a plain key read as {read_as}: \
