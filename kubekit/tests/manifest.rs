@@ -1044,3 +1044,49 @@ fn a_key_that_yaml_1_1_makes_a_duplicate_is_reported_where_the_duplicate_is() {
         "{error}"
     );
 }
+
+#[test]
+fn numbers_too_large_for_a_float_are_text_as_for_kubectl_and_infinity_is_refused() {
+    let big = "9".repeat(400);
+    let yaml = format!(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  a: [1e400, -1E400, 1.5]\n  b: {{c: +1e400}}\n  d: {big}\n  e:\n    - 1e400\n"
+    );
+    let objects = manifest::from_yaml(&yaml).unwrap();
+    assert_eq!(
+        objects[0].to_value().unwrap()["spec"],
+        serde_json::json!({"a": ["1e400", "-1E400", 1.5], "b": {"c": "+1e400"}, "d": big, "e": ["1e400"]})
+    );
+    for (infinity, column) in [(".inf", 14), ("-.Inf", 14), (".NaN", 14)] {
+        let yaml = yaml.replace("-1E400", infinity);
+        let error = manifest::from_yaml(&yaml).unwrap_err();
+        assert_eq!(
+            (error.line(), error.column()),
+            (Some(6), Some(column)),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("`{infinity}` is not a finite number")),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn secret_data_with_unused_bits_set_reads_as_the_api_server_decodes_it() {
+    // Go's base64.StdEncoding (not strict) ignores the bits the padding leaves unused: the API
+    // server stores `YR==` as `a`, as it stores `YQ==`.
+    let yaml = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  one: YR==\n  two: YWJ=\n  \
+                canonical: YWI=\n";
+    let objects = manifest::from_yaml(yaml).unwrap();
+    let [Object::Secret(secret)] = objects.as_slice() else {
+        panic!("expected one Secret")
+    };
+    let data = secret.data.as_ref().unwrap();
+    assert_eq!(data["one"].0, b"a");
+    assert_eq!(data["two"].0, b"ab");
+    assert_eq!(data["canonical"].0, b"ab");
+    let rendered = manifest::to_yaml(&**secret).unwrap();
+    assert!(rendered.contains("one: YQ==\n  two: YWI="), "{rendered}");
+}

@@ -20,12 +20,14 @@
 //!   sends (`value: true` in an env var, `labels: {version: 1}` and `replicas: "3"` are refused,
 //!   for every kind; a quantity may be a number, a port a number or a name, as in Kubernetes);
 //! - a required field missing (a Deployment without `selector`, a container without `name`);
-//! - a Secret's `data` that is not base64 (line breaks in it are fine, as for Go's decoder);
+//! - a Secret's `data` that is not base64 (line breaks in it are fine, as for Go's decoder,
+//!   and so are set bits in the last digit that the padding leaves unused: `YR==` is `a`);
 //! - invalid YAML, and keys that are the same for Kubernetes (`a` twice, or `on` and `yes`).
 //!
 //! YAML is read as Kubernetes reads it (sigs.k8s.io/yaml: YAML 1.1, then JSON), so that the
 //! objects are the ones `kubectl apply -f` sends: `defaultMode: 0640` is 416, `on`/`yes`/`y`
-//! are `true` (and `"true"` as a key), `1.0` is the integer 1, and fields set to `null` are left
+//! are `true` (and `"true"` as a key), `1.0` is the integer 1, a number too large for a float
+//! (`1e400`) is the text `"1e400"` while `.inf` is refused, and fields set to `null` are left
 //! out. `tests/manifest_conformance.rs` compares this with what kubectl v1.37 does on the
 //! manifests of `tests/fixtures/conformance/`.
 //!

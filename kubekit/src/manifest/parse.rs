@@ -413,7 +413,13 @@ pub(crate) fn split(input: &str) -> Vec<Doc<'_>> {
 /// serde-saphyr's options for manifests: YAML 1.1 octal integers (`0640` is 416), as
 /// Kubernetes' reader (sigs.k8s.io/yaml, go-yaml v2) reads them.
 pub(crate) fn saphyr_options() -> serde_saphyr::Options {
-    serde_saphyr::options! { with_snippet: false, legacy_octal_numbers: true }
+    serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        // `.inf` and `1e400` reach the visitor, which tells them apart by their text (see
+        // `yaml_value`).
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
+    }
 }
 
 /// Reads one YAML document's text into the JSON value Kubernetes' reader makes of it
@@ -427,7 +433,87 @@ pub(crate) fn saphyr_options() -> serde_saphyr::Options {
 ///   and `kubectl` sends `1` and `1000`); `.inf` and `.nan` are refused (JSON has none).
 pub(crate) fn yaml_value(text: &str) -> Result<Value, serde_saphyr::Error> {
     DUPLICATE_AT.set(None);
-    serde_saphyr::from_str_with_options::<KubeValue>(text, saphyr_options()).map(|value| value.0)
+    NON_FINITE_SEEN.set(false);
+    let mut value = serde_saphyr::from_str_with_options::<KubeValue>(text, saphyr_options())?.0;
+    if NON_FINITE_SEEN.take() {
+        resolve_non_finite(text, &mut value)?;
+    }
+    Ok(value)
+}
+
+/// What [`KubeValue`] puts where a plain scalar read as a float is not finite, until
+/// [`resolve_non_finite`] looks at its text.
+const NON_FINITE: &str = "\u{0}kubekit: not a finite float\u{0}";
+
+/// Replaces each [`NON_FINITE`] in `value` as Kubernetes' reader (go-yaml v2) reads its text:
+/// a number too large for a float (`1e400`, `-1e400`, an integer of 400 digits) is kept as
+/// text, because Go's `strconv.ParseFloat` fails on it and go-yaml then resolves the scalar
+/// as a string — kubectl sends `"1e400"`; `.inf` and `.nan` are floats that JSON cannot
+/// carry, refused as kubectl refuses them ("json: unsupported value: +Inf").
+fn resolve_non_finite(text: &str, value: &mut Value) -> Result<(), serde_saphyr::Error> {
+    fn refused(token: &str, location: Location) -> serde_saphyr::Error {
+        serde_saphyr::Error::NonFiniteFloat {
+            value: token.to_owned(),
+            location,
+        }
+    }
+    fn resolve(
+        text: &str,
+        value: &mut Value,
+        location: Location,
+    ) -> Result<(), serde_saphyr::Error> {
+        if value.as_str() != Some(NON_FINITE) {
+            return Ok(());
+        }
+        let Some((line, column)) = line_column(location) else {
+            return Err(refused("a number too large", location));
+        };
+        let token = token_at(text, line, column);
+        let unsigned = token.strip_prefix(['+', '-']).unwrap_or(token);
+        if unsigned.starts_with('.') && unsigned[1..].chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(refused(token, location));
+        }
+        *value = Value::String(token.to_owned());
+        Ok(())
+    }
+    fn walk(text: &str, value: &mut Value, node: &LocNode) -> Result<(), serde_saphyr::Error> {
+        match (value, node) {
+            (Value::Object(map), LocNode::Map(entries)) if map.len() == entries.len() => {
+                for ((_, child), (_, loc)) in map.iter_mut().zip(entries) {
+                    walk(text, child, &loc.value)?;
+                    resolve(text, child, loc.referenced)?;
+                }
+            }
+            (Value::Array(items), LocNode::Seq(nodes)) if items.len() == nodes.len() => {
+                for (item, loc) in items.iter_mut().zip(nodes) {
+                    walk(text, item, &loc.value)?;
+                    resolve(text, item, loc.referenced)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    fn unresolved(value: &Value) -> bool {
+        match value {
+            Value::Object(map) => map.values().any(unresolved),
+            Value::Array(items) => items.iter().any(unresolved),
+            other => other.as_str() == Some(NON_FINITE),
+        }
+    }
+    if let Some(root) = read_locations(text) {
+        walk(text, value, &root)?;
+    }
+    // Where the locations did not line up with the value (merge keys), refuse.
+    if unresolved(value) {
+        return Err(refused("a float that is not finite", Location::UNKNOWN));
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// Whether [`KubeValue`] put a [`NON_FINITE`] in the value being read.
+    static NON_FINITE_SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 thread_local! {
@@ -500,6 +586,12 @@ impl<'de> Deserialize<'de> for KubeValue {
                 }
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<KubeValue, E> {
+                if !v.is_finite() {
+                    // `.inf`, or a number too large for a float: `yaml_value` decides by
+                    // its text.
+                    NON_FINITE_SEEN.set(true);
+                    return Ok(KubeValue(Value::String(NON_FINITE.to_owned())));
+                }
                 float_value(v).map(KubeValue)
             }
             fn visit_str<E>(self, v: &str) -> Result<KubeValue, E> {
@@ -900,8 +992,37 @@ fn unwrap_base64(value: &mut Value, ctx: &Ctx<'_>) -> Result<(), ManifestError> 
                 },
             ));
         }
+        clear_unused_bits(text);
     }
     Ok(())
+}
+
+/// Clears the bits of the last base64 digit that the padding leaves unused (`YR==` becomes
+/// `YQ==`; both are the byte `a`): Go's `base64.StdEncoding`, which the API server decodes
+/// with, is not strict and ignores them, so kubectl's `YR==` is stored as `a`. The base64
+/// reader of k8s-openapi refuses them; cleared, the text decodes to the bytes the API server
+/// stores. `text` has passed [`check_base64`].
+fn clear_unused_bits(text: &mut String) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let data = text.trim_end_matches('=').len();
+    let unused = match text.len() - data {
+        1 => 0b11,
+        2 => 0b1111,
+        _ => return,
+    };
+    let Some(at) = data.checked_sub(1) else {
+        return;
+    };
+    let Some(digit) = ALPHABET
+        .iter()
+        .position(|&c| Some(&c) == text.as_bytes().get(at))
+    else {
+        return;
+    };
+    let cleared = ALPHABET[digit & !unused];
+    if usize::from(cleared) != usize::from(text.as_bytes()[at]) {
+        text.replace_range(at..=at, &char::from(cleared).to_string());
+    }
 }
 
 /// Checks standard base64 with padding as Go's `base64.StdEncoding` does (line breaks already
