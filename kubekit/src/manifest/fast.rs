@@ -70,10 +70,128 @@ pub(crate) fn parse(text: &str, after_marker: bool) -> Option<Value> {
     let Some(first) = reader.peek() else {
         return Some(Value::Null);
     };
+    if first.content.starts_with('{') {
+        // `reader.pos` is where the line starts: the comments before it are skipped.
+        return json_document(&text[reader.pos..]);
+    }
     let value = reader.node(first.indent)?;
     match reader.peek() {
         Some(_) => None,
         None => Some(value),
+    }
+}
+
+/// A document that is one JSON object (what `kubectl get -o json` prints), read with
+/// serde_json: JSON is YAML, and read as YAML (serde-saphyr, go-yaml v2) it means the same
+/// value. `None` where that is not certain: anything after the object (a comment, a second
+/// object), a duplicate key, an escaped UTF-16 surrogate (YAML refuses it, JSON pairs it), a
+/// float or an integer beyond 64 bits, nesting deeper than [`MAX_DEPTH`], more than
+/// [`MAX_NODES`] nodes, a key longer than [`MAX_KEY`].
+fn json_document(text: &str) -> Option<Value> {
+    if surrogate_escape(text) {
+        return None;
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let JsonValue(value) = serde::Deserialize::deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    let mut nodes = 0;
+    within_limits(&value, 1, &mut nodes).then_some(value)
+}
+
+/// Whether `text` has a `\u` escape of a UTF-16 surrogate (`\ud83d`).
+fn surrogate_escape(text: &str) -> bool {
+    text.match_indices("\\u").any(|(at, _)| {
+        text.as_bytes().get(at + 2..at + 4).is_some_and(|hex| {
+            hex[0].eq_ignore_ascii_case(&b'd')
+                && matches!(hex[1].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+        })
+    })
+}
+
+/// Whether `value`, at `depth`, keeps to the limits the block reader keeps to.
+fn within_limits(value: &Value, depth: usize, nodes: &mut usize) -> bool {
+    *nodes += 1;
+    match value {
+        Value::Array(items) => {
+            *nodes += 1;
+            depth <= MAX_DEPTH
+                && *nodes <= MAX_NODES
+                && items
+                    .iter()
+                    .all(|item| within_limits(item, depth + 1, nodes))
+        }
+        Value::Object(map) => {
+            *nodes += 1 + map.len();
+            depth <= MAX_DEPTH
+                && *nodes <= MAX_NODES
+                && map.iter().all(|(key, item)| {
+                    key.len() <= MAX_KEY && within_limits(item, depth + 1, nodes)
+                })
+        }
+        _ => *nodes <= MAX_NODES,
+    }
+}
+
+/// A JSON value as [`json_document`] reads it: duplicate keys and floats refused.
+struct JsonValue(Value);
+
+impl<'de> serde::Deserialize<'de> for JsonValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = JsonValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::from(v)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<JsonValue, E> {
+                // serde_json's float reading may be a unit in the last place off Rust's
+                // (without its `float_roundtrip` feature): floats, rare in manifests, are left
+                // to serde-saphyr.
+                Err(E::custom("a float"))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::String(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::String(v)))
+            }
+            fn visit_unit<E>(self) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<JsonValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(JsonValue(item)) = super::parse::deeper(|| seq.next_element())? {
+                    items.push(item);
+                }
+                Ok(JsonValue(Value::Array(items)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonValue, A::Error> {
+                let mut entries = Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let JsonValue(value) = super::parse::deeper(|| map.next_value())?;
+                    if entries.insert(key, value).is_some() {
+                        return Err(serde::de::Error::custom("duplicate key"));
+                    }
+                }
+                Ok(JsonValue(Value::Object(entries)))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -1719,6 +1837,33 @@ spec:
             .unwrap_or(default)
     }
 
+    #[test]
+    fn kubectl_json_output_is_read_fast_and_the_same() {
+        let value = saphyr(KUBECTL).unwrap();
+        for json in [
+            serde_json::to_string_pretty(&value).unwrap(),
+            serde_json::to_string(&value).unwrap(),
+            // Escapes, as Go's encoder writes `<`, `>` and `&`.
+            serde_json::to_string_pretty(&value)
+                .unwrap()
+                .replace("\"app\"", "\"\\u0061pp\""),
+        ] {
+            assert!(agree(&json), "not read fast: {json}");
+            assert_eq!(parse(&json, false), Some(value.clone()));
+        }
+        // Not certain, so left to serde-saphyr: a float, a duplicate key, a comment after,
+        // an escaped surrogate, a second object.
+        for json in [
+            r#"{"a": 1.5}"#,
+            r#"{"a": 1, "a": 2}"#,
+            "{\"a\": 1}\n# done",
+            r#"{"a": "\ud83d\ude00"}"#,
+            r#"{"a": 1}{"b": 2}"#,
+        ] {
+            assert_eq!(parse(json, false), None, "{json}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(cases(2048)))]
 
@@ -1738,6 +1883,37 @@ spec:
             if agree(&yaml) {
                 prop_assert_eq!(parse(&yaml, false).unwrap(), value, "{}", yaml);
             }
+        }
+
+        #[test]
+        fn json_documents_are_read_as_serde_saphyr_reads_them(
+            value in json_tree(),
+            floats in prop::collection::vec(any::<f64>(), 0..4),
+            pretty in any::<bool>(),
+        ) {
+            let mut document = json!({ "root": value });
+            if !floats.is_empty() {
+                // Floats are left to serde-saphyr: whatever the reader does, it agrees.
+                document["floats"] = floats.into_iter().map(|f| json!(f)).collect();
+                document["whole"] = json!([1.0, -0.0, 1e3, 2.5e-3]);
+            }
+            let text = if pretty {
+                serde_json::to_string_pretty(&document).unwrap()
+            } else {
+                serde_json::to_string(&document).unwrap()
+            };
+            agree(&text);
+        }
+
+        #[test]
+        fn json_simple_values_are_read_fast(value in simple_tree(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                serde_json::to_string(&value).unwrap()
+            };
+            prop_assert!(agree(&text), "not read fast:\n{}", text);
+            prop_assert_eq!(parse(&text, false).unwrap(), value, "{}", text);
         }
 
         #[test]
