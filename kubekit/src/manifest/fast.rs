@@ -1851,6 +1851,10 @@ spec:
             assert!(agree(&json), "not read fast: {json}");
             assert_eq!(parse(&json, false), Some(value.clone()));
         }
+        // Every JSON escape, as YAML's double-quoted scalars read them.
+        assert!(agree(
+            r#"{"a": "\u0000\u001f\u007f\/\b\f\t\n\r\"\\ \u00e9\u2028", "b": []}"#
+        ));
         // Not certain, so left to serde-saphyr: a float, a duplicate key, a comment after,
         // an escaped surrogate, a second object.
         for json in [
