@@ -15,7 +15,9 @@
 //! - plain scalars continued on more indented lines (`description: a long text` then more
 //!   words), folded into one line, when no line of it is blank, a comment or starts with an
 //!   indicator;
-//! - `\r\n` line ends (see [`parse_document`]).
+//! - `\r\n` line ends (see [`parse_document`]);
+//! - a document that is one JSON object, as `kubectl get -o json` prints it (see
+//!   [`json_document`]).
 //!
 //! Anything else, and anything it is not sure about (anchors, tags, flow collections over
 //! several lines, quoted scalars over several lines, floats with exponents, tabs, a `\r` alone,

@@ -39,8 +39,9 @@
 //! returns them too). Reading what kubekit writes gives the same objects again.
 //!
 //! Block-style YAML, as `kubectl get -o yaml`, [`to_yaml`] and most people write it, is read by
-//! kubekit's own reader; a document using anything more (anchors, tags, JSON, quoted scalars
-//! over several lines, `\r\n` line ends, ...) is read by serde-saphyr, with the same result.
+//! kubekit's own reader, and a document that is one JSON object (`kubectl get -o json`) by
+//! serde_json; a document using anything more (anchors, tags, floats in JSON, quoted scalars
+//! over several lines, ...) is read by serde-saphyr, with the same result.
 //! Streams of 64 documents or more are read on every core: 1,000 Deployments take about 40 ms
 //! on two (see `BENCHMARKS.md`); shorter ones on the caller's thread (see [`from_yaml`]).
 //!
