@@ -149,9 +149,12 @@ fn child(mode: &str, file: &str) {
         }
         "read" => {
             let reader = BufReader::new(std::fs::File::open(file).unwrap());
-            kubekit::manifest::read(reader)
-                .map(|object| std::hint::black_box(object.unwrap()))
-                .count()
+            let mut count = 0;
+            for object in kubekit::manifest::read(reader) {
+                std::hint::black_box(object.unwrap());
+                count += 1;
+            }
+            count
         }
         "read_collect" => {
             let reader = BufReader::new(std::fs::File::open(file).unwrap());
@@ -170,9 +173,14 @@ fn child(mode: &str, file: &str) {
         }
         "saphyr_read" => {
             let mut reader = BufReader::new(std::fs::File::open(file).unwrap());
-            serde_saphyr::read_with_options::<_, serde_json::Value>(&mut reader, unbounded())
-                .map(|value| std::hint::black_box(value.unwrap()))
-                .count()
+            let mut count = 0;
+            for value in
+                serde_saphyr::read_with_options::<_, serde_json::Value>(&mut reader, unbounded())
+            {
+                std::hint::black_box(value.unwrap());
+                count += 1;
+            }
+            count
         }
         other => panic!("unknown mode {other}"),
     };

@@ -1382,7 +1382,10 @@ mod tests {
             }
             for piece in &pieces {
                 let message = [&[DATA_CHANNEL][..], piece].concat();
-                received.extend_from_slice(channel_payload(&message, &mut started, port).unwrap());
+                match channel_payload(&message, &mut started, port) {
+                    Ok(payload) => received.extend_from_slice(payload),
+                    Err(error) => proptest::prop_assert!(false, "{}", error),
+                }
             }
             proptest::prop_assert_eq!(received, pieces.concat());
         }
