@@ -1090,3 +1090,35 @@ fn secret_data_with_unused_bits_set_reads_as_the_api_server_decodes_it() {
     let rendered = manifest::to_yaml(&**secret).unwrap();
     assert!(rendered.contains("one: YQ==\n  two: YWI="), "{rendered}");
 }
+
+#[test]
+fn read_refuses_a_document_without_end_instead_of_holding_it() {
+    /// A ConfigMap, then the same byte forever: one line without end.
+    struct Endless(usize);
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let head = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\ndata: ";
+            if self.0 < head.len() {
+                let n = buf.len().min(head.len() - self.0);
+                buf[..n].copy_from_slice(&head[self.0..self.0 + n]);
+                self.0 += n;
+                return Ok(n);
+            }
+            buf.fill(b'x');
+            Ok(buf.len())
+        }
+    }
+    let items: Vec<_> = manifest::read(Endless(0)).collect();
+    assert_eq!(items.len(), 2);
+    assert!(items[0].is_ok());
+    let error = items[1].as_ref().unwrap_err();
+    assert!(matches!(
+        error.kind(),
+        ManifestErrorKind::DocumentTooLarge { .. }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "document 2, line 6, column 1: the document is larger than 64 MiB; the API server \
+         takes objects of about 3 MiB at most"
+    );
+}

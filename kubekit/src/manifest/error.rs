@@ -117,6 +117,13 @@ pub enum ManifestErrorKind {
         /// What went wrong.
         message: String,
     },
+    /// A document of a stream read with [`read`](super::read) is larger than kubekit reads
+    /// (the API server takes objects of about 3 MiB at most).
+    #[error("the document is larger than {} MiB; the API server takes objects of about 3 MiB at most", .limit >> 20)]
+    DocumentTooLarge {
+        /// The largest document read, in bytes.
+        limit: usize,
+    },
     /// An object could not be rendered to YAML.
     #[error("cannot render YAML: {message}")]
     Render {

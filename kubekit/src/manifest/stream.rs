@@ -9,7 +9,9 @@ use super::{ManifestError, ManifestErrorKind, Object};
 /// [`read`](super::read) returns.
 ///
 /// Only the document being read is held in memory (its text, then its tree, then the object);
-/// the objects already handed out are the caller's to keep or drop.
+/// the objects already handed out are the caller's to keep or drop. A document larger than
+/// 64 MiB is an error ([`ManifestErrorKind::DocumentTooLarge`]) that ends the iterator, so
+/// that no input makes it hold more.
 ///
 /// Each item is an object, or the error of one document. After a document's error the next
 /// documents are read as usual (they are independent), so
@@ -86,13 +88,31 @@ impl<R: Read> Objects<R> {
 
 type Error = ManifestError;
 
+/// The largest document [`Objects`] reads, in bytes (the API server takes objects of about
+/// 3 MiB at most).
+const MAX_DOCUMENT: usize = 64 << 20;
+
 impl<R: Read> Iterator for Objects<R> {
     type Item = Result<Object, ManifestError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             self.line.clear();
-            match self.reader.read_until(b'\n', &mut self.line) {
+            // At most one byte past the limit: a document (or a line) without end does not
+            // take more memory than that.
+            let room = MAX_DOCUMENT.saturating_sub(self.text.len()) + 1;
+            let mut limited = (&mut self.reader).take(u64::try_from(room).unwrap_or(u64::MAX));
+            match limited.read_until(b'\n', &mut self.line) {
+                Ok(n) if n >= room => {
+                    self.done = true;
+                    return Some(Err(ManifestError::new(
+                        ManifestErrorKind::DocumentTooLarge {
+                            limit: MAX_DOCUMENT,
+                        },
+                    )
+                    .with_document(self.count + 1)
+                    .with_position(self.lines + 1, 1)));
+                }
                 Ok(0) => {
                     self.done = true;
                     let text = std::mem::take(&mut self.text);
