@@ -29,6 +29,7 @@ use super::{ManifestError, ManifestErrorKind, Object};
 /// assert!(matches!(objects.next(), Some(Ok(Object::ConfigMap(_)))));
 /// assert!(objects.next().is_none());
 /// ```
+#[must_use = "iterators are lazy and do nothing unless consumed"]
 pub struct Objects<R> {
     reader: BufReader<R>,
     /// The text of the segment being read, since its marker.
