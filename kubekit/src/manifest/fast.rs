@@ -10,8 +10,8 @@
 //!   `10.0.0.1` included), decimal integers, YAML 1.1 octal integers (`0640`, 416), decimal
 //!   floats (`0.15`; `1.0` is 1), `true`/`yes`/..., null;
 //! - single- and double-quoted scalars on one line, literal block scalars (`|`, `|-`), folded
-//!   ones (`>`, `>-`) whose lines have one indentation and no blank line between, and flow
-//!   collections on one line (`[sh, -c]`, `{app: web}`, `{}`);
+//!   ones (`>`, `>-`) whose lines have one indentation (paragraphs separated by blank lines
+//!   included), and flow collections on one line (`[sh, -c]`, `{app: web}`, `{}`);
 //! - plain scalars continued on more indented lines (`description: a long text` then more
 //!   words), folded into one line, when no line of it is blank, a comment or starts with an
 //!   indicator;
@@ -459,8 +459,8 @@ impl<'a> Reader<'a> {
     }
 
     /// A literal block scalar (`|` or `|-`) or a folded one (`>` or `>-`, lines of one
-    /// indentation without blank lines between) whose header is `header`, in a collection at
-    /// `indent`; its lines follow.
+    /// indentation, blank lines between paragraphs) whose header is `header`, in a collection
+    /// at `indent`; its lines follow.
     fn literal(&mut self, header: &str, indent: usize) -> Option<Value> {
         let (strip, folded) = match strip_comment(header) {
             "|" => (false, false),
@@ -503,16 +503,31 @@ impl<'a> Reader<'a> {
             .rposition(|line| !line.trim_start_matches(' ').is_empty())?;
         let mut string = String::new();
         if folded {
-            // Folded: lines joined by a space. A blank line or a more indented one inside
-            // keeps line breaks: serde-saphyr's to fold.
+            // Folded: lines joined by a space; blank lines between two lines are line
+            // breaks, one each (a paragraph break). Blank lines before the first line, and
+            // more indented lines (which keep their line breaks), are serde-saphyr's to fold.
+            let mut blank = 0;
             for (index, line) in lines[..=last].iter().enumerate() {
                 let text = line.get(content_indent..).unwrap_or("");
-                if text.is_empty() || text.starts_with(' ') {
+                if text.is_empty() {
+                    if index == 0 {
+                        return None;
+                    }
+                    blank += 1;
+                    continue;
+                }
+                if text.starts_with(' ') {
                     return None;
                 }
                 if index > 0 {
-                    string.push(' ');
+                    if blank == 0 {
+                        string.push(' ');
+                    }
+                    for _ in 0..blank {
+                        string.push('\n');
+                    }
                 }
+                blank = 0;
                 string.push_str(text);
             }
             string.push('\n');
@@ -1147,6 +1162,16 @@ spec:
     }
 
     #[test]
+    fn folded_paragraphs_are_read_fast() {
+        let text = "a: >\n  one\n  two\n\n  three\n\n\n  four\nb: >-\n  x\n \n  y\n\nc: 1\n";
+        assert!(agree(text));
+        assert_eq!(
+            parse(text, false),
+            Some(json!({"a": "one two\nthree\n\nfour\n", "b": "x\ny", "c": 1}))
+        );
+    }
+
+    #[test]
     fn windows_line_ends_are_read_fast_and_a_lone_carriage_return_is_not() {
         let text = "a: b\r\nc: |\r\n  x\r\n  y\r\nd: [1, 2]\r\n";
         assert_eq!(
@@ -1329,7 +1354,6 @@ spec:
             "a: {b: 1, c}",
             "a: [1,\n  2]",
             "a: |+\n  kept\n\n",
-            "a: >\n  folded\n\n  paragraph\n",
             "a: >\n  folded\n    more\n",
             "a: 08",
             "a: 1.5e3",
@@ -1889,6 +1913,30 @@ spec:
             if agree(&yaml) {
                 prop_assert_eq!(parse(&yaml, false).unwrap(), value, "{}", yaml);
             }
+        }
+
+        #[test]
+        fn folded_blocks_are_read_as_serde_saphyr_reads_them(
+            header in prop::sample::select(vec![">", ">-", ">+", "|"]),
+            lines in prop::collection::vec(
+                prop_oneof![
+                    Just(None),
+                    Just(Some(String::new())),
+                    "[a-z]{1,6}( [a-z]{1,6}){0,2}".prop_map(Some),
+                    " {1,3}[a-z]{1,4}".prop_map(Some),
+                ],
+                1..8,
+            ),
+            indent in 1usize..4,
+            after in prop::sample::select(vec!["b: 1\n", "", "\n", "# c\n"]),
+        ) {
+            let pad = " ".repeat(indent);
+            // `None`: an empty line; `Some("")`: a line of the indentation's spaces.
+            let body: String = lines
+                .iter()
+                .map(|line| line.as_ref().map_or_else(|| "\n".to_owned(), |line| format!("{pad}{line}\n")))
+                .collect();
+            agree(&format!("a: {header}\n{body}{after}"));
         }
 
         #[test]
