@@ -1877,6 +1877,8 @@ spec:
             assert!(agree(&json), "not read fast: {json}");
             assert_eq!(parse(&json, false), Some(value.clone()));
         }
+        // A quoted `<<` is a key like any other, not a merge.
+        assert!(agree(r#"{"<<": {"a": 1}, "b": 2}"#));
         // Every JSON escape, as YAML's double-quoted scalars read them.
         assert!(agree(
             r#"{"a": "\u0000\u001f\u007f\/\b\f\t\n\r\"\\ \u00e9\u2028", "b": []}"#
