@@ -341,7 +341,7 @@ fn walkthrough_manifest_parses_into_a_pod_and_renders_back() {
     let Object::Pod(pod) = object else {
         panic!("expected a Pod, got {object:?}")
     };
-    assert_eq!(pod, &walkthrough_pod());
+    assert_eq!(**pod, walkthrough_pod());
 
     let rendered = manifest::to_yaml(pod).unwrap();
     insta::assert_snapshot!("render_walkthrough", rendered);
@@ -350,7 +350,7 @@ fn walkthrough_manifest_parses_into_a_pod_and_renders_back() {
     let original: serde_json::Value = serde_saphyr::from_str(WALKTHROUGH).unwrap();
     assert_eq!(object.to_value().unwrap(), original);
     let typed: Pod = manifest::from_yaml_one(WALKTHROUGH).unwrap();
-    assert_eq!(&typed, pod);
+    assert_eq!(typed, **pod);
 }
 
 #[test]
@@ -891,4 +891,234 @@ fn documents_are_numbered_as_errors_number_them() {
         .map(|d| d.object.name().map(str::to_string))
         .collect();
     assert_eq!(names, [Some("a".to_string()), Some("b".to_string())]);
+}
+
+/// A stream of 10,000 ConfigMaps, made as it is read, that counts the documents it has
+/// handed out: the number shows how far `manifest::read` has read.
+struct LazyConfigMaps {
+    made: std::rc::Rc<std::cell::Cell<usize>>,
+    pending: Vec<u8>,
+}
+
+impl std::io::Read for LazyConfigMaps {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pending.is_empty() {
+            let index = self.made.get();
+            if index == 10_000 {
+                return Ok(0);
+            }
+            self.made.set(index + 1);
+            self.pending = format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{index}\ndata:\n  at: \"{index}\"\n"
+            )
+            .into_bytes();
+        }
+        let n = buf.len().min(self.pending.len());
+        buf[..n].copy_from_slice(&self.pending[..n]);
+        self.pending.drain(..n);
+        Ok(n)
+    }
+}
+
+#[test]
+fn read_streams_documents_as_they_come() {
+    let made = std::rc::Rc::new(std::cell::Cell::new(0));
+    let mut objects = manifest::read(LazyConfigMaps {
+        made: made.clone(),
+        pending: Vec::new(),
+    });
+    // Each object comes out after its document and the next marker, not after the stream.
+    let first = objects.next().unwrap().unwrap();
+    assert_eq!(first.name(), Some("c0"));
+    assert_eq!(made.get(), 2, "read one document past the first");
+    let names: Vec<String> = objects
+        .by_ref()
+        .take(999)
+        .map(|object| object.unwrap().name().unwrap().to_owned())
+        .collect();
+    assert_eq!(names.last().map(String::as_str), Some("c999"));
+    assert_eq!(made.get(), 1001);
+    assert_eq!(objects.count(), 9000);
+}
+
+#[test]
+fn read_errors_carry_the_document_and_line_of_the_whole_stream() {
+    let config_map = |name: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  a: b\n")
+    };
+    // Documents 1-4 and 6 are fine (6 lines each, then a marker); document 5's second data
+    // key is a number where Kubernetes wants a string: line 4 * 7 + 7 = 35.
+    let mut stream = String::new();
+    for index in 1..=6 {
+        stream.push_str(&config_map(&format!("c{index}")));
+        if index == 5 {
+            stream.push_str("  replicas: 3\n");
+        }
+        if index < 6 {
+            stream.push_str("---\n");
+        }
+    }
+    let items: Vec<_> = manifest::read(stream.as_bytes()).collect();
+    assert_eq!(
+        items.len(),
+        6,
+        "the documents after the error are still read"
+    );
+    let error = items[4].as_ref().unwrap_err();
+    assert_eq!(
+        (error.document(), error.line(), error.column()),
+        (Some(5), Some(35), Some(13)),
+        "{error}"
+    );
+    assert!(
+        items[5]
+            .as_ref()
+            .is_ok_and(|object| object.name() == Some("c6"))
+    );
+    // The same error as `from_yaml` reports for the whole stream.
+    assert_eq!(&manifest::from_yaml(&stream).unwrap_err(), error);
+}
+
+#[test]
+fn read_reports_a_failing_reader_and_text_that_is_not_utf8_and_stops() {
+    struct Failing(usize);
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("connection reset"));
+            }
+            self.0 -= 1;
+            let text = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n";
+            buf[..text.len()].copy_from_slice(text);
+            Ok(text.len())
+        }
+    }
+    let items: Vec<_> = manifest::read(Failing(1)).collect();
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items[0].is_ok());
+    let error = items[1].as_ref().unwrap_err();
+    assert!(matches!(
+        error.kind(),
+        ManifestErrorKind::Read {
+            kind: std::io::ErrorKind::Other,
+            ..
+        }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "document 2, line 6, column 1: cannot read the input: connection reset"
+    );
+
+    let items: Vec<_> =
+        manifest::read(&b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: \xe9t\xe9\n"[..])
+            .collect();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        items[0].as_ref().unwrap_err().to_string(),
+        "document 1, line 4, column 9: cannot read the input: the text is not UTF-8 (byte 0xe9); \
+         YAML manifests are UTF-8"
+    );
+}
+
+#[test]
+fn a_key_that_yaml_1_1_makes_a_duplicate_is_reported_where_the_duplicate_is() {
+    let yaml = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n\
+                apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  on: one\n  \
+                other: x\n  yes: two\n";
+    let error = manifest::from_yaml(yaml).unwrap_err();
+    assert_eq!(
+        (error.document(), error.line(), error.column()),
+        (Some(2), Some(13), Some(3)),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("duplicate key `true`"),
+        "{error}"
+    );
+    // As for a key written twice.
+    let twice = yaml.replace("yes: two", "on: two");
+    let error = manifest::from_yaml(&twice).unwrap_err();
+    assert_eq!(
+        (error.line(), error.column()),
+        (Some(13), Some(3)),
+        "{error}"
+    );
+}
+
+#[test]
+fn numbers_too_large_for_a_float_are_text_as_for_kubectl_and_infinity_is_refused() {
+    let big = "9".repeat(400);
+    let yaml = format!(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  a: [1e400, -1E400, 1.5]\n  b: {{c: +1e400}}\n  d: {big}\n  e:\n    - 1e400\n"
+    );
+    let objects = manifest::from_yaml(&yaml).unwrap();
+    assert_eq!(
+        objects[0].to_value().unwrap()["spec"],
+        serde_json::json!({"a": ["1e400", "-1E400", 1.5], "b": {"c": "+1e400"}, "d": big, "e": ["1e400"]})
+    );
+    for (infinity, column) in [(".inf", 14), ("-.Inf", 14), (".NaN", 14)] {
+        let yaml = yaml.replace("-1E400", infinity);
+        let error = manifest::from_yaml(&yaml).unwrap_err();
+        assert_eq!(
+            (error.line(), error.column()),
+            (Some(6), Some(column)),
+            "{error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("`{infinity}` is not a finite number")),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn secret_data_with_unused_bits_set_reads_as_the_api_server_decodes_it() {
+    // Go's base64.StdEncoding (not strict) ignores the bits the padding leaves unused: the API
+    // server stores `YR==` as `a`, as it stores `YQ==`.
+    let yaml = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  one: YR==\n  two: YWJ=\n  \
+                canonical: YWI=\n";
+    let objects = manifest::from_yaml(yaml).unwrap();
+    let [Object::Secret(secret)] = objects.as_slice() else {
+        panic!("expected one Secret")
+    };
+    let data = secret.data.as_ref().unwrap();
+    assert_eq!(data["one"].0, b"a");
+    assert_eq!(data["two"].0, b"ab");
+    assert_eq!(data["canonical"].0, b"ab");
+    let rendered = manifest::to_yaml(&**secret).unwrap();
+    assert!(rendered.contains("one: YQ==\n  two: YWI="), "{rendered}");
+}
+
+#[test]
+fn read_refuses_a_document_without_end_instead_of_holding_it() {
+    /// A ConfigMap, then the same byte forever: one line without end.
+    struct Endless(usize);
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let head = b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\ndata: ";
+            if self.0 < head.len() {
+                let n = buf.len().min(head.len() - self.0);
+                buf[..n].copy_from_slice(&head[self.0..self.0 + n]);
+                self.0 += n;
+                return Ok(n);
+            }
+            buf.fill(b'x');
+            Ok(buf.len())
+        }
+    }
+    let items: Vec<_> = manifest::read(Endless(0)).collect();
+    assert_eq!(items.len(), 2);
+    assert!(items[0].is_ok());
+    let error = items[1].as_ref().unwrap_err();
+    assert!(matches!(
+        error.kind(),
+        ManifestErrorKind::DocumentTooLarge { .. }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "document 2, line 6, column 1: the document is larger than 64 MiB; the API server \
+         takes objects of about 3 MiB at most"
+    );
 }

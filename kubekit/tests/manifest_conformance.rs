@@ -36,7 +36,11 @@ const FIXTURES: &[(&str, Expect)] = &[
     ("bool-keys", Same),
     (
         "bool-keys-collide",
-        Stricter(&["document 1, line 7", "duplicate key `true`", "YAML 1.1"]),
+        Stricter(&[
+            "document 1, line 8, column 3",
+            "duplicate key `true`",
+            "YAML 1.1",
+        ]),
     ),
     ("bool-values-custom", Same),
     (
@@ -158,10 +162,7 @@ const FIXTURES: &[(&str, Expect)] = &[
     ),
     ("null-key", Refused(&["line 6", "a null key"])),
     ("nulls-custom", Same),
-    (
-        "float-overflow-custom",
-        Stricter(&["line 8", "`1e400` is not a finite number"]),
-    ),
+    ("float-overflow-custom", Same),
 ];
 
 fn dir() -> PathBuf {

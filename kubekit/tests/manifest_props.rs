@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Container, ContainerPort, Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kubekit::manifest::{self, DynamicObject, Object, RenderOptions};
+use kubekit::manifest::{self, DynamicObject, ManifestErrorKind, Object, RenderOptions};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -68,7 +68,13 @@ fn cases(default: u32) -> u32 {
 
 /// Feeds `input` to every entry point; they may fail, never panic.
 fn parse_everything(input: &str) {
-    let _ = manifest::from_yaml(input);
+    let all = manifest::from_yaml(input);
+    // The streaming reader gives the same objects, or the same first error, however the
+    // reader hands out the bytes.
+    let streamed: Result<Vec<Object>, _> = manifest::read(input.as_bytes()).collect();
+    assert_eq!(streamed, all, "{input:?}");
+    let trickled: Result<Vec<Object>, _> = manifest::read(Trickle(input.as_bytes())).collect();
+    assert_eq!(trickled, all, "{input:?}");
     let _ = manifest::from_yaml_one::<Pod>(input);
     let _ = manifest::from_yaml_one::<Object>(input);
     let _ = manifest::from_yaml_one::<Value>(input);
@@ -76,6 +82,47 @@ fn parse_everything(input: &str) {
         // Whatever was read renders, and reads back the same.
         let yaml = manifest::to_yaml_all(&objects).unwrap();
         assert_eq!(manifest::from_yaml(&yaml).unwrap(), objects, "{yaml}");
+    }
+}
+
+/// A reader that hands out one byte per call.
+struct Trickle<'a>(&'a [u8]);
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), buf.first_mut()) {
+            (Some((&byte, rest)), Some(slot)) => {
+                *slot = byte;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+/// Feeds raw bytes to the streaming reader: objects or errors, never a panic, and the same
+/// as `from_yaml` when the bytes are UTF-8.
+fn read_bytes(bytes: &[u8]) {
+    let streamed: Vec<_> = manifest::read(bytes).collect();
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let streamed: Result<Vec<Object>, _> = streamed.into_iter().collect();
+            assert_eq!(streamed, manifest::from_yaml(text));
+        }
+        Err(_) => {
+            let last = streamed.last().and_then(|item| item.as_ref().err());
+            assert!(
+                last.is_some_and(|error| matches!(
+                    error.kind(),
+                    ManifestErrorKind::Read {
+                        kind: std::io::ErrorKind::InvalidData,
+                        ..
+                    }
+                )),
+                "{streamed:?}"
+            );
+        }
     }
 }
 
@@ -347,6 +394,20 @@ proptest! {
     #[test]
     fn any_bytes_are_ok_or_err(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         parse_everything(&String::from_utf8_lossy(&bytes));
+        read_bytes(&bytes);
+    }
+
+    #[test]
+    fn mutated_manifest_bytes_are_ok_or_err(
+        mutations in prop::collection::vec(mutation(), 1..6),
+        bytes in prop::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+    ) {
+        let mut input = mutations.iter().fold(VALID.to_owned(), |text, m| apply(&text, m)).into_bytes();
+        for (at, byte) in bytes {
+            let at = at % (input.len() + 1);
+            input.insert(at, byte);
+        }
+        read_bytes(&input);
     }
 
     #[test]
@@ -376,4 +437,141 @@ fn the_valid_manifest_is_valid() {
     let objects = manifest::from_yaml(VALID).unwrap();
     let kinds: Vec<_> = objects.iter().map(Object::kind).collect();
     assert_eq!(kinds, ["Pod", "Deployment", "Widget"]);
+}
+
+/// Nesting, repetition and aliases in random amounts: an error or objects, never a panic, a
+/// stack overflow or memory that grows with what the text expands to.
+fn bomb() -> impl Strategy<Value = String> {
+    const HEAD: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  x:";
+    prop_oneof![
+        // Flow nesting and compact block sequences (`- - - 1`), far deeper than any reader
+        // allows.
+        (
+            1usize..20_000,
+            prop::sample::select(vec![" [", " {a: ", "\n    - "])
+        )
+            .prop_map(|(depth, open)| format!("{HEAD}{}1\n", open.repeat(depth))),
+        // Block mappings, each one more indented.
+        (1usize..300).prop_map(|depth| {
+            let mut yaml = HEAD.to_owned();
+            for level in 0..depth {
+                yaml.push_str(&format!("\n{}a:", " ".repeat(4 + 2 * level)));
+            }
+            yaml + " 1\n"
+        }),
+        // Aliases of aliases: `levels` levels of `width` references each (up to 6^6 nodes;
+        // `a_billion_laughs_is_refused_not_expanded` goes past serde-saphyr's budget).
+        (1usize..7, 1usize..7).prop_map(|(levels, width)| {
+            let mut yaml = String::from(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\nl0: &l0 [lol]\n",
+            );
+            for level in 1..=levels {
+                let refs = vec![format!("*l{}", level - 1); width].join(", ");
+                yaml.push_str(&format!("l{level}: &l{level} [{refs}]\n"));
+            }
+            yaml.push_str(&format!("data: {{x: *l{levels}}}\n"));
+            yaml
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(32)))]
+
+    #[test]
+    fn nesting_and_alias_bombs_are_ok_or_err(input in bomb()) {
+        let _ = manifest::from_yaml(&input);
+        let _ = manifest::read(input.as_bytes()).count();
+    }
+}
+
+#[test]
+fn a_billion_laughs_is_refused_not_expanded() {
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  l0: &l0 lol\n",
+    );
+    for level in 1..=9 {
+        let refs = vec![format!("*l{}", level - 1); 10].join(", ");
+        yaml.push_str(&format!("  l{level}: &l{level} [{refs}]\n"));
+    }
+    let error = manifest::from_yaml(&yaml).unwrap_err();
+    assert_eq!(error.document(), Some(1), "{error}");
+    eprintln!("{error}");
+    let streamed: Result<Vec<_>, _> = manifest::read(yaml.as_bytes()).collect();
+    assert_eq!(streamed.unwrap_err(), error);
+}
+
+#[test]
+fn deep_nesting_is_refused_without_overflowing_the_stack() {
+    for open in [" [", " {a: ", "\n    - "] {
+        let yaml = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: x}}\ndata:\n  x:{}1\n",
+            open.repeat(100_000)
+        );
+        let error = manifest::from_yaml(&yaml).unwrap_err();
+        eprintln!("{open:?}: {error}");
+        assert_eq!(error.document(), Some(1), "{error}");
+    }
+}
+
+/// A ConfigMap whose `data.x` holds `depth` block mappings, each one more indented.
+fn nested_block_mappings(depth: usize) -> String {
+    let mut yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  x:".to_owned();
+    for level in 0..depth {
+        yaml.push_str(&format!("\n{}a:", " ".repeat(4 + 2 * level)));
+    }
+    yaml + " 1\n"
+}
+
+#[test]
+fn documents_as_deep_as_yaml_readers_allow_fit_a_small_stack() {
+    // As deep as serde-saphyr allows (64 levels; the fast reader stops at 40), read on a
+    // thread of 1 MiB: the type error is located by reading the document again, as deep.
+    let found = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            (30..=64)
+                .map(|depth| {
+                    let block = manifest::from_yaml(&nested_block_mappings(depth));
+                    let json = format!(
+                        "{{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": \
+                         {{\"name\": \"x\"}}, \"data\": {{\"x\": {}1{}}}}}",
+                        "[".repeat(depth - 2),
+                        "]".repeat(depth - 2)
+                    );
+                    (
+                        block.map_err(|e| e.to_string()),
+                        manifest::from_yaml(&json).map_err(|e| e.to_string()),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    for (block, json) in &found[..=62 - 30] {
+        assert!(
+            block
+                .as_ref()
+                .unwrap_err()
+                .contains("expected a string, found a mapping"),
+            "{block:?}"
+        );
+        assert!(
+            json.as_ref()
+                .unwrap_err()
+                .contains("expected a string, found a sequence"),
+            "{json:?}"
+        );
+    }
+    assert!(
+        found
+            .last()
+            .unwrap()
+            .0
+            .as_ref()
+            .unwrap_err()
+            .contains("limits breached"),
+        "{found:?}"
+    );
 }

@@ -108,6 +108,22 @@ pub enum ManifestErrorKind {
         /// How many non-empty documents the input has.
         found: usize,
     },
+    /// The input could not be read (see [`read`](super::read)): the reader failed, or the
+    /// text is not UTF-8.
+    #[error("cannot read the input: {message}")]
+    Read {
+        /// The I/O error's kind (`InvalidData` for text that is not UTF-8).
+        kind: std::io::ErrorKind,
+        /// What went wrong.
+        message: String,
+    },
+    /// A document of a stream read with [`read`](super::read) is larger than kubekit reads
+    /// (the API server takes objects of about 3 MiB at most).
+    #[error("the document is larger than {} MiB; the API server takes objects of about 3 MiB at most", .limit >> 20)]
+    DocumentTooLarge {
+        /// The largest document read, in bytes.
+        limit: usize,
+    },
     /// An object could not be rendered to YAML.
     #[error("cannot render YAML: {message}")]
     Render {

@@ -10,12 +10,14 @@
 //!   `10.0.0.1` included), decimal integers, YAML 1.1 octal integers (`0640`, 416), decimal
 //!   floats (`0.15`; `1.0` is 1), `true`/`yes`/..., null;
 //! - single- and double-quoted scalars on one line, literal block scalars (`|`, `|-`), folded
-//!   ones (`>`, `>-`) whose lines have one indentation and no blank line between, and flow
-//!   collections on one line (`[sh, -c]`, `{app: web}`, `{}`);
+//!   ones (`>`, `>-`) whose lines have one indentation (paragraphs separated by blank lines
+//!   included), and flow collections on one line (`[sh, -c]`, `{app: web}`, `{}`);
 //! - plain scalars continued on more indented lines (`description: a long text` then more
 //!   words), folded into one line, when no line of it is blank, a comment or starts with an
 //!   indicator;
-//! - `\r\n` line ends (see [`parse_document`]).
+//! - `\r\n` line ends (see [`parse_document`]);
+//! - a document that is one JSON object, as `kubectl get -o json` prints it (see
+//!   [`json_document`]).
 //!
 //! Anything else, and anything it is not sure about (anchors, tags, flow collections over
 //! several lines, quoted scalars over several lines, floats with exponents, tabs, a `\r` alone,
@@ -70,10 +72,128 @@ pub(crate) fn parse(text: &str, after_marker: bool) -> Option<Value> {
     let Some(first) = reader.peek() else {
         return Some(Value::Null);
     };
+    if first.content.starts_with('{') {
+        // `reader.pos` is where the line starts: the comments before it are skipped.
+        return json_document(&text[reader.pos..]);
+    }
     let value = reader.node(first.indent)?;
     match reader.peek() {
         Some(_) => None,
         None => Some(value),
+    }
+}
+
+/// A document that is one JSON object (what `kubectl get -o json` prints), read with
+/// serde_json: JSON is YAML, and read as YAML (serde-saphyr, go-yaml v2) it means the same
+/// value. `None` where that is not certain: anything after the object (a comment, a second
+/// object), a duplicate key, an escaped UTF-16 surrogate (YAML refuses it, JSON pairs it), a
+/// float or an integer beyond 64 bits, nesting deeper than [`MAX_DEPTH`], more than
+/// [`MAX_NODES`] nodes, a key longer than [`MAX_KEY`].
+fn json_document(text: &str) -> Option<Value> {
+    if surrogate_escape(text) {
+        return None;
+    }
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let JsonValue(value) = serde::Deserialize::deserialize(&mut deserializer).ok()?;
+    deserializer.end().ok()?;
+    let mut nodes = 0;
+    within_limits(&value, 1, &mut nodes).then_some(value)
+}
+
+/// Whether `text` has a `\u` escape of a UTF-16 surrogate (`\ud83d`).
+fn surrogate_escape(text: &str) -> bool {
+    text.match_indices("\\u").any(|(at, _)| {
+        text.as_bytes().get(at + 2..at + 4).is_some_and(|hex| {
+            hex[0].eq_ignore_ascii_case(&b'd')
+                && matches!(hex[1].to_ascii_lowercase(), b'8'..=b'9' | b'a'..=b'f')
+        })
+    })
+}
+
+/// Whether `value`, at `depth`, keeps to the limits the block reader keeps to.
+fn within_limits(value: &Value, depth: usize, nodes: &mut usize) -> bool {
+    *nodes += 1;
+    match value {
+        Value::Array(items) => {
+            *nodes += 1;
+            depth <= MAX_DEPTH
+                && *nodes <= MAX_NODES
+                && items
+                    .iter()
+                    .all(|item| within_limits(item, depth + 1, nodes))
+        }
+        Value::Object(map) => {
+            *nodes += 1 + map.len();
+            depth <= MAX_DEPTH
+                && *nodes <= MAX_NODES
+                && map.iter().all(|(key, item)| {
+                    key.len() <= MAX_KEY && within_limits(item, depth + 1, nodes)
+                })
+        }
+        _ => *nodes <= MAX_NODES,
+    }
+}
+
+/// A JSON value as [`json_document`] reads it: duplicate keys and floats refused.
+struct JsonValue(Value);
+
+impl<'de> serde::Deserialize<'de> for JsonValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = JsonValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::Bool(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::from(v)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<JsonValue, E> {
+                // serde_json's float reading may be a unit in the last place off Rust's
+                // (without its `float_roundtrip` feature): floats, rare in manifests, are left
+                // to serde-saphyr.
+                Err(E::custom("a float"))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::String(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::String(v)))
+            }
+            fn visit_unit<E>(self) -> Result<JsonValue, E> {
+                Ok(JsonValue(Value::Null))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<JsonValue, A::Error> {
+                let mut items = Vec::new();
+                while let Some(JsonValue(item)) = super::parse::deeper(|| seq.next_element())? {
+                    items.push(item);
+                }
+                Ok(JsonValue(Value::Array(items)))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonValue, A::Error> {
+                let mut entries = Map::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let JsonValue(value) = super::parse::deeper(|| map.next_value())?;
+                    if entries.insert(key, value).is_some() {
+                        return Err(serde::de::Error::custom("duplicate key"));
+                    }
+                }
+                Ok(JsonValue(Value::Object(entries)))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -339,8 +459,8 @@ impl<'a> Reader<'a> {
     }
 
     /// A literal block scalar (`|` or `|-`) or a folded one (`>` or `>-`, lines of one
-    /// indentation without blank lines between) whose header is `header`, in a collection at
-    /// `indent`; its lines follow.
+    /// indentation, blank lines between paragraphs) whose header is `header`, in a collection
+    /// at `indent`; its lines follow.
     fn literal(&mut self, header: &str, indent: usize) -> Option<Value> {
         let (strip, folded) = match strip_comment(header) {
             "|" => (false, false),
@@ -383,16 +503,31 @@ impl<'a> Reader<'a> {
             .rposition(|line| !line.trim_start_matches(' ').is_empty())?;
         let mut string = String::new();
         if folded {
-            // Folded: lines joined by a space. A blank line or a more indented one inside
-            // keeps line breaks: serde-saphyr's to fold.
+            // Folded: lines joined by a space; blank lines between two lines are line
+            // breaks, one each (a paragraph break). Blank lines before the first line, and
+            // more indented lines (which keep their line breaks), are serde-saphyr's to fold.
+            let mut blank = 0;
             for (index, line) in lines[..=last].iter().enumerate() {
                 let text = line.get(content_indent..).unwrap_or("");
-                if text.is_empty() || text.starts_with(' ') {
+                if text.is_empty() {
+                    if index == 0 {
+                        return None;
+                    }
+                    blank += 1;
+                    continue;
+                }
+                if text.starts_with(' ') {
                     return None;
                 }
                 if index > 0 {
-                    string.push(' ');
+                    if blank == 0 {
+                        string.push(' ');
+                    }
+                    for _ in 0..blank {
+                        string.push('\n');
+                    }
                 }
+                blank = 0;
                 string.push_str(text);
             }
             string.push('\n');
@@ -1027,6 +1162,16 @@ spec:
     }
 
     #[test]
+    fn folded_paragraphs_are_read_fast() {
+        let text = "a: >\n  one\n  two\n\n  three\n\n\n  four\nb: >-\n  x\n \n  y\n\nc: 1\n";
+        assert!(agree(text));
+        assert_eq!(
+            parse(text, false),
+            Some(json!({"a": "one two\nthree\n\nfour\n", "b": "x\ny", "c": 1}))
+        );
+    }
+
+    #[test]
     fn windows_line_ends_are_read_fast_and_a_lone_carriage_return_is_not() {
         let text = "a: b\r\nc: |\r\n  x\r\n  y\r\nd: [1, 2]\r\n";
         assert_eq!(
@@ -1209,7 +1354,6 @@ spec:
             "a: {b: 1, c}",
             "a: [1,\n  2]",
             "a: |+\n  kept\n\n",
-            "a: >\n  folded\n\n  paragraph\n",
             "a: >\n  folded\n    more\n",
             "a: 08",
             "a: 1.5e3",
@@ -1719,6 +1863,39 @@ spec:
             .unwrap_or(default)
     }
 
+    #[test]
+    fn kubectl_json_output_is_read_fast_and_the_same() {
+        let value = saphyr(KUBECTL).unwrap();
+        for json in [
+            serde_json::to_string_pretty(&value).unwrap(),
+            serde_json::to_string(&value).unwrap(),
+            // Escapes, as Go's encoder writes `<`, `>` and `&`.
+            serde_json::to_string_pretty(&value)
+                .unwrap()
+                .replace("\"app\"", "\"\\u0061pp\""),
+        ] {
+            assert!(agree(&json), "not read fast: {json}");
+            assert_eq!(parse(&json, false), Some(value.clone()));
+        }
+        // A quoted `<<` is a key like any other, not a merge.
+        assert!(agree(r#"{"<<": {"a": 1}, "b": 2}"#));
+        // Every JSON escape, as YAML's double-quoted scalars read them.
+        assert!(agree(
+            r#"{"a": "\u0000\u001f\u007f\/\b\f\t\n\r\"\\ \u00e9\u2028", "b": []}"#
+        ));
+        // Not certain, so left to serde-saphyr: a float, a duplicate key, a comment after,
+        // an escaped surrogate, a second object.
+        for json in [
+            r#"{"a": 1.5}"#,
+            r#"{"a": 1, "a": 2}"#,
+            "{\"a\": 1}\n# done",
+            r#"{"a": "\ud83d\ude00"}"#,
+            r#"{"a": 1}{"b": 2}"#,
+        ] {
+            assert_eq!(parse(json, false), None, "{json}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(cases(2048)))]
 
@@ -1738,6 +1915,61 @@ spec:
             if agree(&yaml) {
                 prop_assert_eq!(parse(&yaml, false).unwrap(), value, "{}", yaml);
             }
+        }
+
+        #[test]
+        fn folded_blocks_are_read_as_serde_saphyr_reads_them(
+            header in prop::sample::select(vec![">", ">-", ">+", "|"]),
+            lines in prop::collection::vec(
+                prop_oneof![
+                    Just(None),
+                    Just(Some(String::new())),
+                    "[a-z]{1,6}( [a-z]{1,6}){0,2}".prop_map(Some),
+                    " {1,3}[a-z]{1,4}".prop_map(Some),
+                ],
+                1..8,
+            ),
+            indent in 1usize..4,
+            after in prop::sample::select(vec!["b: 1\n", "", "\n", "# c\n"]),
+        ) {
+            let pad = " ".repeat(indent);
+            // `None`: an empty line; `Some("")`: a line of the indentation's spaces.
+            let body: String = lines
+                .iter()
+                .map(|line| line.as_ref().map_or_else(|| "\n".to_owned(), |line| format!("{pad}{line}\n")))
+                .collect();
+            agree(&format!("a: {header}\n{body}{after}"));
+        }
+
+        #[test]
+        fn json_documents_are_read_as_serde_saphyr_reads_them(
+            value in json_tree(),
+            floats in prop::collection::vec(any::<f64>(), 0..4),
+            pretty in any::<bool>(),
+        ) {
+            let mut document = json!({ "root": value });
+            if !floats.is_empty() {
+                // Floats are left to serde-saphyr: whatever the reader does, it agrees.
+                document["floats"] = floats.into_iter().map(|f| json!(f)).collect();
+                document["whole"] = json!([1.0, -0.0, 1e3, 2.5e-3]);
+            }
+            let text = if pretty {
+                serde_json::to_string_pretty(&document).unwrap()
+            } else {
+                serde_json::to_string(&document).unwrap()
+            };
+            agree(&text);
+        }
+
+        #[test]
+        fn json_simple_values_are_read_fast(value in simple_tree(), pretty in any::<bool>()) {
+            let text = if pretty {
+                serde_json::to_string_pretty(&value).unwrap()
+            } else {
+                serde_json::to_string(&value).unwrap()
+            };
+            prop_assert!(agree(&text), "not read fast:\n{}", text);
+            prop_assert_eq!(parse(&text, false).unwrap(), value, "{}", text);
         }
 
         #[test]

@@ -5,7 +5,8 @@
 //! [`from_yaml`] reads a stream of YAML documents (separated by `---`) into [`Object`]s: a
 //! typed variant for each kind kubekit knows (Pod, Deployment, Service, ...) and
 //! [`Object::Other`] with a [`DynamicObject`] for any other kind. Empty documents are skipped.
-//! [`from_yaml_one`] reads a single document into the type you name.
+//! [`from_yaml_one`] reads a single document into the type you name. [`read`] reads a stream
+//! from any [`std::io::Read`] one document at a time, for input too large to hold in memory.
 //!
 //! Reading is strict where `kubectl` is, and says where the problem is: the document (1-based,
 //! counting empty ones), the line and the column of the whole input.
@@ -19,12 +20,14 @@
 //!   sends (`value: true` in an env var, `labels: {version: 1}` and `replicas: "3"` are refused,
 //!   for every kind; a quantity may be a number, a port a number or a name, as in Kubernetes);
 //! - a required field missing (a Deployment without `selector`, a container without `name`);
-//! - a Secret's `data` that is not base64 (line breaks in it are fine, as for Go's decoder);
+//! - a Secret's `data` that is not base64 (line breaks in it are fine, as for Go's decoder,
+//!   and so are set bits in the last digit that the padding leaves unused: `YR==` is `a`);
 //! - invalid YAML, and keys that are the same for Kubernetes (`a` twice, or `on` and `yes`).
 //!
 //! YAML is read as Kubernetes reads it (sigs.k8s.io/yaml: YAML 1.1, then JSON), so that the
 //! objects are the ones `kubectl apply -f` sends: `defaultMode: 0640` is 416, `on`/`yes`/`y`
-//! are `true` (and `"true"` as a key), `1.0` is the integer 1, and fields set to `null` are left
+//! are `true` (and `"true"` as a key), `1.0` is the integer 1, a number too large for a float
+//! (`1e400`) is the text `"1e400"` while `.inf` is refused, and fields set to `null` are left
 //! out. `tests/manifest_conformance.rs` compares this with what kubectl v1.37 does on the
 //! manifests of `tests/fixtures/conformance/`.
 //!
@@ -36,8 +39,9 @@
 //! returns them too). Reading what kubekit writes gives the same objects again.
 //!
 //! Block-style YAML, as `kubectl get -o yaml`, [`to_yaml`] and most people write it, is read by
-//! kubekit's own reader; a document using anything more (anchors, tags, JSON, quoted scalars
-//! over several lines, `\r\n` line ends, ...) is read by serde-saphyr, with the same result.
+//! kubekit's own reader, and a document that is one JSON object (`kubectl get -o json`) by
+//! serde_json; a document using anything more (anchors, tags, floats in JSON, quoted scalars
+//! over several lines, ...) is read by serde-saphyr, with the same result.
 //! Streams of 64 documents or more are read on every core: 1,000 Deployments take about 40 ms
 //! on two (see `BENCHMARKS.md`); shorter ones on the caller's thread (see [`from_yaml`]).
 //!
@@ -122,6 +126,7 @@ mod fast;
 pub(crate) mod object;
 mod parse;
 pub(crate) mod render;
+mod stream;
 mod track;
 
 use serde::Serialize;
@@ -129,6 +134,7 @@ use serde::de::DeserializeOwned;
 
 pub use error::{ManifestError, ManifestErrorKind};
 pub use object::{DynamicObject, Object};
+pub use stream::Objects;
 
 pub use render::{LAST_APPLIED_ANNOTATION, RenderOptions, clean_for_reapply};
 
@@ -142,6 +148,11 @@ pub use render::{LAST_APPLIED_ANNOTATION, RenderOptions, clean_for_reapply};
 /// one thread, 1.7–1.9 ms on two; 128 documents 6.6 ms on one, 4.3 ms on two). Call it in
 /// `tokio::task::spawn_blocking` for long streams in async code.
 ///
+/// Memory: the objects, and on each thread the tree of the one document being read (a
+/// 49 MB stream of 255,000 small documents peaks at 601 MB with its input, of which 532 MB
+/// are the objects themselves; see `BENCHMARKS.md`). For a stream that need not be held at
+/// once, [`read`] holds one document at a time.
+///
 /// # Errors
 ///
 /// The first problem found, in document order: see [`ManifestErrorKind`].
@@ -150,6 +161,61 @@ pub fn from_yaml(input: &str) -> Result<Vec<Object>, ManifestError> {
         .into_iter()
         .map(|document| document.object)
         .collect())
+}
+
+/// Reads a YAML stream from `reader` one document at a time, for input too large to hold in
+/// memory (or arriving slowly): each document is read and checked as [`from_yaml`] reads it,
+/// and handed out as soon as the line after it (its end marker `---`, or the end of the
+/// input) has been read. Errors carry the document number and the line of the whole stream,
+/// as [`from_yaml`]'s do.
+///
+/// The documents are read on the caller's thread, one at a time; memory holds one document
+/// (with a buffer of 8 KiB for `reader`), whatever the length of the stream. For a stream
+/// already in memory, [`from_yaml`] is faster: it reads long streams on every core.
+///
+/// ```
+/// use kubekit::manifest::{self, Object};
+///
+/// let file = "\
+/// apiVersion: v1
+/// kind: Namespace
+/// metadata:
+///   name: shop
+/// ---
+/// apiVersion: v1
+/// kind: ConfigMap
+/// metadata:
+///   name: settings
+/// data:
+///   replicas: 3
+/// ";
+/// // Any `std::io::Read`: a `File`, a socket, a child's stdout, bytes in memory.
+/// let mut objects = manifest::read(file.as_bytes());
+/// let Some(Ok(Object::Namespace(namespace))) = objects.next() else { panic!() };
+/// assert_eq!(namespace.metadata.name.as_deref(), Some("shop"));
+/// let error = objects.next().unwrap().unwrap_err();
+/// assert_eq!((error.document(), error.line()), (Some(2), Some(11)));
+/// assert!(objects.next().is_none());
+/// ```
+///
+/// A file, object by object, stopping at the first error:
+///
+/// ```no_run
+/// let file = std::fs::File::open("all-manifests.yaml")?;
+/// for object in kubekit::manifest::read(file) {
+///     let object = object?;
+///     println!("{}", object.kind());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// Each item is an object or the error of its document (see [`ManifestErrorKind`]); the
+/// documents after it are still read. A failure of `reader` or text that is not UTF-8 is a
+/// [`ManifestErrorKind::Read`], after which the iterator ends.
+pub fn read<R: std::io::Read>(reader: R) -> Objects<R> {
+    Objects::new(reader)
 }
 
 /// One object of a YAML stream and where it stands in it, as [`from_yaml_documents`] hands
@@ -225,15 +291,21 @@ fn cores() -> usize {
 fn read_documents(docs: &[parse::Doc<'_>]) -> Result<Vec<Document>, ManifestError> {
     let mut objects = Vec::with_capacity(docs.len());
     for doc in docs {
-        if let Some(value) = doc.value()? {
-            objects.push(Document {
-                index: doc.index,
-                line: doc.content_line(),
-                object: object::object_from_value(value, &parse::Ctx::of(doc))?,
-            });
-        }
+        objects.extend(read_document(doc)?);
     }
     Ok(objects)
+}
+
+/// Reads one document; `None` when it is empty.
+fn read_document(doc: &parse::Doc<'_>) -> Result<Option<Document>, ManifestError> {
+    let Some(value) = doc.value()? else {
+        return Ok(None);
+    };
+    Ok(Some(Document {
+        index: doc.index,
+        line: doc.content_line(),
+        object: object::object_from_value(value, &parse::Ctx::of(doc))?,
+    }))
 }
 
 /// Reads a YAML input of exactly one (non-empty) document as a `T`, e.g. a

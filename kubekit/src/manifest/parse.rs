@@ -76,12 +76,20 @@ impl Doc<'_> {
                 refuse_ambiguous_scalars(self, &value)?;
                 Ok(Some(value))
             }
-            Err(error) => Err(Ctx::of(self).saphyr_error(
-                ManifestErrorKind::Syntax {
+            Err(error) => {
+                let kind = ManifestErrorKind::Syntax {
                     message: saphyr_message(&error),
-                },
-                &error,
-            )),
+                };
+                Err(match DUPLICATE_AT.take().and_then(line_column) {
+                    Some((line, column)) => {
+                        let (line, column) = self.absolute(line, column);
+                        ManifestError::new(kind)
+                            .with_document(self.index)
+                            .with_position(line, column)
+                    }
+                    None => Ctx::of(self).saphyr_error(kind, &error),
+                })
+            }
         }
     }
 
@@ -312,81 +320,106 @@ fn is_content(line: &str, directives_allowed: bool) -> bool {
         || trimmed == "\u{feff}")
 }
 
-/// Splits a YAML stream into its documents.
-///
-/// Markers at column 1 always separate documents in YAML (even inside block scalars), so
-/// splitting on them agrees with the parser. Text before the first `---` or after a `...` is a
-/// document only if it has content; directives there are dropped.
-pub(crate) fn split(input: &str) -> Vec<Doc<'_>> {
-    struct Segment {
-        start: usize,
-        line: usize,
-        column_offset: usize,
-        explicit: bool,
-    }
-    fn close<'a>(
-        input: &'a str,
-        segment: &Segment,
-        end: usize,
-        count: &mut usize,
-        docs: &mut Vec<Doc<'a>>,
-    ) {
-        let text = input.get(segment.start..end).unwrap_or("");
-        let content = text
-            .lines()
-            .position(|line| is_content(line, !segment.explicit));
-        if segment.explicit || content.is_some() {
-            *count += 1;
-            docs.push(Doc {
-                index: *count,
-                text,
-                first_line: segment.line,
-                first_column_offset: segment.column_offset,
-                content_line: segment.line + content.unwrap_or(0),
-                has_content: content.is_some(),
-            });
-        }
-    }
+/// Where the text of a document (or of a stretch that may be one) starts in a stream: the
+/// state [`split`] and the streaming reader ([`super::read`]) share, so that both cut a
+/// stream into the same documents.
+#[derive(Clone, Copy)]
+pub(crate) struct Segment {
+    /// The 1-based line of the input where the text starts.
+    line: usize,
+    /// Columns before the text on its first line (3 after a `---` marker, else 0).
+    column_offset: usize,
+    /// Whether a `---` marker opened it (then it is a document even when empty).
+    explicit: bool,
+}
 
-    let mut docs = Vec::new();
-    let mut count = 0;
-    let mut segment = Segment {
-        start: 0,
+impl Segment {
+    /// The stretch at the start of a stream, before any marker.
+    pub(crate) const START: Segment = Segment {
         line: 1,
         column_offset: 0,
         explicit: false,
     };
-    let mut position = 0;
-    for (number, line) in input.split_inclusive('\n').enumerate() {
-        let starts = is_marker(line, "---");
-        if starts || is_marker(line, "...") {
-            close(input, &segment, position, &mut count, &mut docs);
-            segment = if starts {
+
+    /// When `line` (the `number`th line of the input, 1-based, with its line end) is a
+    /// document marker: the segment that starts after it, and the byte of `line` where its
+    /// text starts. Markers at column 1 always separate documents in YAML (even inside block
+    /// scalars), so splitting on them agrees with the parser.
+    pub(crate) fn after(line: &str, number: usize) -> Option<(Segment, usize)> {
+        if is_marker(line, "---") {
+            Some((
                 Segment {
-                    start: position + 3,
-                    line: number + 1,
+                    line: number,
                     column_offset: 3,
                     explicit: true,
-                }
-            } else {
+                },
+                3,
+            ))
+        } else if is_marker(line, "...") {
+            Some((
                 Segment {
-                    start: position + line.len(),
-                    line: number + 2,
+                    line: number + 1,
                     column_offset: 0,
                     explicit: false,
-                }
-            };
+                },
+                line.len(),
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// The document this segment's `text` is, numbered after the `count` before it (which
+    /// it then counts): `None` for text before the first `---` or after a `...` without
+    /// content (directives there are dropped).
+    pub(crate) fn close<'a>(&self, text: &'a str, count: &mut usize) -> Option<Doc<'a>> {
+        let content = text
+            .lines()
+            .position(|line| is_content(line, !self.explicit));
+        if !(self.explicit || content.is_some()) {
+            return None;
+        }
+        *count += 1;
+        Some(Doc {
+            index: *count,
+            text,
+            first_line: self.line,
+            first_column_offset: self.column_offset,
+            content_line: self.line + content.unwrap_or(0),
+            has_content: content.is_some(),
+        })
+    }
+}
+
+/// Splits a YAML stream into its documents (see [`Segment`]).
+pub(crate) fn split(input: &str) -> Vec<Doc<'_>> {
+    let mut docs = Vec::new();
+    let mut count = 0;
+    let mut segment = Segment::START;
+    let mut start = 0;
+    let mut position = 0;
+    for (number, line) in input.split_inclusive('\n').enumerate() {
+        if let Some((next, offset)) = Segment::after(line, number + 1) {
+            docs.extend(segment.close(input.get(start..position).unwrap_or(""), &mut count));
+            segment = next;
+            start = position + offset;
         }
         position += line.len();
     }
-    close(input, &segment, input.len(), &mut count, &mut docs);
+    docs.extend(segment.close(input.get(start..).unwrap_or(""), &mut count));
     docs
 }
 
 /// serde-saphyr's options for manifests: YAML 1.1 octal integers (`0640` is 416), as
 /// Kubernetes' reader (sigs.k8s.io/yaml, go-yaml v2) reads them.
 pub(crate) fn saphyr_options() -> serde_saphyr::Options {
-    serde_saphyr::options! { with_snippet: false, legacy_octal_numbers: true }
+    serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        // `.inf` and `1e400` reach the visitor, which tells them apart by their text (see
+        // `yaml_value`).
+        non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::PassThrough,
+    }
 }
 
 /// Reads one YAML document's text into the JSON value Kubernetes' reader makes of it
@@ -399,7 +432,107 @@ pub(crate) fn saphyr_options() -> serde_saphyr::Options {
 /// - a float with an integer value is that integer (`1.0`, `1e3`: JSON has one number type,
 ///   and `kubectl` sends `1` and `1000`); `.inf` and `.nan` are refused (JSON has none).
 pub(crate) fn yaml_value(text: &str) -> Result<Value, serde_saphyr::Error> {
-    serde_saphyr::from_str_with_options::<KubeValue>(text, saphyr_options()).map(|value| value.0)
+    DUPLICATE_AT.set(None);
+    NON_FINITE_SEEN.set(false);
+    let mut value = serde_saphyr::from_str_with_options::<KubeValue>(text, saphyr_options())?.0;
+    if NON_FINITE_SEEN.take() {
+        resolve_non_finite(text, &mut value)?;
+    }
+    Ok(value)
+}
+
+/// What [`KubeValue`] puts where a plain scalar read as a float is not finite, until
+/// [`resolve_non_finite`] looks at its text.
+const NON_FINITE: &str = "\u{0}kubekit: not a finite float\u{0}";
+
+/// Replaces each [`NON_FINITE`] in `value` as Kubernetes' reader (go-yaml v2) reads its text:
+/// a number too large for a float (`1e400`, `-1e400`, an integer of 400 digits) is kept as
+/// text, because Go's `strconv.ParseFloat` fails on it and go-yaml then resolves the scalar
+/// as a string — kubectl sends `"1e400"`; `.inf` and `.nan` are floats that JSON cannot
+/// carry, refused as kubectl refuses them ("json: unsupported value: +Inf").
+fn resolve_non_finite(text: &str, value: &mut Value) -> Result<(), serde_saphyr::Error> {
+    fn refused(token: &str, location: Location) -> serde_saphyr::Error {
+        serde_saphyr::Error::NonFiniteFloat {
+            value: token.to_owned(),
+            location,
+        }
+    }
+    fn resolve(
+        text: &str,
+        value: &mut Value,
+        location: Location,
+    ) -> Result<(), serde_saphyr::Error> {
+        if value.as_str() != Some(NON_FINITE) {
+            return Ok(());
+        }
+        let Some((line, column)) = line_column(location) else {
+            return Err(refused("a number too large", location));
+        };
+        let token = token_at(text, line, column);
+        let unsigned = token.strip_prefix(['+', '-']).unwrap_or(token);
+        if unsigned.starts_with('.') && unsigned[1..].chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(refused(token, location));
+        }
+        *value = Value::String(token.to_owned());
+        Ok(())
+    }
+    fn walk(text: &str, value: &mut Value, node: &LocNode) -> Result<(), serde_saphyr::Error> {
+        match (value, node) {
+            (Value::Object(map), LocNode::Map(entries)) if map.len() == entries.len() => {
+                for ((_, child), (_, loc)) in map.iter_mut().zip(entries) {
+                    walk(text, child, &loc.value)?;
+                    resolve(text, child, loc.referenced)?;
+                }
+            }
+            (Value::Array(items), LocNode::Seq(nodes)) if items.len() == nodes.len() => {
+                for (item, loc) in items.iter_mut().zip(nodes) {
+                    walk(text, item, &loc.value)?;
+                    resolve(text, item, loc.referenced)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+    fn unresolved(value: &Value) -> bool {
+        match value {
+            Value::Object(map) => map.values().any(unresolved),
+            Value::Array(items) => items.iter().any(unresolved),
+            other => other.as_str() == Some(NON_FINITE),
+        }
+    }
+    if let Some(root) = read_locations(text) {
+        walk(text, value, &root)?;
+    }
+    // Where the locations did not line up with the value (merge keys), refuse.
+    if unresolved(value) {
+        return Err(refused("a float that is not finite", Location::UNKNOWN));
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// Whether [`KubeValue`] put a [`NON_FINITE`] in the value being read.
+    static NON_FINITE_SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+thread_local! {
+    /// Where the key is that [`KubeValue`] refused as a duplicate, for the error of
+    /// [`yaml_value`]: serde-saphyr places a visitor's error at the mapping's first key, and
+    /// the duplicate is the later one (as for duplicates serde-saphyr finds itself).
+    static DUPLICATE_AT: std::cell::Cell<Option<Location>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `f`, one level deeper into a document, on a new stack segment when the current one
+/// is nearly used up: serde-saphyr recurses once per level of nesting (up to its limit of
+/// 64), with frames of tens of KB each in a debug build, more than a 2 MiB thread holds.
+pub(crate) fn deeper<T>(f: impl FnOnce() -> T) -> T {
+    /// Below this much stack left, a level goes on a new segment (one level takes about
+    /// 45 KB in a debug build).
+    const RED_ZONE: usize = 256 * 1024;
+    /// The size of a new segment.
+    const SEGMENT: usize = 4 * 1024 * 1024;
+    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
 }
 
 /// A JSON value read as Kubernetes reads YAML (see [`yaml_value`]).
@@ -453,6 +586,12 @@ impl<'de> Deserialize<'de> for KubeValue {
                 }
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<KubeValue, E> {
+                if !v.is_finite() {
+                    // `.inf`, or a number too large for a float: `yaml_value` decides by
+                    // its text.
+                    NON_FINITE_SEEN.set(true);
+                    return Ok(KubeValue(Value::String(NON_FINITE.to_owned())));
+                }
                 float_value(v).map(KubeValue)
             }
             fn visit_str<E>(self, v: &str) -> Result<KubeValue, E> {
@@ -478,16 +617,18 @@ impl<'de> Deserialize<'de> for KubeValue {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<KubeValue, A::Error> {
                 let mut items = Vec::new();
-                while let Some(KubeValue(item)) = seq.next_element()? {
+                while let Some(KubeValue(item)) = deeper(|| seq.next_element())? {
                     items.push(item);
                 }
                 Ok(KubeValue(Value::Array(items)))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<KubeValue, A::Error> {
                 let mut entries = serde_json::Map::new();
-                while let Some(KubeKey(key, written)) = map.next_key()? {
-                    let KubeValue(value) = map.next_value()?;
+                while let Some(spanned) = map.next_key::<Spanned<KubeKey>>()? {
+                    let KubeKey(key, written) = spanned.value;
+                    let KubeValue(value) = deeper(|| map.next_value())?;
                     if entries.insert(key.clone(), value).is_some() {
+                        DUPLICATE_AT.set(Some(spanned.referenced));
                         return Err(de::Error::custom(match written {
                             Some(read_as) => format!(
                                 "duplicate key `{key}` (a plain key read as {read_as}: \
@@ -851,8 +992,37 @@ fn unwrap_base64(value: &mut Value, ctx: &Ctx<'_>) -> Result<(), ManifestError> 
                 },
             ));
         }
+        clear_unused_bits(text);
     }
     Ok(())
+}
+
+/// Clears the bits of the last base64 digit that the padding leaves unused (`YR==` becomes
+/// `YQ==`; both are the byte `a`): Go's `base64.StdEncoding`, which the API server decodes
+/// with, is not strict and ignores them, so kubectl's `YR==` is stored as `a`. The base64
+/// reader of k8s-openapi refuses them; cleared, the text decodes to the bytes the API server
+/// stores. `text` has passed [`check_base64`].
+fn clear_unused_bits(text: &mut String) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let data = text.trim_end_matches('=').len();
+    let unused = match text.len() - data {
+        1 => 0b11,
+        2 => 0b1111,
+        _ => return,
+    };
+    let Some(at) = data.checked_sub(1) else {
+        return;
+    };
+    let Some(digit) = ALPHABET
+        .iter()
+        .position(|&c| Some(&c) == text.as_bytes().get(at))
+    else {
+        return;
+    };
+    let cleared = ALPHABET[digit & !unused];
+    if usize::from(cleared) != usize::from(text.as_bytes()[at]) {
+        text.replace_range(at..=at, &char::from(cleared).to_string());
+    }
 }
 
 /// Checks standard base64 with padding as Go's `base64.StdEncoding` does (line breaks already
@@ -1054,7 +1224,7 @@ impl<'de> Deserialize<'de> for LocNode {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<LocNode, A::Error> {
                 let mut items = Vec::new();
-                while let Some(item) = seq.next_element()? {
+                while let Some(item) = deeper(|| seq.next_element())? {
                     items.push(item);
                 }
                 Ok(LocNode::Seq(items))
@@ -1062,7 +1232,7 @@ impl<'de> Deserialize<'de> for LocNode {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LocNode, A::Error> {
                 let mut entries = Vec::new();
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    let value = map.next_value()?;
+                    let value = deeper(|| map.next_value())?;
                     entries.push((key, value));
                 }
                 Ok(LocNode::Map(entries))

@@ -1080,37 +1080,10 @@ async fn relay(
                 continue;
             }
             let data = message.into_data();
-            let Some((&channel, mut payload)) = data.split_first() else {
-                continue;
-            };
-            if channel != DATA_CHANNEL && channel != ERROR_CHANNEL {
-                return Err(Broke::Remote(format!(
-                    "unexpected channel {channel} in the forwarding stream"
-                )));
+            let payload = channel_payload(&data, &mut started, port).map_err(Broke::Remote)?;
+            if !payload.is_empty() {
+                local_write.write_all(payload).await.map_err(Broke::Io)?;
             }
-            let first = &mut started[usize::from(channel)];
-            if !*first {
-                *first = true;
-                let Some((prefix, rest)) = payload.split_first_chunk::<2>() else {
-                    return Err(Broke::Remote(format!(
-                        "bad first message on channel {channel}: {payload:?}"
-                    )));
-                };
-                if u16::from_le_bytes(*prefix) != port {
-                    return Err(Broke::Remote(format!(
-                        "channel {channel} is for port {}",
-                        u16::from_le_bytes(*prefix)
-                    )));
-                }
-                payload = rest;
-            }
-            if payload.is_empty() {
-                continue;
-            }
-            if channel == ERROR_CHANNEL {
-                return Err(Broke::Remote(String::from_utf8_lossy(payload).into_owned()));
-            }
-            local_write.write_all(payload).await.map_err(Broke::Io)?;
         }
         Ok(())
     };
@@ -1134,6 +1107,47 @@ async fn relay(
             r = &mut down => return r,
         }
     }
+}
+
+/// The data for the local connection in one binary message of a `v4.channel.k8s.io`
+/// forwarding WebSocket (a slice of `message`, possibly empty), or the reason the forward
+/// ends: the node's error message, or a message the protocol does not allow.
+///
+/// `started` records whether the port prefix of the data and of the error channel has been
+/// seen (the first message on each starts with the port, two bytes little-endian).
+fn channel_payload<'a>(
+    message: &'a [u8],
+    started: &mut [bool; 2],
+    port: u16,
+) -> Result<&'a [u8], String> {
+    let Some((&channel, mut payload)) = message.split_first() else {
+        return Ok(&[]);
+    };
+    if channel != DATA_CHANNEL && channel != ERROR_CHANNEL {
+        return Err(format!(
+            "unexpected channel {channel} in the forwarding stream"
+        ));
+    }
+    let first = &mut started[usize::from(channel)];
+    if !*first {
+        *first = true;
+        let Some((prefix, rest)) = payload.split_first_chunk::<2>() else {
+            return Err(format!(
+                "bad first message on channel {channel}: {payload:?}"
+            ));
+        };
+        if u16::from_le_bytes(*prefix) != port {
+            return Err(format!(
+                "channel {channel} is for port {}",
+                u16::from_le_bytes(*prefix)
+            ));
+        }
+        payload = rest;
+    }
+    if channel == ERROR_CHANNEL && !payload.is_empty() {
+        return Err(String::from_utf8_lossy(payload).into_owned());
+    }
+    Ok(payload)
 }
 
 /// Closes `tcp` with a reset, so that its client sees an error rather than an end.
@@ -1290,5 +1304,90 @@ mod tests {
         assert!("cm/web".parse::<PortForwardTarget>().is_err());
         assert_eq!(RemotePort::from("80"), RemotePort::Number(80));
         assert_eq!(RemotePort::from("http"), RemotePort::Name("http".into()));
+    }
+
+    #[test]
+    fn channel_messages_follow_the_v4_protocol() {
+        let mut started = [false; 2];
+        // The port prefix first on each channel, then data as it comes.
+        assert_eq!(channel_payload(&[0, 80, 0], &mut started, 80), Ok(&[][..]));
+        assert_eq!(channel_payload(&[1, 80, 0], &mut started, 80), Ok(&[][..]));
+        assert_eq!(
+            channel_payload(b"\0hello", &mut started, 80),
+            Ok(&b"hello"[..])
+        );
+        assert_eq!(channel_payload(&[], &mut started, 80), Ok(&[][..]));
+        assert_eq!(
+            channel_payload(b"\x01refused", &mut started, 80),
+            Err("refused".to_owned())
+        );
+        assert_eq!(
+            channel_payload(&[2, 1], &mut [false; 2], 80),
+            Err("unexpected channel 2 in the forwarding stream".to_owned())
+        );
+        assert_eq!(
+            channel_payload(&[0, 81, 0, 9], &mut [false; 2], 80),
+            Err("channel 0 is for port 81".to_owned())
+        );
+        assert_eq!(
+            channel_payload(&[0, 80], &mut [false; 2], 80),
+            Err("bad first message on channel 0: [80]".to_owned())
+        );
+    }
+
+    /// Fuzz cases for the channel reader: `PROPTEST_CASES` sets their number.
+    fn cases(default: u32) -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|cases| cases.parse().ok())
+            .unwrap_or(default)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases(2048)))]
+
+        /// Any messages: data that is a part of its message, or an end, never a panic.
+        #[test]
+        fn any_channel_messages_are_data_or_an_end(
+            messages in proptest::collection::vec(
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..16),
+                0..16,
+            ),
+            port in proptest::prelude::any::<u16>(),
+        ) {
+            let mut started = [false; 2];
+            for message in &messages {
+                match channel_payload(message, &mut started, port) {
+                    Ok(payload) => proptest::prop_assert!(message.ends_with(payload)),
+                    Err(_) => break,
+                }
+            }
+        }
+
+        /// Well-formed messages carry the data through, whatever its pieces.
+        #[test]
+        fn well_formed_channel_messages_carry_the_data(
+            pieces in proptest::collection::vec(
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+                0..16,
+            ),
+            port in proptest::prelude::any::<u16>(),
+        ) {
+            let mut started = [false; 2];
+            let mut received = Vec::new();
+            let prefix = [vec![DATA_CHANNEL], port.to_le_bytes().to_vec()].concat();
+            let error_prefix = [vec![ERROR_CHANNEL], port.to_le_bytes().to_vec()].concat();
+            for message in [prefix, error_prefix] {
+                proptest::prop_assert_eq!(channel_payload(&message, &mut started, port), Ok(&[][..]));
+            }
+            for piece in &pieces {
+                let message = [&[DATA_CHANNEL][..], piece].concat();
+                match channel_payload(&message, &mut started, port) {
+                    Ok(payload) => received.extend_from_slice(payload),
+                    Err(error) => proptest::prop_assert!(false, "{}", error),
+                }
+            }
+            proptest::prop_assert_eq!(received, pieces.concat());
+        }
     }
 }

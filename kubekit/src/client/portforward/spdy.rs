@@ -543,7 +543,7 @@ async fn read(mut source: Source, state: Arc<State>, shared: std::sync::Weak<Sha
 }
 
 /// A frame read from the server.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 enum Frame {
     Data {
         stream: u32,
@@ -815,6 +815,114 @@ mod tests {
         assert_eq!(&frame[..8], &[0x80, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 12]);
         assert_eq!(&frame[8..12], &1u32.to_be_bytes());
         assert_eq!(&frame[18..], &[0xaa, 0xbb]);
+    }
+
+    #[test]
+    fn a_huge_announced_length_allocates_nothing() {
+        // A data frame header announcing 16 MiB - 1, then a few bytes of it: the reader waits
+        // for the rest without reserving room for it.
+        let mut buffer = BytesMut::new();
+        buffer.extend_from_slice(&[0, 0, 0, 1, 0, 0xff, 0xff, 0xff]);
+        buffer.extend_from_slice(&[7; 100]);
+        assert_eq!(next_frame(&mut buffer), None);
+        assert_eq!(buffer.len(), 108);
+        assert!(buffer.capacity() < 1024, "{}", buffer.capacity());
+    }
+
+    /// Fuzz cases for the frame reader: `PROPTEST_CASES` sets their number.
+    fn cases(default: u32) -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|cases| cases.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// Feeds `bytes` in pieces of the `cuts`' sizes, reading the frames after each piece as
+    /// the tunnel's reader does; checks that the buffer holds only what was fed.
+    fn frames_of(bytes: &[u8], cuts: &[usize]) -> Vec<Frame> {
+        let mut buffer = BytesMut::new();
+        let mut frames = Vec::new();
+        let mut rest = bytes;
+        let mut cuts = cuts.iter().cycle();
+        while !rest.is_empty() {
+            let size = cuts
+                .next()
+                .map_or(rest.len(), |&cut| cut.clamp(1, rest.len()));
+            let (piece, after) = rest.split_at(size);
+            rest = after;
+            buffer.extend_from_slice(piece);
+            while let Some(frame) = next_frame(&mut buffer) {
+                frames.push(frame);
+            }
+            let fed = bytes.len() - rest.len();
+            assert!(buffer.len() <= fed);
+            assert!(
+                buffer.capacity() <= 4 * fed + 1024,
+                "capacity {} for {fed} bytes fed",
+                buffer.capacity()
+            );
+        }
+        frames
+    }
+
+    /// A frame as the server could send it (and as `next_frame` reads it back).
+    fn frame() -> impl proptest::strategy::Strategy<Value = (Bytes, Frame)> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (
+                0u32..0x8000_0000,
+                any::<bool>(),
+                proptest::collection::vec(any::<u8>(), 0..300)
+            )
+                .prop_map(|(stream, fin, data)| (
+                    data_frame(stream, fin, &data),
+                    Frame::Data {
+                        stream,
+                        fin,
+                        data: Bytes::from(data)
+                    }
+                )),
+            (0u32..0x8000_0000, any::<u32>()).prop_map(|(stream, status)| (
+                rst_stream(stream, status),
+                Frame::Reset { stream, status }
+            )),
+            any::<u32>().prop_map(|id| (ping_frame(id), Frame::Ping { id })),
+            Just((control_frame(TYPE_GOAWAY, 0, &[0; 8]), Frame::GoAway)),
+            // SYN_REPLY, SETTINGS, HEADERS, WINDOW_UPDATE.
+            (
+                prop::sample::select(vec![2u16, 4, 8, 9]),
+                proptest::collection::vec(any::<u8>(), 0..40)
+            )
+                .prop_map(|(kind, payload)| (control_frame(kind, 0, &payload), Frame::Other)),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases(2048)))]
+
+        /// Any bytes, cut anywhere: frames or a wait for more, never a panic, and a buffer
+        /// that holds no more than what came in (a header announcing 16 MiB reserves
+        /// nothing).
+        #[test]
+        fn any_bytes_cut_anywhere_read_without_panic_or_growth(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            cuts in proptest::collection::vec(1usize..512, 1..8),
+        ) {
+            let whole = frames_of(&bytes, &[usize::MAX]);
+            // The frames do not depend on how the WebSocket cut the bytes.
+            proptest::prop_assert_eq!(frames_of(&bytes, &cuts), whole);
+        }
+
+        /// The frames the server sends read back as themselves, however cut.
+        #[test]
+        fn frames_read_back_however_cut(
+            frames in proptest::collection::vec(frame(), 0..12),
+            cuts in proptest::collection::vec(1usize..256, 1..8),
+        ) {
+            let bytes: Vec<u8> = frames.iter().flat_map(|(bytes, _)| bytes.to_vec()).collect();
+            let expected: Vec<Frame> = frames.into_iter().map(|(_, frame)| frame).collect();
+            proptest::prop_assert_eq!(frames_of(&bytes, &cuts), expected);
+        }
     }
 
     #[test]
