@@ -635,6 +635,33 @@ async fn crd_set(client: &Client, ns: &TestNamespace, group: &str, crd: &str) ->
     );
     assert!(config_maps(client).await?.is_empty(), "nothing written");
 
+    // Refused by the CRD's schema once it exists: the CRD is applied, nothing else.
+    let bad_size = from_yaml(&format!(
+        "{crd}{}{}",
+        widget(group, "small", "big"),
+        config_map("settings", "1")
+    ))?;
+    let refused = client
+        .apply_set(&set, &bad_size)
+        .await
+        .expect_err("a size that is not an integer");
+    let Error::Incomplete {
+        applied, source, ..
+    } = &refused
+    else {
+        panic!("not an incomplete apply: {refused}");
+    };
+    assert_eq!(applied.objects.len(), 1, "{refused}");
+    assert_eq!(applied.objects[0].kind, "CustomResourceDefinition");
+    assert!(
+        source.to_string().contains("small") && source.to_string().contains(".spec.size"),
+        "{source}"
+    );
+    assert!(
+        config_maps(client).await?.is_empty(),
+        "nothing else written"
+    );
+
     let all = from_yaml(&format!(
         "{crd}{}{}{}",
         widget(group, "small", "1"),
