@@ -293,6 +293,18 @@ impl Client {
     /// 4. only when all of that passed are the objects applied: Namespaces first, then
     ///    CustomResourceDefinitions, then the rest (up to 16 requests at once).
     ///
+    /// Custom resources whose CustomResourceDefinition is in the same manifest (and not yet
+    /// served) are checked in two steps. Before the first write: their kind is the CRD's
+    /// `spec.names.kind` in its `spec.group`, their apiVersion's version is one the CRD
+    /// serves and has a schema (`openAPIV3Schema`), and the CRD's `spec.scope` decides
+    /// whether they get a namespace (an error names the resource and the CRD otherwise). After
+    /// the Namespaces and CRDs are applied, and before anything else is written: each such CRD
+    /// must become `Established` (60 s at most; a `NamesAccepted=False` fails at once), its
+    /// kinds must appear in discovery, and each custom resource is dry-run, so the server
+    /// checks it against the CRD's schema. A failure there is [`Error::Incomplete`] with only
+    /// the Namespaces and CRDs applied. In a dry run (`ApplyOptions::dry_run`) such resources
+    /// get the first step only, and are reported as created.
+    ///
     /// ```no_run
     /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
     /// let report = client.apply_manifest(&std::fs::read_to_string("web-pod.yaml").expect("file")).await?;

@@ -570,6 +570,7 @@ impl Serialize for KubectlOrder<'_> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::manifest::{self, Object};
 
