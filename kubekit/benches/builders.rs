@@ -14,7 +14,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
@@ -298,4 +298,32 @@ fn builders(c: &mut Criterion) {
 }
 
 criterion_group!(benches, builders);
-criterion_main!(benches);
+
+/// `BUILDERS_ONCE=kubekit|literals|app_kubekit|app_literals|app_templates|none` runs that
+/// path once and exits, for an instruction count that the machine's load does not move (the
+/// shared machine's wall times vary by 2x): `valgrind --tool=callgrind` of the bench binary,
+/// minus the count for `none` (`app_templates` for `app_literals`, which clones objects built
+/// beforehand; see BENCHMARKS.md, "Builders against struct literals").
+fn main() {
+    if let Ok(path) = std::env::var("BUILDERS_ONCE") {
+        let images = shop::Images::public();
+        let templates: Vec<Vec<Object>> = if path.starts_with("app_templates") || path == "app_literals" {
+            (0..APPS)
+                .map(|copy| shop::app(&images, &format!("shop-{copy}")).unwrap())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let out = match path.as_str() {
+            "kubekit" => kubekit_path(),
+            "literals" => literal_path(),
+            "app_kubekit" => app_kubekit_path(&images),
+            "app_literals" => app_literal_path(&templates),
+            _ => String::new(),
+        };
+        println!("{} bytes", black_box(out).len());
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
