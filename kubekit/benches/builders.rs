@@ -307,13 +307,14 @@ criterion_group!(benches, builders);
 fn main() {
     if let Ok(path) = std::env::var("BUILDERS_ONCE") {
         let images = shop::Images::public();
-        let templates: Vec<Vec<Object>> = if path.starts_with("app_templates") || path == "app_literals" {
-            (0..APPS)
-                .map(|copy| shop::app(&images, &format!("shop-{copy}")).unwrap())
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let templates: Vec<Vec<Object>> =
+            if path.starts_with("app_templates") || path == "app_literals" {
+                (0..APPS)
+                    .map(|copy| shop::app(&images, &format!("shop-{copy}")).unwrap())
+                    .collect()
+            } else {
+                Vec::new()
+            };
         let out = match path.as_str() {
             "kubekit" => kubekit_path(),
             "literals" => literal_path(),
