@@ -1118,3 +1118,73 @@ fn document_of(error: &Error) -> usize {
         _ => usize::MAX,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn crd(scope: &str, versions: &str) -> SetCrd {
+        let yaml = format!(
+            "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: widgets.example.com}}
+spec:
+  group: example.com
+  scope: {scope}
+  names: {{kind: Widget, plural: widgets}}
+  versions: {versions}
+"
+        );
+        SetCrd::of(&manifest::from_yaml(&yaml).unwrap()[0]).unwrap()
+    }
+
+    const SCHEMA: &str = "{openAPIV3Schema: {type: object}}";
+
+    /// A custom resource of a CRD in the same set is checked against the CRD before anything
+    /// is written: its group and kind, a served version with a schema, and the CRD's scope.
+    #[test]
+    fn custom_resources_are_checked_against_a_crd_of_the_set() {
+        let widgets = crd(
+            "Namespaced",
+            &format!(
+                "[{{name: v1, served: true, storage: true, schema: {SCHEMA}}}, \
+                 {{name: v0, served: false, storage: false, schema: {SCHEMA}}}, \
+                 {{name: v2, served: true, storage: false}}]"
+            ),
+        );
+        assert!(widgets.defines("example.com/v1", "Widget"));
+        assert!(
+            widgets.defines("example.com/v9", "Widget"),
+            "any version: checked next"
+        );
+        assert!(!widgets.defines("example.com/v1", "Gadget"));
+        assert!(!widgets.defines("other.com/v1", "Widget"));
+
+        let (resource, scope) = widgets.resource("example.com/v1", "small").unwrap();
+        assert_eq!(
+            (resource.plural.as_str(), resource.version.as_str()),
+            ("widgets", "v1")
+        );
+        assert!(matches!(scope, Scope::Namespaced));
+
+        let not_served = widgets.resource("example.com/v0", "small").unwrap_err();
+        assert_eq!(
+            not_served.to_string(),
+            "Widget small: apiVersion example.com/v0: CustomResourceDefinition \
+             widgets.example.com in this set does not serve version v0 (served: v1, v2)"
+        );
+        let no_schema = widgets.resource("example.com/v2", "small").unwrap_err();
+        assert!(
+            no_schema.to_string().contains("has no schema"),
+            "{no_schema}"
+        );
+
+        let cluster = crd(
+            "Cluster",
+            &format!("[{{name: v1, served: true, storage: true, schema: {SCHEMA}}}]"),
+        );
+        let (_, scope) = cluster.resource("example.com/v1", "big").unwrap();
+        assert!(matches!(scope, Scope::Cluster));
+    }
+}
