@@ -560,3 +560,234 @@ async fn waiting_for_a_set_names_what_is_not_ready(client: Client) -> TestResult
     );
     Ok(())
 }
+
+/// A CustomResourceDefinition (cluster-scoped, named after the test's namespace so runs do not
+/// collide) whose `Widget` kind is namespaced, with a schema.
+fn widget_crd(group: &str) -> String {
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: widgets.{group}}}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {{type: integer}}
+---
+"
+    )
+}
+
+fn widget(group: &str, name: &str, size: &str) -> String {
+    format!(
+        "apiVersion: {group}/v1\nkind: Widget\nmetadata: {{name: {name}}}\nspec: {{size: {size}}}\n---\n"
+    )
+}
+
+/// A set holding a CRD, two of its custom resources and a ConfigMap applies in one call (the
+/// CRD first, established, then the resources); dropping one resource prunes it. A resource
+/// of a version the CRD does not serve, and one the CRD's schema refuses, are errors naming
+/// the object: the first before anything is written, the second once the CRD exists, before
+/// any other object of the set is written.
+#[kubekit::test]
+async fn a_set_with_a_crd_and_its_resources_applies_and_prunes(
+    client: Client,
+    ns: &TestNamespace,
+) -> TestResult {
+    let group = format!("{}.kubekit.test", ns.name());
+    let crd_yaml = widget_crd(&group);
+    let result = crd_set(&client, ns, &group, &crd_yaml).await;
+    // The CRD is cluster-scoped: removed whatever happened, with its resources.
+    let crd = from_yaml(&crd_yaml)?;
+    client
+        .delete_objects(&crd, DeleteOptions::default())
+        .await?;
+    result
+}
+
+async fn crd_set(client: &Client, ns: &TestNamespace, group: &str, crd: &str) -> TestResult {
+    let set = ApplySet::new("widgets", ns.name());
+    // Refused before anything is written: v2 is not a version of the CRD.
+    let wrong_version = from_yaml(&format!(
+        "{crd}{}{}",
+        widget(group, "small", "1").replace("/v1\n", "/v2\n"),
+        config_map("settings", "1")
+    ))?;
+    let refused = client
+        .apply_set(&set, &wrong_version)
+        .await
+        .expect_err("a version the CRD does not serve");
+    assert!(
+        refused.to_string().contains("does not serve version v2")
+            && refused.to_string().contains("Widget"),
+        "{refused}"
+    );
+    assert!(config_maps(client).await?.is_empty(), "nothing written");
+
+    // Refused by the CRD's schema once it exists: the CRD is applied, nothing else.
+    let bad_size = from_yaml(&format!(
+        "{crd}{}{}",
+        widget(group, "small", "big"),
+        config_map("settings", "1")
+    ))?;
+    let refused = client
+        .apply_set(&set, &bad_size)
+        .await
+        .expect_err("a size that is not an integer");
+    let Error::Incomplete {
+        applied, source, ..
+    } = &refused
+    else {
+        panic!("not an incomplete apply: {refused}");
+    };
+    assert_eq!(applied.objects.len(), 1, "{refused}");
+    assert_eq!(applied.objects[0].kind, "CustomResourceDefinition");
+    assert!(
+        source.to_string().contains("small") && source.to_string().contains(".spec.size"),
+        "{source}"
+    );
+    assert!(
+        config_maps(client).await?.is_empty(),
+        "nothing else written"
+    );
+
+    let all = from_yaml(&format!(
+        "{crd}{}{}{}",
+        widget(group, "small", "1"),
+        widget(group, "large", "9"),
+        config_map("settings", "1")
+    ))?;
+    let report = client.apply_set(&set, &all).await?;
+    assert_eq!(report.applied.objects.len(), 4, "{report}");
+    for name in ["small", "large"] {
+        assert!(report.applied.find("Widget", name).is_some(), "{report}");
+    }
+    let widgets = client
+        .api_resources()
+        .await?
+        .into_iter()
+        .find(|r| r.group() == group)
+        .ok_or("the Widget kind is served")?;
+    assert_eq!(widgets.kind, "Widget");
+    let live = |name: &'static str| {
+        let client = client.clone();
+        let group = group.to_string();
+        async move {
+            let resource = kube::discovery::ApiResource {
+                group: group.clone(),
+                version: "v1".into(),
+                api_version: format!("{group}/v1"),
+                kind: "Widget".into(),
+                plural: "widgets".into(),
+            };
+            let api: kube::Api<kube::api::DynamicObject> =
+                kube::Api::namespaced_with(client.kube().clone(), client.namespace(), &resource);
+            api.get_opt(name).await
+        }
+    };
+    assert!(live("small").await?.is_some() && live("large").await?.is_some());
+
+    // Drop one resource: exactly it is pruned.
+    let fewer = from_yaml(&format!(
+        "{crd}{}{}",
+        widget(group, "small", "1"),
+        config_map("settings", "1")
+    ))?;
+    let report = client.apply_set(&set, &fewer).await?;
+    let pruned: Vec<String> = report.pruned.iter().map(|p| p.to_string()).collect();
+    assert_eq!(pruned, [format!("widget.{group}/large")], "{report}");
+    assert!(live("small").await?.is_some() && live("large").await?.is_none());
+    assert_eq!(
+        config_maps(client).await?,
+        BTreeSet::from(["settings".to_string()])
+    );
+    Ok(())
+}
+
+/// The ApplySet parent as a ConfigMap, on a real cluster: members applied and labelled, the
+/// parent written as the specification says, what leaves the set pruned, and kubectl
+/// (`--applyset=configmaps/NAME`) pruning from the same set.
+#[kubekit::test]
+async fn a_config_map_parent_applies_prunes_and_works_with_kubectl(
+    client: Client,
+    ns: &TestNamespace,
+) -> TestResult {
+    use kubekit::client::ParentKind;
+    let set = ApplySet::new("cm-parent", ns.name())
+        .with_parent_kind(ParentKind::ConfigMap)
+        .with_tooling("kubectl/v1.37.1");
+    client
+        .apply_set(
+            &set,
+            &from_yaml(&format!(
+                "{}{}{}",
+                config_map("a", "1"),
+                config_map("b", "2"),
+                config_map("c", "3")
+            ))?,
+        )
+        .await?;
+    let parent: ConfigMap = client.get("cm-parent").await?;
+    let labels = parent.metadata.labels.clone().unwrap_or_default();
+    let annotations = parent.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(labels.get(APPLYSET_ID_LABEL), Some(&set.id()));
+    assert_eq!(
+        annotations
+            .get(APPLYSET_GROUP_KINDS_ANNOTATION)
+            .map(String::as_str),
+        Some("ConfigMap")
+    );
+    assert_eq!(
+        annotations
+            .get(APPLYSET_TOOLING_ANNOTATION)
+            .map(String::as_str),
+        Some("kubectl/v1.37.1")
+    );
+    assert!(parent.data.is_none(), "the parent holds no data");
+    let a: ConfigMap = client.get("a").await?;
+    assert_eq!(
+        a.metadata
+            .labels
+            .unwrap_or_default()
+            .get(APPLYSET_PART_OF_LABEL),
+        Some(&set.id())
+    );
+    assert!(
+        client.get_opt::<Secret>("cm-parent").await?.is_none(),
+        "no Secret parent"
+    );
+
+    let report = client
+        .apply_set(
+            &set,
+            &from_yaml(&format!("{}{}", config_map("a", "1"), config_map("b", "2")))?,
+        )
+        .await?;
+    let pruned: Vec<String> = report.pruned.iter().map(|p| p.to_string()).collect();
+    assert_eq!(pruned, ["configmap/c"]);
+    assert_eq!(
+        config_maps(&client).await?,
+        BTreeSet::from(["a", "b", "cm-parent"].map(String::from))
+    );
+
+    // kubectl prunes from the set kubekit keeps on a ConfigMap.
+    let (ok, out) = kubectl_apply_set(ns, "configmaps/cm-parent", &config_map("a", "1"))?;
+    assert!(ok, "kubectl: {out}");
+    assert!(out.contains("configmap/b pruned"), "{out}");
+    assert_eq!(
+        config_maps(&client).await?,
+        BTreeSet::from(["a", "cm-parent"].map(String::from))
+    );
+    Ok(())
+}

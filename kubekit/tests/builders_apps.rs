@@ -601,6 +601,29 @@ fn job_readiness_and_row() -> AnyResult {
     Ok(())
 }
 
+/// A CronJob is ready once scheduled (it exists, not suspended), runs or not; a suspended
+/// one is failed (a wait for it would never end), and ready again once resumed.
+#[test]
+fn cron_job_readiness() -> AnyResult {
+    let mut c = nightly()?;
+    assert_eq!(c.readiness(), Readiness::Ready);
+    c.status = Some(serde_json::from_value(serde_json::json!({
+        "active": [{"kind": "Job", "name": "backup-1"}],
+        "lastScheduleTime": "2026-01-01T02:30:00Z"
+    }))?);
+    assert_eq!(c.readiness(), Readiness::Ready);
+    c.spec.as_mut().ok_or("spec")?.suspend = Some(true);
+    assert_eq!(
+        c.readiness(),
+        Readiness::Failed(
+            "suspended (spec.suspend: true): no Job is scheduled until it is resumed".into()
+        )
+    );
+    c.spec.as_mut().ok_or("spec")?.suspend = Some(false);
+    assert_eq!(c.readiness(), Readiness::Ready);
+    Ok(())
+}
+
 // ------------------------------------------------------------------------------------------
 // StatefulSets, their Services and claims
 // ------------------------------------------------------------------------------------------

@@ -111,7 +111,10 @@ pub fn job(
     namespace: Option<String>,
     /// The pods to run, e.g. from [`pod_template`](crate::builders::pod_template); their
     /// `restartPolicy` becomes `Never` unless set to `OnFailure`.
-    template: core::PodTemplateSpec,
+    // Boxed in the builder: bon moves the builder on every setter call, and a pod template
+    // is 1.8 kB (BENCHMARKS.md, "Builders").
+    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
+    template: Box<core::PodTemplateSpec>,
     /// How many pods must succeed (`completions`, Kubernetes' default: 1).
     completions: Option<i32>,
     /// How many pods may run at once (`parallelism`, Kubernetes' default: 1).
@@ -127,7 +130,7 @@ pub fn job(
     suspend: Option<bool>,
 ) -> Result<batch::Job, ValidationError> {
     let mut spec = JobParts {
-        template,
+        template: *template,
         completions,
         parallelism,
         backoff_limit,
@@ -261,7 +264,10 @@ pub fn cron_job(
     /// Create the CronJob suspended: no runs until it is resumed (`suspend`).
     suspend: Option<bool>,
     /// The pods each Job runs, e.g. from [`pod_template`](crate::builders::pod_template).
-    template: core::PodTemplateSpec,
+    // Boxed in the builder: bon moves the builder on every setter call, and a pod template
+    // is 1.8 kB (BENCHMARKS.md, "Builders").
+    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
+    template: Box<core::PodTemplateSpec>,
     /// How many pods of each Job must succeed (`completions`).
     completions: Option<i32>,
     /// How many pods of each Job may run at once (`parallelism`).
@@ -275,7 +281,7 @@ pub fn cron_job(
     ttl_seconds_after_finished: Option<i32>,
 ) -> Result<batch::CronJob, ValidationError> {
     let job = JobParts {
-        template,
+        template: *template,
         completions,
         parallelism,
         backoff_limit,

@@ -233,7 +233,7 @@ macro_rules! pod_spec_setters {
 
 /// The parts of a pod spec the pod and pod template builders share.
 struct SpecParts {
-    container: core::Container,
+    container: Box<core::Container>,
     containers: Vec<core::Container>,
     init_containers: Vec<core::Container>,
     volumes: Vec<core::Volume>,
@@ -250,7 +250,7 @@ struct SpecParts {
 impl SpecParts {
     fn into_spec(self) -> core::PodSpec {
         let mut containers = Vec::with_capacity(1 + self.containers.len());
-        containers.push(self.container);
+        containers.push(*self.container);
         containers.extend(self.containers);
         core::PodSpec {
             containers,
@@ -320,7 +320,8 @@ pub fn pod(
     namespace: Option<String>,
     /// The pod's first container; add more with
     /// [`and_container`](PodBuilder::and_container).
-    container: core::Container,
+    #[builder(with = |container: core::Container| Box::new(container))]
+    container: Box<core::Container>,
     /// What happens when a container exits (`restartPolicy`, Kubernetes' default: `Always`).
     restart_policy: Option<RestartPolicy>,
     /// The service account the pod runs as (`serviceAccountName`).
@@ -399,7 +400,8 @@ pub fn pod_template(
     #[builder(field)] topology_spread_constraints: Vec<core::TopologySpreadConstraint>,
     /// The pods' first container; add more with
     /// [`and_container`](PodTemplateBuilder::and_container).
-    container: core::Container,
+    #[builder(with = |container: core::Container| Box::new(container))]
+    container: Box<core::Container>,
     /// What happens when a container exits (`restartPolicy`); Deployments and ReplicaSets only
     /// accept `Always`, Kubernetes' default.
     restart_policy: Option<RestartPolicy>,

@@ -116,7 +116,10 @@ pub fn stateful_set(
     /// The namespace; left to the client (its default namespace) when not set.
     namespace: Option<String>,
     /// The pods to run, e.g. from [`pod_template`](crate::builders::pod_template).
-    template: core::PodTemplateSpec,
+    // Boxed in the builder: bon moves the builder on every setter call, and a pod template
+    // is 1.8 kB (BENCHMARKS.md, "Builders").
+    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
+    template: Box<core::PodTemplateSpec>,
     /// How many pods to run (Kubernetes' default: 1).
     replicas: Option<i32>,
     /// The headless Service that gives the pods their DNS names (`serviceName`); the
@@ -165,7 +168,7 @@ pub fn stateful_set(
         spec: Some(apps::StatefulSetSpec {
             replicas,
             selector,
-            template,
+            template: *template,
             service_name: Some(service_name),
             pod_management_policy: pod_management_policy.map(|p| p.as_str().to_string()),
             min_ready_seconds,

@@ -34,7 +34,7 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStrategy, ReplicaSet};
 use k8s_openapi::api::core::v1::{
@@ -840,7 +840,7 @@ fn check_pod_spec_with(
         let counter = counters.entry(list).or_insert(0usize);
         let index = *counter;
         *counter += 1;
-        let path = format!("{prefix}.{list}[{index}]");
+        let path = format_args!("{prefix}.{list}[{index}]");
         let is_init = list == "initContainers";
         check_container(
             ctx,
@@ -947,7 +947,12 @@ struct ContainerOpts<'a> {
     init: bool,
 }
 
-fn check_container(ctx: Ctx<'_>, path: &str, c: &Container, opts: ContainerOpts<'_>) -> VResult {
+fn check_container(
+    ctx: Ctx<'_>,
+    path: &dyn Display,
+    c: &Container,
+    opts: ContainerOpts<'_>,
+) -> VResult {
     ctx.check(|| format!("{path}.name"), &c.name, dns1123_label)?;
     match c.image.as_deref() {
         None | Some("") if opts.require_image => {
@@ -963,7 +968,7 @@ fn check_container(ctx: Ctx<'_>, path: &str, c: &Container, opts: ContainerOpts<
     let mut port_names = BTreeSet::new();
     let mut port_numbers = BTreeSet::new();
     for (j, port) in c.ports.iter().flatten().enumerate() {
-        let p = format!("{path}.ports[{j}]");
+        let p = format_args!("{path}.ports[{j}]");
         port_number(port.container_port)
             .map_err(|r| ctx.err(format!("{p}.containerPort"), port.container_port, r))?;
         if let Some(host_port) = port.host_port
@@ -1009,7 +1014,7 @@ fn check_container(ctx: Ctx<'_>, path: &str, c: &Container, opts: ContainerOpts<
     }
 
     if let Some(resources) = &c.resources {
-        check_resources(ctx, &format!("{path}.resources"), resources)?;
+        check_resources(ctx, format_args!("{path}.resources"), resources)?;
     }
 
     let probes = [
@@ -1020,17 +1025,17 @@ fn check_container(ctx: Ctx<'_>, path: &str, c: &Container, opts: ContainerOpts<
     let sidecar = c.restart_policy.as_deref() == Some("Always");
     for (probe_field, probe) in probes {
         let Some(probe) = probe else { continue };
-        let probe_path = format!("{path}.{probe_field}");
+        let probe_path = format_args!("{path}.{probe_field}");
         if opts.init && !sidecar {
             return Err(ctx.err(
-                probe_path,
+                probe_path.to_string(),
                 "",
                 "may not be set for init containers without restartPolicy=Always",
             ));
         }
         check_probe(
             ctx,
-            &probe_path,
+            probe_path,
             probe,
             probe_field != "readinessProbe",
             &port_names,
@@ -1048,7 +1053,7 @@ fn check_container(ctx: Ctx<'_>, path: &str, c: &Container, opts: ContainerOpts<
 
     let mut mount_paths = BTreeSet::new();
     for (j, mount) in c.volume_mounts.iter().flatten().enumerate() {
-        let p = format!("{path}.volumeMounts[{j}]");
+        let p = format_args!("{path}.volumeMounts[{j}]");
         if mount.name.is_empty() {
             return Err(ctx.err(format!("{p}.name"), "", "is required"));
         }
@@ -1084,7 +1089,7 @@ fn check_container(ctx: Ctx<'_>, path: &str, c: &Container, opts: ContainerOpts<
     Ok(())
 }
 
-fn check_resources(ctx: Ctx<'_>, path: &str, r: &ResourceRequirements) -> VResult {
+fn check_resources(ctx: Ctx<'_>, path: fmt::Arguments<'_>, r: &ResourceRequirements) -> VResult {
     for (which, map) in [("limits", &r.limits), ("requests", &r.requests)] {
         for (name, qty) in map.iter().flatten() {
             ctx.check(|| format!("{path}.{which}"), name, qualified_name)?;
@@ -1115,7 +1120,7 @@ fn check_resources(ctx: Ctx<'_>, path: &str, r: &ResourceRequirements) -> VResul
 
 fn check_probe(
     ctx: Ctx<'_>,
-    path: &str,
+    path: fmt::Arguments<'_>,
     probe: &Probe,
     success_must_be_one: bool,
     port_names: &BTreeSet<&str>,
@@ -1129,18 +1134,19 @@ fn check_probe(
     let count = handlers.iter().filter(|h| **h).count();
     if count != 1 {
         return Err(ctx.err(
-            path,
+            path.to_string(),
             format!("{count} handlers"),
             "must specify exactly one handler: exec, httpGet, tcpSocket or grpc",
         ));
     }
-    let check_port = |field: String, port: &IntOrString| -> VResult {
-        int_or_name_port(port).map_err(|r| ctx.err(field.clone(), fmt_int_or_string(port), r))?;
+    // Paths are formatted only for an error: validation runs on every `build()`.
+    let check_port = |field: &dyn Fn() -> String, port: &IntOrString| -> VResult {
+        int_or_name_port(port).map_err(|r| ctx.err(field(), fmt_int_or_string(port), r))?;
         if let IntOrString::String(name) = port
             && !port_names.contains(name.as_str())
         {
             return Err(ctx.err(
-                field,
+                field(),
                 name,
                 "does not name a port of this container (ports[].name)",
             ));
@@ -1153,7 +1159,7 @@ fn check_probe(
         return Err(ctx.err(format!("{path}.exec.command"), "", "is required"));
     }
     if let Some(http) = &probe.http_get {
-        check_port(format!("{path}.httpGet.port"), &http.port)?;
+        check_port(&|| format!("{path}.httpGet.port"), &http.port)?;
         if let Some(scheme) = &http.scheme
             && scheme != "HTTP"
             && scheme != "HTTPS"
@@ -1166,7 +1172,7 @@ fn check_probe(
         }
     }
     if let Some(tcp) = &probe.tcp_socket {
-        check_port(format!("{path}.tcpSocket.port"), &tcp.port)?;
+        check_port(&|| format!("{path}.tcpSocket.port"), &tcp.port)?;
     }
     if let Some(grpc) = &probe.grpc {
         port_number(grpc.port).map_err(|r| ctx.err(format!("{path}.grpc.port"), grpc.port, r))?;
@@ -1404,7 +1410,7 @@ impl Validate for Container {
         };
         check_container(
             ctx,
-            "",
+            &"",
             self,
             ContainerOpts {
                 require_image: true,

@@ -219,7 +219,10 @@ pub fn deployment(
     /// The namespace; left to the client (its default namespace) when not set.
     namespace: Option<String>,
     /// The pods to run, e.g. from [`pod_template`](crate::builders::pod_template).
-    template: core::PodTemplateSpec,
+    // Boxed in the builder: bon moves the builder on every setter call, and a pod template
+    // is 1.8 kB (BENCHMARKS.md, "Builders").
+    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
+    template: Box<core::PodTemplateSpec>,
     /// How many pods to run (Kubernetes' default: 1).
     replicas: Option<i32>,
     /// How to replace old pods; see also [`rolling_update`](DeploymentBuilder::rolling_update)
@@ -252,7 +255,7 @@ pub fn deployment(
         spec: Some(apps::DeploymentSpec {
             replicas,
             selector,
-            template,
+            template: *template,
             strategy: strategy.map(Into::into),
             revision_history_limit,
             progress_deadline_seconds,
@@ -337,7 +340,10 @@ pub fn replica_set(
     /// The namespace; left to the client (its default namespace) when not set.
     namespace: Option<String>,
     /// The pods to run, e.g. from [`pod_template`](crate::builders::pod_template).
-    template: core::PodTemplateSpec,
+    // Boxed in the builder: bon moves the builder on every setter call, and a pod template
+    // is 1.8 kB (BENCHMARKS.md, "Builders").
+    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
+    template: Box<core::PodTemplateSpec>,
     /// How many pods to run (Kubernetes' default: 1).
     replicas: Option<i32>,
     /// Seconds a new pod must be ready before it counts as available (`minReadySeconds`).
@@ -360,7 +366,7 @@ pub fn replica_set(
         spec: Some(apps::ReplicaSetSpec {
             replicas,
             selector,
-            template: Some(template),
+            template: Some(*template),
             min_ready_seconds,
             ..Default::default()
         }),
@@ -484,7 +490,10 @@ pub fn daemon_set(
     /// The namespace; left to the client (its default namespace) when not set.
     namespace: Option<String>,
     /// The pod to run on each node, e.g. from [`pod_template`](crate::builders::pod_template).
-    template: core::PodTemplateSpec,
+    // Boxed in the builder: bon moves the builder on every setter call, and a pod template
+    // is 1.8 kB (BENCHMARKS.md, "Builders").
+    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
+    template: Box<core::PodTemplateSpec>,
     /// How to replace pods when the template changes (`updateStrategy`, Kubernetes' default:
     /// a rolling update, one node at a time).
     update_strategy: Option<UpdateStrategy>,
@@ -509,7 +518,7 @@ pub fn daemon_set(
         },
         spec: Some(apps::DaemonSetSpec {
             selector,
-            template,
+            template: *template,
             update_strategy: update_strategy.map(Into::into),
             min_ready_seconds,
             revision_history_limit,

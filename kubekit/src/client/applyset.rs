@@ -252,7 +252,9 @@ impl Client {
     ///    when one fails;
     /// 2. the parent is created or updated to list the kinds and namespaces of the old and
     ///    the new members (so an interrupted apply leaves nothing untracked);
-    /// 3. the objects are applied (Namespaces and CRDs first);
+    /// 3. the objects are applied (Namespaces and CRDs first; custom resources of a CRD in
+    ///    the set once it is established and they passed a dry run — see
+    ///    [`apply_manifest`](Self::apply_manifest) for what is checked before the first write);
     /// 4. members of the set that are not among `objects` are deleted (background
     ///    propagation): objects of the kinds and namespaces the parent lists that carry this
     ///    set's label — not objects a controller owns, not objects of other sets;

@@ -107,6 +107,10 @@ pub(crate) struct Planned {
     pub(crate) scope: Scope,
     pub(crate) object: ObjectRef,
     pub(crate) body: Value,
+    /// For a custom resource whose CustomResourceDefinition is in the same set and not yet
+    /// served: that CRD's name. Its kind, version and scope were checked against the CRD;
+    /// the server checks the rest once the CRD is established, before the CR is written.
+    pub(crate) after_crd: Option<String>,
 }
 
 impl Planned {
@@ -139,6 +143,113 @@ pub(crate) fn group_kind(group: &str, kind: &str) -> String {
 /// trips of a large set, far below the API server's default limit of 200 mutating requests in
 /// flight (`--max-mutating-requests-inflight`), so one apply never crowds out other clients.
 pub(crate) const CONCURRENCY: usize = 16;
+
+/// How long an apply waits for a CustomResourceDefinition of the set to be established
+/// before applying its custom resources (the API server usually takes well under a second).
+const ESTABLISHED_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How long discovery may trail an established CRD before its kind counts as not served.
+const DISCOVERY_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// A CustomResourceDefinition of the set being applied: what its custom resources in the same
+/// set are checked against before the CRD exists.
+#[derive(Debug, Clone)]
+pub(crate) struct SetCrd {
+    /// The CRD's name (`widgets.example.com`).
+    name: String,
+    group: String,
+    kind: String,
+    plural: String,
+    namespaced: bool,
+    /// `(version, served, has an openAPIV3Schema)`, in the CRD's order.
+    versions: Vec<(String, bool, bool)>,
+}
+
+impl SetCrd {
+    /// The CRD `object` describes, if it is one (`apiextensions.k8s.io/v1`).
+    fn of(object: &Object) -> Option<SetCrd> {
+        if object.api_version() != "apiextensions.k8s.io/v1"
+            || object.kind() != "CustomResourceDefinition"
+        {
+            return None;
+        }
+        let value = object.to_value().ok()?;
+        let spec = &value["spec"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        Some(SetCrd {
+            name: object.name().unwrap_or_default().to_string(),
+            group: text(&spec["group"]),
+            kind: text(&spec["names"]["kind"]),
+            plural: text(&spec["names"]["plural"]),
+            namespaced: spec["scope"] != "Cluster",
+            versions: spec["versions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| {
+                    (
+                        text(&v["name"]),
+                        v["served"] == true,
+                        v["schema"]["openAPIV3Schema"].is_object(),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// Whether it defines `kind` in the group of `api_version` (any version).
+    fn defines(&self, api_version: &str, kind: &str) -> bool {
+        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        self.group == group && self.kind == kind
+    }
+
+    /// The API of its custom resource `name` in `api_version`: the version must be one the
+    /// CRD serves, with a schema.
+    fn resource(&self, api_version: &str, name: &str) -> Result<(ApiResource, Scope)> {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let refuse = |message: String| Error::BadObject {
+            object: Box::new(ObjectRef::new(&self.kind, None, name)),
+            message,
+        };
+        let served: Vec<&str> = self
+            .versions
+            .iter()
+            .filter(|(_, served, _)| *served)
+            .map(|(v, _, _)| v.as_str())
+            .collect();
+        match self.versions.iter().find(|(v, _, _)| v == version) {
+            Some((_, true, true)) => {}
+            Some((_, true, false)) => {
+                return Err(refuse(format!(
+                    "apiVersion {api_version}: version {version} of CustomResourceDefinition {} \
+                     in this set has no schema (spec.versions[].schema.openAPIV3Schema)",
+                    self.name
+                )));
+            }
+            _ => {
+                return Err(refuse(format!(
+                    "apiVersion {api_version}: CustomResourceDefinition {} in this set does not \
+                     serve version {version} (served: {})",
+                    self.name,
+                    served.join(", ")
+                )));
+            }
+        }
+        let resource = ApiResource {
+            group: group.to_string(),
+            version: version.to_string(),
+            api_version: api_version.to_string(),
+            kind: self.kind.clone(),
+            plural: self.plural.clone(),
+        };
+        let scope = if self.namespaced {
+            Scope::Namespaced
+        } else {
+            Scope::Cluster
+        };
+        Ok((resource, scope))
+    }
+}
 
 /// From how many objects of one kind in one namespace their live states are read with one
 /// list instead of one read each.
@@ -181,6 +292,18 @@ impl Client {
     /// 3. every object is sent as a server-side dry run;
     /// 4. only when all of that passed are the objects applied: Namespaces first, then
     ///    CustomResourceDefinitions, then the rest (up to 16 requests at once).
+    ///
+    /// Custom resources whose CustomResourceDefinition is in the same manifest (and not yet
+    /// served) are checked in two steps. Before the first write: their kind is the CRD's
+    /// `spec.names.kind` in its `spec.group`, their apiVersion's version is one the CRD
+    /// serves and has a schema (`openAPIV3Schema`), and the CRD's `spec.scope` decides
+    /// whether they get a namespace (an error names the resource and the CRD otherwise). After
+    /// the Namespaces and CRDs are applied, and before anything else is written: each such CRD
+    /// must become `Established` (60 s at most; a `NamesAccepted=False` fails at once), its
+    /// kinds must appear in discovery, and each custom resource is dry-run, so the server
+    /// checks it against the CRD's schema. A failure there is [`Error::Incomplete`] with only
+    /// the Namespaces and CRDs applied. In a dry run (`ApplyOptions::dry_run`) such resources
+    /// get the first step only, and are reported as created.
     ///
     /// ```no_run
     /// # async fn demo(client: kubekit::client::Client) -> kubekit::Result<()> {
@@ -310,7 +433,10 @@ impl Client {
         let mut cache = HashMap::new();
         let mut planned = Vec::with_capacity(objects.len());
         for (i, object) in objects.iter().enumerate() {
-            planned.push(self.plan(object.clone(), i + 1, &mut cache, false).await?);
+            planned.push(
+                self.plan(object.clone(), i + 1, &mut cache, &[], false)
+                    .await?,
+            );
         }
         planned.sort_by_key(Planned::rank);
         let mut report = super::DeleteReport::default();
@@ -388,7 +514,10 @@ impl Client {
         let mut cache = HashMap::new();
         let mut waiting = Vec::with_capacity(objects.len());
         for (i, object) in objects.iter().enumerate() {
-            waiting.push(self.plan(object.clone(), i + 1, &mut cache, false).await?);
+            waiting.push(
+                self.plan(object.clone(), i + 1, &mut cache, &[], false)
+                    .await?,
+            );
         }
         let total = waiting.len();
         let started = tokio::time::Instant::now();
@@ -499,10 +628,15 @@ impl Client {
         &self,
         objects: impl IntoIterator<Item = (usize, Object)>,
     ) -> Result<Vec<Planned>> {
+        let objects: Vec<(usize, Object)> = objects.into_iter().collect();
+        let crds: Vec<SetCrd> = objects
+            .iter()
+            .filter_map(|(_, object)| SetCrd::of(object))
+            .collect();
         let mut cache = HashMap::new();
         let mut planned = Vec::new();
         for (document, object) in objects {
-            planned.push(self.plan(object, document, &mut cache, true).await?);
+            planned.push(self.plan(object, document, &mut cache, &crds, true).await?);
         }
         planned.sort_by_key(Planned::rank);
         let mut seen = BTreeSet::new();
@@ -524,7 +658,12 @@ impl Client {
     /// namespace that holds many of them, one read each otherwise, [`CONCURRENCY`] at a time.
     async fn live_states(&self, planned: &[Planned]) -> Result<Vec<Option<DynamicObject>>> {
         let mut groups: HashMap<(String, String, Option<String>), Vec<usize>> = HashMap::new();
-        for (i, p) in planned.iter().enumerate() {
+        // Custom resources of a CRD the set creates cannot exist yet (nor be asked for).
+        for (i, p) in planned
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.after_crd.is_none())
+        {
             groups
                 .entry((
                     p.resource.group.clone(),
@@ -593,6 +732,10 @@ impl Client {
             let dry = &dry;
             let created_namespaces = &created_namespaces;
             async move {
+                if p.after_crd.is_some() {
+                    // Its CRD does not exist yet: checked once the CRD is established.
+                    return Ok(Checked::Later);
+                }
                 match apply_known(
                     &self.dynamic_api(p),
                     &p.object,
@@ -640,12 +783,14 @@ impl Client {
         self.write_planned(planned, &before, checked, options).await
     }
 
-    /// Applies checked objects: those that others need first (Namespaces, CRDs) one by one,
-    /// then the rest [`CONCURRENCY`] at a time, then those whose check waited for the others,
-    /// one by one in order. The report lists them in the planned order.
+    /// Applies checked objects: those that others need first (Namespaces, CRDs) one by one;
+    /// then, when custom resources of those CRDs are in the set, waits until the CRDs are
+    /// established, resolves the resources through discovery again and dry-runs them; then
+    /// the rest [`CONCURRENCY`] at a time, then those whose check waited for the others, one
+    /// by one in order. The report lists them in the planned order.
     async fn write_planned(
         &self,
-        planned: Vec<Planned>,
+        mut planned: Vec<Planned>,
         before: &[Option<DynamicObject>],
         checked: Vec<Checked>,
         options: ApplyOptions,
@@ -659,92 +804,232 @@ impl Client {
                     Checked::Later => ApplyOutcome::Created,
                 });
             }
-        } else {
-            let real = self.patch_params(options);
-            let apply_one = |i: usize| {
-                let p = &planned[i];
-                let real = &real;
-                // What the dry run found before it, unless another object of the set had to
-                // come first (then it may have appeared meanwhile: read again).
-                let known = checked[i] != Checked::Later;
-                async move {
-                    let api = self.dynamic_api(p);
-                    let before = if known {
-                        before[i].clone()
-                    } else {
-                        api.get_opt(&p.object.name)
-                            .await
-                            .map_err(|e| Error::from_kube(e, p.object.clone()))
-                            .map_err(|e| Error::Document {
-                                document: p.document,
-                                source: Box::new(e),
-                            })?
-                    };
-                    apply_known(&api, &p.object, &p.body, real, before.as_ref())
-                        .await
-                        .map(|(_, outcome)| (i, outcome))
-                        .map_err(|e| Error::Document {
-                            document: p.document,
-                            source: Box::new(e),
-                        })
+            return Ok(report_of(&planned, &outcomes, true));
+        }
+        let real = self.patch_params(options);
+        let first: Vec<usize> = (0..total).filter(|&i| planned[i].rank() < 2).collect();
+        let mut failure = None;
+        for i in first {
+            match self
+                .apply_one(&planned[i], &before[i], &checked[i], &real)
+                .await
+            {
+                Ok(outcome) => outcomes[i] = Some(outcome),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
                 }
-            };
-            let first: Vec<usize> = (0..total).filter(|&i| planned[i].rank() < 2).collect();
-            let middle: Vec<usize> = (0..total)
+            }
+        }
+        if failure.is_none()
+            && let Err(e) = self.establish_crds(&mut planned, options).await
+        {
+            failure = Some(e);
+        }
+        if failure.is_none() {
+            let middle = (0..total)
                 .filter(|&i| planned[i].rank() == 2 && checked[i] != Checked::Later)
-                .collect();
-            let last: Vec<usize> = (0..total)
-                .filter(|&i| planned[i].rank() == 2 && checked[i] == Checked::Later)
-                .collect();
-            let mut failure = None;
-            for i in first {
-                match apply_one(i).await {
-                    Ok((i, outcome)) => outcomes[i] = Some(outcome),
+                .map(|i| {
+                    let (planned, real, checked) = (&planned, &real, &checked);
+                    async move {
+                        (
+                            i,
+                            self.apply_one(&planned[i], &before[i], &checked[i], real)
+                                .await,
+                        )
+                    }
+                });
+            let mut results = futures::stream::iter(middle).buffer_unordered(CONCURRENCY);
+            while let Some((i, result)) = results.next().await {
+                match result {
+                    Ok(outcome) => outcomes[i] = Some(outcome),
+                    // The first failure in document order is the one to report.
+                    Err(e) => {
+                        if failure
+                            .as_ref()
+                            .is_none_or(|f| document_of(&e) < document_of(f))
+                        {
+                            failure = Some(e);
+                        }
+                    }
+                }
+            }
+        }
+        if failure.is_none() {
+            let last =
+                (0..total).filter(|&i| planned[i].rank() == 2 && checked[i] == Checked::Later);
+            for i in last {
+                match self
+                    .apply_one(&planned[i], &before[i], &checked[i], &real)
+                    .await
+                {
+                    Ok(outcome) => outcomes[i] = Some(outcome),
                     Err(e) => {
                         failure = Some(e);
                         break;
                     }
                 }
             }
-            if failure.is_none() {
-                let mut results = futures::stream::iter(middle.into_iter().map(apply_one))
-                    .buffer_unordered(CONCURRENCY);
-                while let Some(result) = results.next().await {
-                    match result {
-                        Ok((i, outcome)) => outcomes[i] = Some(outcome),
-                        // The first failure in document order is the one to report.
-                        Err(e) => {
-                            if failure
-                                .as_ref()
-                                .is_none_or(|f| document_of(&e) < document_of(f))
-                            {
-                                failure = Some(e);
-                            }
-                        }
+        }
+        if let Some(source) = failure {
+            let applied = report_of(&planned, &outcomes, false);
+            return Err(Error::Incomplete {
+                applied: Box::new(applied),
+                total,
+                source: Box::new(source),
+            });
+        }
+        Ok(report_of(&planned, &outcomes, false))
+    }
+
+    /// Applies one checked object: against the live state the dry run found, unless another
+    /// object of the set had to come first (then it may have appeared meanwhile: read again).
+    async fn apply_one(
+        &self,
+        p: &Planned,
+        before: &Option<DynamicObject>,
+        checked: &Checked,
+        real: &kube::api::PatchParams,
+    ) -> Result<ApplyOutcome> {
+        let in_document = |e: Error| Error::Document {
+            document: p.document,
+            source: Box::new(e),
+        };
+        let api = self.dynamic_api(p);
+        let before = if *checked == Checked::Later {
+            api.get_opt(&p.object.name)
+                .await
+                .map_err(|e| in_document(Error::from_kube(e, p.object.clone())))?
+        } else {
+            before.clone()
+        };
+        apply_known(&api, &p.object, &p.body, real, before.as_ref())
+            .await
+            .map(|(_, outcome)| outcome)
+            .map_err(in_document)
+    }
+
+    /// For the custom resources whose CRD the set creates (just applied): waits until each
+    /// CRD is established, resolves each resource through discovery (so it is served as the
+    /// CRD said) and dry-runs it, so that the server checks it against the CRD's schema
+    /// before anything else of the set is written.
+    async fn establish_crds(&self, planned: &mut [Planned], options: ApplyOptions) -> Result<()> {
+        let pending: BTreeSet<String> =
+            planned.iter().filter_map(|p| p.after_crd.clone()).collect();
+        for name in &pending {
+            let crd = planned
+                .iter()
+                .find(|p| p.rank() == 1 && p.object.name == *name)
+                .ok_or_else(|| Error::BadObject {
+                    object: Box::new(ObjectRef::new("CustomResourceDefinition", None, name)),
+                    message: "is not in the set".into(),
+                })?;
+            let document = crd.document;
+            self.wait_established(crd)
+                .await
+                .map_err(|e| Error::Document {
+                    document,
+                    source: Box::new(e),
+                })?;
+        }
+        let dry = self.patch_params(ApplyOptions {
+            dry_run: true,
+            ..options
+        });
+        for p in planned.iter_mut().filter(|p| p.after_crd.is_some()) {
+            let in_document = |e: Error| Error::Document {
+                document: p.document,
+                source: Box::new(e),
+            };
+            let started = std::time::Instant::now();
+            let (resource, scope) = loop {
+                let mut cache = HashMap::new();
+                let found = self
+                    .resolve_kind(&p.api_version, &p.object.kind, &mut cache)
+                    .await
+                    .map_err(in_document)?;
+                match found {
+                    Some(found) => break found,
+                    // Discovery may trail the Established condition by a moment.
+                    None if started.elapsed() < DISCOVERY_WAIT => {
+                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    }
+                    None => {
+                        return Err(Error::UnknownKind {
+                            document: p.document,
+                            api_version: p.api_version.clone(),
+                            kind: p.object.kind.clone(),
+                        });
                     }
                 }
-            }
-            if failure.is_none() {
-                for i in last {
-                    match apply_one(i).await {
-                        Ok((i, outcome)) => outcomes[i] = Some(outcome),
-                        Err(e) => {
-                            failure = Some(e);
-                            break;
-                        }
+            };
+            p.resource = resource;
+            p.scope = scope;
+            p.after_crd = None;
+            loop {
+                match apply_known(&self.dynamic_api(p), &p.object, &p.body, &dry, None).await {
+                    Ok(_) => break,
+                    // The API server may answer `404 page not found` for a moment after it
+                    // reports the CRD established and serves it in discovery.
+                    Err(Error::Rejected { code: 404, .. } | Error::NotFound { .. })
+                        if started.elapsed() < DISCOVERY_WAIT =>
+                    {
+                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    }
+                    Err(e) => {
+                        return Err(Error::Document {
+                            document: p.document,
+                            source: Box::new(e),
+                        });
                     }
                 }
-            }
-            if let Some(source) = failure {
-                let applied = report_of(&planned, &outcomes, false);
-                return Err(Error::Incomplete {
-                    applied: Box::new(applied),
-                    total,
-                    source: Box::new(source),
-                });
             }
         }
-        Ok(report_of(&planned, &outcomes, options.dry_run))
+        Ok(())
+    }
+
+    /// Waits until the CRD `crd` (just applied) is established; fails at once when its names
+    /// are not accepted (they clash with another CRD's).
+    async fn wait_established(&self, crd: &Planned) -> Result<()> {
+        let api = self.dynamic_api(crd);
+        let started = std::time::Instant::now();
+        let mut state = String::from("not found");
+        while started.elapsed() < ESTABLISHED_WAIT {
+            if let Some(live) = api
+                .get_opt(&crd.object.name)
+                .await
+                .map_err(|e| Error::from_kube(e, crd.object.clone()))?
+            {
+                let conditions = live.data["status"]["conditions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let find = |type_: &str| conditions.iter().find(|c| c["type"] == type_);
+                if find("Established").is_some_and(|c| c["status"] == "True") {
+                    return Ok(());
+                }
+                if let Some(names) = find("NamesAccepted").filter(|c| c["status"] == "False") {
+                    return Err(Error::Unreachable {
+                        what: format!("{} to be established", crd.object),
+                        state: format!(
+                            "NamesAccepted=False: {}: {}",
+                            names["reason"].as_str().unwrap_or_default(),
+                            names["message"].as_str().unwrap_or_default()
+                        ),
+                    });
+                }
+                state = match crate::kinds::readiness_of_conditions(&live.data) {
+                    Readiness::NotReady(why) | Readiness::Failed(why) => why,
+                    Readiness::Ready => "no Established condition yet".into(),
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Err(Error::Timeout {
+            what: format!("{} to be established", crd.object),
+            after: ESTABLISHED_WAIT,
+            state,
+        })
     }
 
     async fn plan(
@@ -755,6 +1040,7 @@ impl Client {
             (String, String),
             Option<(ApiResource, kube::discovery::ApiCapabilities)>,
         >,
+        crds: &[SetCrd],
         validate: bool,
     ) -> Result<Planned> {
         let in_document = |e: Error| Error::Document {
@@ -766,13 +1052,26 @@ impl Client {
         }
         let api_version = object.api_version().to_string();
         let kind = object.kind().to_string();
-        let Some((resource, scope)) = self.resolve_kind(&api_version, &kind, cache).await? else {
-            return Err(Error::UnknownKind {
-                document,
-                api_version,
-                kind,
-            });
-        };
+        let (resource, scope, after_crd) =
+            match self.resolve_kind(&api_version, &kind, cache).await? {
+                Some((resource, scope)) => (resource, scope, None),
+                // Not served yet: a custom resource of a CRD this set creates.
+                None => match crds.iter().find(|crd| crd.defines(&api_version, &kind)) {
+                    Some(crd) => {
+                        let (resource, scope) = crd
+                            .resource(&api_version, object.name().unwrap_or_default())
+                            .map_err(in_document)?;
+                        (resource, scope, Some(crd.name.clone()))
+                    }
+                    None => {
+                        return Err(Error::UnknownKind {
+                            document,
+                            api_version,
+                            kind,
+                        });
+                    }
+                },
+            };
         let namespace = match scope {
             Scope::Namespaced => Some(object.namespace().unwrap_or(&self.namespace).to_string()),
             Scope::Cluster => None,
@@ -806,6 +1105,7 @@ impl Client {
             scope,
             object: object_ref,
             body,
+            after_crd,
         })
     }
 
@@ -852,5 +1152,75 @@ fn document_of(error: &Error) -> usize {
     match error {
         Error::Document { document, .. } => *document,
         _ => usize::MAX,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn crd(scope: &str, versions: &str) -> SetCrd {
+        let yaml = format!(
+            "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: widgets.example.com}}
+spec:
+  group: example.com
+  scope: {scope}
+  names: {{kind: Widget, plural: widgets}}
+  versions: {versions}
+"
+        );
+        SetCrd::of(&manifest::from_yaml(&yaml).unwrap()[0]).unwrap()
+    }
+
+    const SCHEMA: &str = "{openAPIV3Schema: {type: object}}";
+
+    /// A custom resource of a CRD in the same set is checked against the CRD before anything
+    /// is written: its group and kind, a served version with a schema, and the CRD's scope.
+    #[test]
+    fn custom_resources_are_checked_against_a_crd_of_the_set() {
+        let widgets = crd(
+            "Namespaced",
+            &format!(
+                "[{{name: v1, served: true, storage: true, schema: {SCHEMA}}}, \
+                 {{name: v0, served: false, storage: false, schema: {SCHEMA}}}, \
+                 {{name: v2, served: true, storage: false}}]"
+            ),
+        );
+        assert!(widgets.defines("example.com/v1", "Widget"));
+        assert!(
+            widgets.defines("example.com/v9", "Widget"),
+            "any version: checked next"
+        );
+        assert!(!widgets.defines("example.com/v1", "Gadget"));
+        assert!(!widgets.defines("other.com/v1", "Widget"));
+
+        let (resource, scope) = widgets.resource("example.com/v1", "small").unwrap();
+        assert_eq!(
+            (resource.plural.as_str(), resource.version.as_str()),
+            ("widgets", "v1")
+        );
+        assert!(matches!(scope, Scope::Namespaced));
+
+        let not_served = widgets.resource("example.com/v0", "small").unwrap_err();
+        assert_eq!(
+            not_served.to_string(),
+            "Widget small: apiVersion example.com/v0: CustomResourceDefinition \
+             widgets.example.com in this set does not serve version v0 (served: v1, v2)"
+        );
+        let no_schema = widgets.resource("example.com/v2", "small").unwrap_err();
+        assert!(
+            no_schema.to_string().contains("has no schema"),
+            "{no_schema}"
+        );
+
+        let cluster = crd(
+            "Cluster",
+            &format!("[{{name: v1, served: true, storage: true, schema: {SCHEMA}}}]"),
+        );
+        let (_, scope) = cluster.resource("example.com/v1", "big").unwrap();
+        assert!(matches!(scope, Scope::Cluster));
     }
 }
