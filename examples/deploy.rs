@@ -113,7 +113,9 @@ async fn demo(client: &Client, ns: &str, images: &kubekit_testing::Images) -> ku
         set.id(),
         client.apply_set(&set, &v1).await?
     );
-    client.wait_all_ready(&v1, WAIT).await?;
+    client
+        .wait_all_ready_with(&v1, WAIT, |progress| println!("   {progress}"))
+        .await?;
     println!("== all {} objects ready\n", v1.len());
 
     let v2 = generate(ns, images, 2)?;
@@ -129,7 +131,9 @@ async fn demo(client: &Client, ns: &str, images: &kubekit_testing::Images) -> ku
             .collect::<Vec<_>>(),
         ["deployment.apps/worker"]
     );
-    client.wait_all_ready(&v2, WAIT).await?;
+    client
+        .wait_all_ready_with(&v2, WAIT, |progress| println!("   {progress}"))
+        .await?;
     println!("== all {} objects ready", v2.len());
     Ok(())
 }

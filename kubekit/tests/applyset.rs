@@ -93,7 +93,19 @@ async fn a_set_prunes_exactly_what_left_it(client: Client, ns: &TestNamespace) -
     print!("{first}");
     assert_eq!(first.applied.objects.len(), 6);
     assert!(first.pruned.is_empty(), "{first}");
-    client.wait_all_ready(&six, READY).await?;
+    let mut progress = Vec::new();
+    client
+        .wait_all_ready_with(&six, READY, |p| progress.push(p.clone()))
+        .await?;
+    let last = progress.last().expect("a wait reports at least its end");
+    assert!(last.is_done() && last.total == 6, "{last}");
+    assert!(last.not_ready.is_empty(), "{last}");
+    assert!(
+        progress
+            .iter()
+            .all(|p| p.total == 6 && p.ready + p.not_ready.len() == 6),
+        "{progress:?}"
+    );
 
     // The parent records the set as the specification says.
     let parent: Secret = client.get("shop").await?;
@@ -548,10 +560,37 @@ async fn waiting_for_a_set_names_what_is_not_ready(client: Client) -> TestResult
         web("kubekit.local/no-such-image:1")
     ))?;
     client.apply_all(&objects).await?;
+    let mut progress = Vec::new();
     let err = client
-        .wait_all_ready(&objects, Duration::from_secs(3))
+        .wait_all_ready_with(&objects, Duration::from_secs(3), |p| {
+            progress.push(p.clone())
+        })
         .await
         .expect_err("the image does not exist");
+    // Progress named the Deployment, and only it, as not ready, with why.
+    let total = objects.len();
+    assert!(!progress.is_empty());
+    for p in &progress {
+        assert_eq!((p.ready, p.total), (total - 1, total), "{p}");
+        assert!(!p.is_done());
+        let [(object, why)] = p.not_ready.as_slice() else {
+            panic!("{p}");
+        };
+        assert_eq!(
+            (object.kind.as_str(), object.name.as_str()),
+            ("Deployment", "web")
+        );
+        assert!(!why.is_empty(), "{p}");
+        let line = p.to_string();
+        assert!(
+            line.starts_with(&format!("{} of {total} ready after ", total - 1)),
+            "{line}"
+        );
+        assert!(
+            line.contains("waiting for Deployment ") && line.contains("web: "),
+            "{line}"
+        );
+    }
     let text = err.to_string();
     assert!(err.is_timeout(), "{err:?}");
     assert!(

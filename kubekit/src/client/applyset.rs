@@ -7,9 +7,10 @@ use std::{
 };
 
 use base64::Engine as _;
+use futures::{StreamExt as _, TryStreamExt as _};
 use kube::{
     Api,
-    api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams},
+    api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions},
     discovery::{ApiResource, Scope},
 };
 use serde_json::{Value, json};
@@ -17,9 +18,17 @@ use sha2::Digest as _;
 
 use super::{
     ApplyOptions, ApplyReport, Client, Error, ObjectRef, Result,
-    manifest::{Planned, group_kind},
+    manifest::{CONCURRENCY, Planned, group_kind},
 };
 use crate::manifest::Object;
+
+/// A member of a set found on the server: its `Kind.group`, resource, scope and metadata.
+type Member = (
+    String,
+    ApiResource,
+    Scope,
+    kube::api::PartialObjectMeta<DynamicObject>,
+);
 
 /// The label that makes an object an ApplySet's parent; its value is the set's id.
 pub const APPLYSET_ID_LABEL: &str = "applyset.kubernetes.io/id";
@@ -350,28 +359,7 @@ impl Client {
                 &mut resources,
             )
             .await?;
-        let mut pruned = Vec::new();
-        let mut params = DeleteParams::background();
-        params.dry_run = options.dry_run;
-        for (gk, resource, scope, object) in candidates {
-            let name = object.metadata.name.clone().unwrap_or_default();
-            let namespace = object.metadata.namespace.clone();
-            if keep.contains(&(gk.clone(), namespace.clone(), name.clone())) {
-                continue;
-            }
-            let object_ref = ObjectRef::new(&resource.kind, namespace.as_deref(), &name);
-            let api = dynamic(self, &resource, &scope, namespace.as_deref());
-            match api.delete(&name, &params).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => continue,
-                Err(e) => return Err(Error::from_kube(e, object_ref)),
-            }
-            tracing::debug!(object = %object_ref, dry_run = options.dry_run, "pruned");
-            pruned.push(PrunedObject {
-                group_kind: gk,
-                object: object_ref,
-            });
-        }
+        let pruned = self.prune(candidates, &keep, options.dry_run).await?;
         if !options.dry_run {
             self.write_parent(set, &group_kinds, &namespaces).await?;
         }
@@ -427,6 +415,56 @@ impl Client {
                 })
             })
             .collect())
+    }
+
+    /// Deletes the `candidates` not in `keep`, [`CONCURRENCY`] at a time, each only if it is
+    /// still the object that was listed (a UID precondition, as kubectl's prune sets: one
+    /// deleted and created again by someone else meanwhile is not the set's to delete). One
+    /// already gone, or replaced, is skipped. The result is in the order of `candidates`.
+    async fn prune(
+        &self,
+        candidates: Vec<Member>,
+        keep: &BTreeSet<(String, Option<String>, String)>,
+        dry_run: bool,
+    ) -> Result<Vec<PrunedObject>> {
+        let deletions = candidates
+            .into_iter()
+            .filter(|(gk, _, _, object)| {
+                let name = object.metadata.name.clone().unwrap_or_default();
+                !keep.contains(&(gk.clone(), object.metadata.namespace.clone(), name))
+            })
+            .map(|(gk, resource, scope, object)| async move {
+                let name = object.metadata.name.clone().unwrap_or_default();
+                let namespace = object.metadata.namespace.clone();
+                let object_ref = ObjectRef::new(&resource.kind, namespace.as_deref(), &name);
+                let mut params = DeleteParams::background();
+                params.dry_run = dry_run;
+                if let Some(uid) = object.metadata.uid.clone() {
+                    params = params.preconditions(Preconditions {
+                        uid: Some(uid),
+                        resource_version: None,
+                    });
+                }
+                let api = dynamic(self, &resource, &scope, namespace.as_deref());
+                match api.delete(&name, &params).await {
+                    Ok(_) => {}
+                    // Gone already, or replaced by an object the set did not make.
+                    Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {
+                        return Ok(None);
+                    }
+                    Err(e) => return Err(Error::from_kube(e, object_ref)),
+                }
+                tracing::debug!(object = %object_ref, dry_run, "pruned");
+                Ok(Some(PrunedObject {
+                    group_kind: gk,
+                    object: object_ref,
+                }))
+            });
+        let done: Vec<Option<PrunedObject>> = futures::stream::iter(deletions)
+            .buffered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(done.into_iter().flatten().collect())
     }
 
     async fn apply_planned_set(
@@ -563,14 +601,7 @@ impl Client {
         group_kinds: &BTreeSet<String>,
         namespaces: &BTreeSet<String>,
         resources: &mut HashMap<String, (ApiResource, Scope)>,
-    ) -> Result<
-        Vec<(
-            String,
-            ApiResource,
-            Scope,
-            kube::api::PartialObjectMeta<DynamicObject>,
-        )>,
-    > {
+    ) -> Result<Vec<Member>> {
         let missing: Vec<&String> = group_kinds
             .iter()
             .filter(|gk| !resources.contains_key(*gk))

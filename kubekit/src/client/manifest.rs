@@ -281,6 +281,56 @@ enum Checked {
     Later,
 }
 
+/// Where a wait for a set of objects stands, as
+/// [`Client::wait_all_ready_with`] reports it; its `Display` is one line:
+/// `2 of 3 ready after 1.4 s; waiting for Deployment shop/web: 1/3 replicas available`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SetProgress {
+    /// How many objects are ready.
+    pub ready: usize,
+    /// How many objects the wait is for.
+    pub total: usize,
+    /// Each object not ready yet, with why (its kind's readiness rule: `1/3 replicas
+    /// available`, `not found`, `phase Pending`), in the order the objects were given.
+    pub not_ready: Vec<(ObjectRef, String)>,
+    /// Time since the wait started.
+    pub elapsed: std::time::Duration,
+}
+
+impl SetProgress {
+    /// Whether every object is ready (the last report of a wait that succeeds).
+    #[must_use]
+    pub fn is_done(&self) -> bool {
+        self.ready == self.total
+    }
+}
+
+impl fmt::Display for SetProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} of {} ready after {:.1} s",
+            self.ready,
+            self.total,
+            self.elapsed.as_secs_f64()
+        )?;
+        if !self.not_ready.is_empty() {
+            write!(f, "; waiting for {}", not_ready_text(&self.not_ready))?;
+        }
+        Ok(())
+    }
+}
+
+/// `Kind ns/name: why; ...` of objects not ready.
+fn not_ready_text(not_ready: &[(ObjectRef, String)]) -> String {
+    not_ready
+        .iter()
+        .map(|(object, why)| format!("{object}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 impl Client {
     /// Applies every object of a multi-document YAML manifest, like
     /// `kubectl apply --server-side -f web-pod.yaml`, all or nothing as far as checking goes:
@@ -511,6 +561,40 @@ impl Client {
         objects: &[Object],
         timeout: std::time::Duration,
     ) -> Result<()> {
+        self.wait_all_ready_with(objects, timeout, |progress| {
+            tracing::info!("{progress}");
+        })
+        .await
+    }
+
+    /// [`wait_all_ready`](Self::wait_all_ready), telling `on_progress` where the wait
+    /// stands: when it first looks (unless all are ready already), whenever which objects
+    /// are not ready (or why) changes, and once when all are ready — e.g. to drive a
+    /// progress bar or print a line per change.
+    /// (`wait_all_ready` logs the same as `tracing` events.)
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kubekit::client::Client, objects: Vec<kubekit::manifest::Object>) -> kubekit::Result<()> {
+    /// use std::time::Duration;
+    ///
+    /// client
+    ///     .wait_all_ready_with(&objects, Duration::from_secs(120), |progress| {
+    ///         // 2 of 3 ready after 1.4 s; waiting for Deployment shop/web: 1/3 replicas available
+    ///         eprintln!("{progress}");
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`wait_all_ready`](Self::wait_all_ready).
+    pub async fn wait_all_ready_with(
+        &self,
+        objects: &[Object],
+        timeout: std::time::Duration,
+        mut on_progress: impl FnMut(&SetProgress),
+    ) -> Result<()> {
         let mut cache = HashMap::new();
         let mut waiting = Vec::with_capacity(objects.len());
         for (i, object) in objects.iter().enumerate() {
@@ -533,7 +617,7 @@ impl Client {
             .map(|ns| super::waits::begin(Some(ns), format!("{total} objects to be ready")))
             .collect();
         let result = self
-            .wait_planned_ready(waiting, timeout, started, &registered)
+            .wait_planned_ready(waiting, timeout, started, &registered, &mut on_progress)
             .await;
         for guard in registered {
             guard.end_with(&result);
@@ -549,9 +633,10 @@ impl Client {
         timeout: std::time::Duration,
         started: tokio::time::Instant,
         registered: &[super::waits::WaitGuard],
+        on_progress: &mut dyn FnMut(&SetProgress),
     ) -> Result<()> {
         let total = waiting.len();
-        let mut last_said = String::new();
+        let mut last_said = None;
         let mut delay = std::time::Duration::from_millis(100);
         loop {
             let states = futures::stream::iter(waiting.iter().map(|p| async move {
@@ -582,33 +667,41 @@ impl Client {
                 }
             }
             if still.is_empty() {
-                tracing::info!("{total} of {total} ready");
+                on_progress(&SetProgress {
+                    ready: total,
+                    total,
+                    not_ready: Vec::new(),
+                    elapsed: started.elapsed(),
+                });
                 return Ok(());
             }
-            let state = still
+            let not_ready: Vec<(ObjectRef, String)> = still
                 .iter()
-                .map(|(p, why)| format!("{}: {why}", p.object))
-                .collect::<Vec<_>>()
-                .join("; ");
+                .map(|(p, why)| (p.object.clone(), why.clone()))
+                .collect();
             if started.elapsed() >= timeout {
                 return Err(Error::Timeout {
                     what: format!("{total} objects to be ready ({} are not)", still.len()),
                     after: timeout,
-                    state,
+                    state: not_ready_text(&not_ready),
                 });
             }
-            if state != last_said {
+            if last_said.as_ref() != Some(&not_ready) {
+                let progress = SetProgress {
+                    ready: total - still.len(),
+                    total,
+                    not_ready,
+                    elapsed: started.elapsed(),
+                };
                 for guard in registered {
                     guard.observe(format!(
-                        "{} of {total} ready; not: {state}",
-                        total - still.len()
+                        "{} of {total} ready; not: {}",
+                        progress.ready,
+                        not_ready_text(&progress.not_ready)
                     ));
                 }
-                tracing::info!(
-                    "{} of {total} ready; waiting for {state}",
-                    total - still.len()
-                );
-                last_said = state;
+                on_progress(&progress);
+                last_said = Some(progress.not_ready);
             }
             waiting = still.into_iter().map(|(p, _)| p).collect();
             tokio::time::sleep(delay).await;
@@ -1159,6 +1252,39 @@ fn document_of(error: &Error) -> usize {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn set_progress_reads_as_one_line() {
+        let waiting = SetProgress {
+            ready: 1,
+            total: 3,
+            not_ready: vec![
+                (
+                    ObjectRef::new("Deployment", Some("shop"), "web"),
+                    "1/3 replicas available".into(),
+                ),
+                (
+                    ObjectRef::new("Job", Some("shop"), "migrate"),
+                    "not found".into(),
+                ),
+            ],
+            elapsed: std::time::Duration::from_millis(1420),
+        };
+        assert!(!waiting.is_done());
+        assert_eq!(
+            waiting.to_string(),
+            "1 of 3 ready after 1.4 s; waiting for Deployment shop/web: 1/3 replicas \
+             available; Job shop/migrate: not found"
+        );
+        let done = SetProgress {
+            ready: 3,
+            total: 3,
+            not_ready: Vec::new(),
+            elapsed: std::time::Duration::from_secs(2),
+        };
+        assert!(done.is_done());
+        assert_eq!(done.to_string(), "3 of 3 ready after 2.0 s");
+    }
 
     fn crd(scope: &str, versions: &str) -> SetCrd {
         let yaml = format!(

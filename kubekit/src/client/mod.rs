@@ -56,7 +56,7 @@ pub use delete::{DeleteOptions, DeleteReport, Propagation};
 pub use describe::{Description, EventInfo, events_table};
 pub use diff::{Change, Diff, DiffEntry, FieldChange};
 pub use discovery::ApiResourceInfo;
-pub use manifest::{AppliedObject, ApplyReport};
+pub use manifest::{AppliedObject, ApplyReport, SetProgress};
 pub use read::Labels;
 
 /// The default field manager of server-side apply.
