@@ -115,6 +115,49 @@ fn tempfile(content: &str) -> R<Temp> {
     Ok(Temp(path, file))
 }
 
+/// The floor any client meets: `objects` server-side applied with plain kube-rs, `parallel`
+/// at a time, and nothing else (no check first, no set, no prune).
+async fn plain_apply(
+    client: &kube::Client,
+    ns: &str,
+    objects: &[kubekit::manifest::Object],
+    parallel: usize,
+) -> R<Duration> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    use kube::{
+        Api,
+        api::{DynamicObject, Patch, PatchParams, ValidationDirective},
+        discovery::ApiResource,
+    };
+    let mut params = PatchParams::apply("plain-kube-rs");
+    params.field_validation = Some(ValidationDirective::Strict);
+    let bodies: Vec<(ApiResource, String, serde_json::Value)> = objects
+        .iter()
+        .map(|o| {
+            let value = o.to_value()?;
+            let resource = match value["kind"].as_str() {
+                Some("Deployment") => {
+                    ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(&())
+                }
+                Some("Service") => ApiResource::erase::<k8s_openapi::api::core::v1::Service>(&()),
+                _ => ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
+            };
+            let name = value["metadata"]["name"].as_str().unwrap().to_string();
+            Ok((resource, name, value))
+        })
+        .collect::<R<_>>()?;
+    let start = Instant::now();
+    futures::stream::iter(bodies.iter().map(|(resource, name, body)| {
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, resource);
+        let params = &params;
+        async move { api.patch(name, params, &Patch::Apply(body)).await }
+    }))
+    .buffer_unordered(parallel)
+    .try_collect::<Vec<_>>()
+    .await?;
+    Ok(start.elapsed())
+}
+
 fn median(mut xs: Vec<Duration>) -> Duration {
     xs.sort();
     xs[xs.len() / 2]
@@ -138,6 +181,8 @@ async fn main() -> R<()> {
         .to_string();
     let (mut kk_apply, mut kk_prune, mut kc_apply, mut kc_prune) = (vec![], vec![], vec![], vec![]);
     let mut kk_check = vec![];
+    let (mut plain_all, mut plain_services_1, mut plain_services_16) = (vec![], vec![], vec![]);
+    let plain = kube::Client::try_from(ns.cluster().config().clone())?;
     for round in 0..rounds {
         // kubekit
         let all = kubekit::manifest::from_yaml(&objects(&format!("kk{round}"), &image, PER_KIND))?;
@@ -177,6 +222,21 @@ async fn main() -> R<()> {
             &set,
             &objects(&set, &image, PER_KIND - DROPPED),
         )?);
+        // The floor: the same writes with plain kube-rs, and the Services alone.
+        let objects_of =
+            |prefix: &str| kubekit::manifest::from_yaml(&objects(prefix, &image, PER_KIND));
+        plain_all
+            .push(plain_apply(&plain, ns.name(), &objects_of(&format!("kr{round}"))?, 16).await?);
+        let services = |prefix: &str| -> R<Vec<kubekit::manifest::Object>> {
+            Ok(objects_of(prefix)?
+                .into_iter()
+                .filter(|o| o.kind() == "Service")
+                .collect())
+        };
+        plain_services_1
+            .push(plain_apply(&plain, ns.name(), &services(&format!("ka{round}"))?, 1).await?);
+        plain_services_16
+            .push(plain_apply(&plain, ns.name(), &services(&format!("kb{round}"))?, 16).await?);
         eprintln!("round {round} done");
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -203,6 +263,24 @@ async fn main() -> R<()> {
         &format!("apply again, {} fewer (pruned)", 3 * DROPPED),
         kk_prune,
         kc_prune,
+    );
+    let alone = |what: &str, xs: Vec<Duration>| {
+        println!("| {what} | {:.0} ms | | |", ms(median(xs)));
+    };
+    alone(
+        &format!(
+            "(plain kube-rs: the same {} server-side applies, 16 at a time, nothing else)",
+            3 * PER_KIND
+        ),
+        plain_all,
+    );
+    alone(
+        &format!("(plain kube-rs: {PER_KIND} Services alone, one at a time)"),
+        plain_services_1,
+    );
+    alone(
+        &format!("(plain kube-rs: {PER_KIND} Services alone, 16 at a time)"),
+        plain_services_16,
     );
     Ok(())
 }

@@ -900,20 +900,11 @@ impl Client {
             return Ok(report_of(&planned, &outcomes, true));
         }
         let real = self.patch_params(options);
-        let first: Vec<usize> = (0..total).filter(|&i| planned[i].rank() < 2).collect();
-        let mut failure = None;
-        for i in first {
-            match self
-                .apply_one(&planned[i], &before[i], &checked[i], &real)
-                .await
-            {
-                Ok(outcome) => outcomes[i] = Some(outcome),
-                Err(e) => {
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
+        let first = (0..total).filter(|&i| planned[i].rank() < 2);
+        let mut failure = self
+            .apply_in_order(first, &planned, before, &checked, &real, &mut outcomes)
+            .await
+            .err();
         if failure.is_none()
             && let Err(e) = self.establish_crds(&mut planned, options).await
         {
@@ -951,18 +942,10 @@ impl Client {
         if failure.is_none() {
             let last =
                 (0..total).filter(|&i| planned[i].rank() == 2 && checked[i] == Checked::Later);
-            for i in last {
-                match self
-                    .apply_one(&planned[i], &before[i], &checked[i], &real)
-                    .await
-                {
-                    Ok(outcome) => outcomes[i] = Some(outcome),
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
-                }
-            }
+            failure = self
+                .apply_in_order(last, &planned, before, &checked, &real, &mut outcomes)
+                .await
+                .err();
         }
         if let Some(source) = failure {
             let applied = report_of(&planned, &outcomes, false);
@@ -973,6 +956,26 @@ impl Client {
             });
         }
         Ok(report_of(&planned, &outcomes, false))
+    }
+
+    /// Applies the planned objects at `indices` one by one, in that order, recording each
+    /// outcome; the first failure stops it and is returned.
+    async fn apply_in_order(
+        &self,
+        indices: impl IntoIterator<Item = usize>,
+        planned: &[Planned],
+        before: &[Option<DynamicObject>],
+        checked: &[Checked],
+        real: &kube::api::PatchParams,
+        outcomes: &mut [Option<ApplyOutcome>],
+    ) -> Result<()> {
+        for i in indices {
+            outcomes[i] = Some(
+                self.apply_one(&planned[i], &before[i], &checked[i], real)
+                    .await?,
+            );
+        }
+        Ok(())
     }
 
     /// Applies one checked object: against the live state the dry run found, unless another
