@@ -3,7 +3,11 @@
 //! --applyset` (kubectl v1.37) on the same cluster, in the same run.
 //!
 //! `cargo bench -p kubekit --features testing --bench applyset` (kubectl from `$KUBECTL` or
-//! the one `scripts/setup.sh` installs; `ROUNDS=n`, default 3).
+//! the one `scripts/setup.sh` installs; `ROUNDS=n`, default 3). Every measured step runs in a
+//! namespace of its own, deleted (and gone) before the next step, and the two tools take
+//! turns going first, so that neither meets a cluster the other has filled. Also measured:
+//! the same server-side applies with plain kube-rs and nothing else — the floor any client
+//! meets on this cluster.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::{
@@ -163,80 +167,94 @@ fn median(mut xs: Vec<Duration>) -> Duration {
     xs[xs.len() / 2]
 }
 
+/// A namespace of its own for one measured step, so that every step starts from the same
+/// cluster: the namespace of the step before is deleted, and gone (its Services with it, which
+/// kube-proxy would otherwise keep rewriting rules for), before the next starts.
+async fn fresh(what: &str) -> R<(kubekit_testing::TestNamespace, kubekit::Client)> {
+    let ns = kubekit_testing::TestNamespace::create(&format!("bench::applyset::{what}")).await?;
+    let client =
+        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
+    Ok((ns, client))
+}
+
+async fn gone(mut ns: kubekit_testing::TestNamespace, client: &kubekit::Client) -> R<()> {
+    let name = ns.name().to_string();
+    ns.delete().await?;
+    client
+        .wait_deleted::<k8s_openapi::api::core::v1::Namespace>(&name, Duration::from_secs(300))
+        .await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> R<()> {
     let rounds: usize = std::env::var("ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    let ns = kubekit_testing::TestNamespace::create("bench::applyset").await?;
     let image = kubekit_testing::images()?.nginx;
-    let client =
-        kubekit::Client::from_config(ns.cluster().config().clone())?.in_namespace(ns.name());
-    let kubeconfig = ns
-        .cluster()
-        .kubeconfig()
-        .ok_or("no kubeconfig")?
-        .display()
-        .to_string();
     let (mut kk_apply, mut kk_prune, mut kc_apply, mut kc_prune) = (vec![], vec![], vec![], vec![]);
     let mut kk_check = vec![];
     let (mut plain_all, mut plain_services_1, mut plain_services_16) = (vec![], vec![], vec![]);
-    let plain = kube::Client::try_from(ns.cluster().config().clone())?;
     for round in 0..rounds {
-        // kubekit
-        let all = kubekit::manifest::from_yaml(&objects(&format!("kk{round}"), &image, PER_KIND))?;
-        let fewer = kubekit::manifest::from_yaml(&objects(
-            &format!("kk{round}"),
-            &image,
-            PER_KIND - DROPPED,
-        ))?;
-        let set = ApplySet::new(format!("kk{round}"), ns.name());
-        // The check a create makes before its first write, alone: what it costs.
-        let start = Instant::now();
-        let plan = client
-            .apply_set_with(&set, &all, kubekit::client::ApplyOptions::dry_run())
-            .await?;
-        kk_check.push(start.elapsed());
-        assert_eq!(plan.applied.objects.len(), 3 * PER_KIND);
-        let start = Instant::now();
-        let report = client.apply_set(&set, &all).await?;
-        kk_apply.push(start.elapsed());
-        assert_eq!(report.applied.objects.len(), 3 * PER_KIND);
-        let start = Instant::now();
-        let report = client.apply_set(&set, &fewer).await?;
-        kk_prune.push(start.elapsed());
-        assert_eq!(report.pruned.len(), 3 * DROPPED);
-
-        // kubectl
-        let set = format!("kc{round}");
-        kc_apply.push(kubectl_apply(
-            &kubeconfig,
-            ns.name(),
-            &set,
-            &objects(&set, &image, PER_KIND),
-        )?);
-        kc_prune.push(kubectl_apply(
-            &kubeconfig,
-            ns.name(),
-            &set,
-            &objects(&set, &image, PER_KIND - DROPPED),
-        )?);
+        // kubekit and kubectl take turns going first.
+        for tool in if round % 2 == 0 {
+            ["kubekit", "kubectl"]
+        } else {
+            ["kubectl", "kubekit"]
+        } {
+            let (ns, client) = fresh(tool).await?;
+            if tool == "kubekit" {
+                let all = kubekit::manifest::from_yaml(&objects("app", &image, PER_KIND))?;
+                let fewer =
+                    kubekit::manifest::from_yaml(&objects("app", &image, PER_KIND - DROPPED))?;
+                let set = ApplySet::new("app", ns.name());
+                // The check a create makes before its first write, alone: what it costs.
+                let start = Instant::now();
+                let plan = client
+                    .apply_set_with(&set, &all, kubekit::client::ApplyOptions::dry_run())
+                    .await?;
+                kk_check.push(start.elapsed());
+                assert_eq!(plan.applied.objects.len(), 3 * PER_KIND);
+                let start = Instant::now();
+                let report = client.apply_set(&set, &all).await?;
+                kk_apply.push(start.elapsed());
+                assert_eq!(report.applied.objects.len(), 3 * PER_KIND);
+                let start = Instant::now();
+                let report = client.apply_set(&set, &fewer).await?;
+                kk_prune.push(start.elapsed());
+                assert_eq!(report.pruned.len(), 3 * DROPPED);
+            } else {
+                let kubeconfig = ns
+                    .cluster()
+                    .kubeconfig()
+                    .ok_or("no kubeconfig")?
+                    .display()
+                    .to_string();
+                let yaml = objects("app", &image, PER_KIND);
+                kc_apply.push(kubectl_apply(&kubeconfig, ns.name(), "app", &yaml)?);
+                let yaml = objects("app", &image, PER_KIND - DROPPED);
+                kc_prune.push(kubectl_apply(&kubeconfig, ns.name(), "app", &yaml)?);
+            }
+            gone(ns, &client).await?;
+        }
         // The floor: the same writes with plain kube-rs, and the Services alone.
-        let objects_of =
-            |prefix: &str| kubekit::manifest::from_yaml(&objects(prefix, &image, PER_KIND));
-        plain_all
-            .push(plain_apply(&plain, ns.name(), &objects_of(&format!("kr{round}"))?, 16).await?);
-        let services = |prefix: &str| -> R<Vec<kubekit::manifest::Object>> {
-            Ok(objects_of(prefix)?
-                .into_iter()
-                .filter(|o| o.kind() == "Service")
-                .collect())
-        };
-        plain_services_1
-            .push(plain_apply(&plain, ns.name(), &services(&format!("ka{round}"))?, 1).await?);
-        plain_services_16
-            .push(plain_apply(&plain, ns.name(), &services(&format!("kb{round}"))?, 16).await?);
+        let all = kubekit::manifest::from_yaml(&objects("app", &image, PER_KIND))?;
+        let services: Vec<kubekit::manifest::Object> = all
+            .iter()
+            .filter(|o| o.kind() == "Service")
+            .cloned()
+            .collect();
+        for (objects, parallel, times) in [
+            (&all, 16, &mut plain_all),
+            (&services, 1, &mut plain_services_1),
+            (&services, 16, &mut plain_services_16),
+        ] {
+            let (ns, client) = fresh("plain").await?;
+            let plain = kube::Client::try_from(ns.cluster().config().clone())?;
+            times.push(plain_apply(&plain, ns.name(), objects, parallel).await?);
+            gone(ns, &client).await?;
+        }
         eprintln!("round {round} done");
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
