@@ -9,23 +9,30 @@
 //! - plain scalars whose type is certain: strings (versions and addresses such as `1.15.1` and
 //!   `10.0.0.1` included), decimal integers, YAML 1.1 octal integers (`0640`, 416), decimal
 //!   floats (`0.15`; `1.0` is 1), `true`/`yes`/..., null;
-//! - single- and double-quoted scalars on one line, literal block scalars (`|`, `|-`), folded
-//!   ones (`>`, `>-`) whose lines have one indentation (paragraphs separated by blank lines
-//!   included), and flow collections on one line (`[sh, -c]`, `{app: web}`, `{}`);
+//! - single- and double-quoted scalars on one line, literal block scalars (`|`, `|-`), and
+//!   folded ones (`>`, `>-`) whose lines have one indentation (paragraphs separated by blank
+//!   lines included);
+//! - flow collections (`[sh, -c]`, `{app: web}`, `{}`), on one line or over several: line
+//!   breaks, blank lines and comments between any two tokens, a trailing comma, plain scalars
+//!   going on over lines (folded into one line), lines at any indentation (as serde-saphyr and
+//!   Kubernetes' reader read them: indentation inside a flow collection does not count), as a
+//!   value, an item or the whole document (see [`flow`]);
 //! - plain scalars continued on more indented lines (`description: a long text` then more
 //!   words), folded into one line, when no line of it is blank, a comment or starts with an
 //!   indicator;
 //! - `\r\n` line ends (see [`parse_document`]);
 //! - a document that is one JSON object, as `kubectl get -o json` prints it (see
-//!   [`json_document`]).
+//!   [`json_document`]; what serde_json is not sure of, such as a float, is read as a flow
+//!   mapping).
 //!
-//! Anything else, and anything it is not sure about (anchors, tags, flow collections over
-//! several lines, quoted scalars over several lines, floats with exponents, tabs, a `\r` alone,
-//! duplicate keys, keys that are not strings, odd indentation, ...), makes it return `None`: the
-//! caller then reads the document with serde-saphyr, which also reports any error with its
-//! position. Where this reader returns a value, it is the value serde-saphyr returns for the
-//! same text; the tests below compare the two on generated documents, hand-written ones and
-//! random line soup.
+//! Anything else, and anything it is not sure about (anchors, tags, quoted scalars over several
+//! lines, a flow collection's plain scalar over lines with a blank line between them, `?` keys,
+//! floats with exponents, tabs, a `\r` alone, duplicate keys, keys that are not strings, odd
+//! indentation, ...), makes it return `None`: the caller then reads the document with
+//! serde-saphyr, which also reports any error with its position. Where this reader returns a
+//! value, it is the value serde-saphyr returns for the same text; the tests below compare the
+//! two on generated documents (flow collections laid out over lines at random among them),
+//! hand-written ones and random line soup.
 
 use std::borrow::Cow;
 
