@@ -16,7 +16,7 @@
 //!   breaks, blank lines and comments between any two tokens, a trailing comma, plain scalars
 //!   going on over lines (folded into one line), lines at any indentation (as serde-saphyr and
 //!   Kubernetes' reader read them: indentation inside a flow collection does not count), as a
-//!   value, an item or the whole document (see [`flow`]);
+//!   value (on its key's line or the next), an item or the whole document (see [`flow`]);
 //! - plain scalars continued on more indented lines (`description: a long text` then more
 //!   words), folded into one line, when no line of it is blank, a comment or starts with an
 //!   indicator;
@@ -304,6 +304,17 @@ impl<'a> Reader<'a> {
         self.collection(indent, is_item(line.content))
     }
 
+    /// The node starting at `next`, the line after a `key:` or a `-` alone in a collection at
+    /// `indent` (`next` more indented): a block collection, or a flow collection.
+    fn below(&mut self, next: Line<'a>, indent: usize) -> Option<Value> {
+        if next.content.starts_with(['[', '{']) {
+            self.consume(next);
+            self.count(1)?;
+            return self.flow(next.content, Some(indent));
+        }
+        self.node(next.indent)
+    }
+
     /// A block sequence or mapping at `indent`, one level deeper.
     fn collection(&mut self, indent: usize, sequence: bool) -> Option<Value> {
         self.depth += 1;
@@ -336,7 +347,7 @@ impl<'a> Reader<'a> {
                 // `-` alone: the item is on the next lines, or null.
                 self.consume(line);
                 match self.peek() {
-                    Some(next) if next.indent > indent => items.push(self.node(next.indent)?),
+                    Some(next) if next.indent > indent => items.push(self.below(next, indent)?),
                     _ => items.push(Value::Null),
                 }
             } else if is_item(rest) || entry(rest).is_some() {
@@ -381,7 +392,7 @@ impl<'a> Reader<'a> {
         let rest = rest.trim_start_matches(' ');
         if rest.trim_end_matches(' ').is_empty() || rest.starts_with('#') {
             return match self.peek() {
-                Some(next) if next.indent > indent => self.node(next.indent),
+                Some(next) if next.indent > indent => self.below(next, indent),
                 Some(next) if next.indent == indent && is_item(next.content) => {
                     self.collection(indent, true)
                 }
@@ -1489,6 +1500,11 @@ spec:
                 json!([["a", ["b", "c"], {"d": ["e", "f"]}], "g"]),
             ),
             ("a: [\nx,\n]\n", json!({"a": ["x"]})),
+            // On the line after its key or `-`.
+            (
+                "a:\n  [x,\n   w]\nb:\n  {c: d}\ne:\n-\n  [f,\n  g] # c\n- h\n",
+                json!({"a": ["x", "w"], "b": {"c": "d"}, "e": [["f", "g"], "h"]}),
+            ),
             // A document that is a flow collection over several lines.
             ("[a,\n b, # c\n]\n# end\n", json!(["a", "b"])),
             (
@@ -1529,6 +1545,9 @@ spec:
             "a: [x: y,\n  z]",
             "a: [x,\n  y] z",
             "a: [x,\n  y]\n  b: 1",
+            "a:\n  [x,\n  y]\n  b: 1",
+            "a:\n  [x,\n  y]: z",
+            "-\n  {x: y}\n  - z",
             "a: [x,\n  y",
             "[a,\n b]\nc: d",
             "{a: 1,\n b}",
@@ -2259,7 +2278,13 @@ spec:
                 Shape::Flow(node, layout) => {
                     let mut tokens = Vec::new();
                     node.tokens(&mut tokens);
-                    out.push(' ');
+                    if layout[0].0 % 5 == 0 {
+                        // On the next line, deeper.
+                        out.push('\n');
+                        out.push_str(&" ".repeat(indent + style.step));
+                    } else {
+                        out.push(' ');
+                    }
                     out.push_str(&write_flow(&tokens, layout, indent, true));
                     if style.comments {
                         out.push_str(" # note");
@@ -2443,7 +2468,7 @@ spec:
         fn flow_collections_over_lines_are_read_fast_and_as_on_one_line(
             node in flow_collection(&[], FLOW_KEYS, true),
             layout in layout(),
-            context in 0usize..4,
+            context in 0usize..6,
             comment in any::<bool>(),
         ) {
             let mut tokens = Vec::new();
@@ -2453,6 +2478,8 @@ spec:
                 ("spec:\n  list:\n  - name: x\n    args: ", 4, "  - y\n"),
                 ("- ", 0, "- z\n"),
                 ("", 0, "# end\n"),
+                ("root:\n  ", 2, "next: 1\n"),
+                ("- x\n-\n   ", 3, "- z\n"),
             ][context];
             let comment = if comment { " # done" } else { "" };
             let text = format!("{before}{}{comment}\n{after}", write_flow(&tokens, &layout, indent, false));
@@ -2465,7 +2492,7 @@ spec:
         fn odd_flow_collections_are_read_as_serde_saphyr_reads_them(
             node in flow_collection(FLOW_SCALARS, ODD_FLOW_KEYS, false),
             layout in layout(),
-            context in 0usize..4,
+            context in 0usize..6,
         ) {
             let mut tokens = Vec::new();
             node.tokens(&mut tokens);
@@ -2474,6 +2501,8 @@ spec:
                 ("a:\n  b:\n  - c: ", 4, "    d: 1\n  - e\n"),
                 ("- ", 0, "- z\n"),
                 ("", 0, ""),
+                ("a:\n  ", 2, "b: 1\n"),
+                ("-\n  ", 2, "- c\n"),
             ][context];
             agree(&format!("{before}{}\n{after}", write_flow(&tokens, &layout, indent, true)));
         }
