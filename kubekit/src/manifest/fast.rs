@@ -620,6 +620,25 @@ impl<'a> Flow<'a> {
         line_at(self.text, self.pos).0
     }
 
+    /// The text from `pos` up to the first of `stops` or the line's end. (Each token is
+    /// looked at up to its end only: a long line is read in linear time.)
+    fn until(&self, stops: &[u8]) -> &'a str {
+        let rest = &self.text[self.pos..];
+        let end = rest
+            .bytes()
+            .position(|b| b == b'\n' || stops.contains(&b))
+            .unwrap_or(rest.len());
+        &rest[..end]
+    }
+
+    /// Whether the byte at `at` is a space, a line break or past the end.
+    fn blank_at(&self, at: usize) -> bool {
+        self.text
+            .as_bytes()
+            .get(at)
+            .is_none_or(|&b| b == b' ' || b == b'\n')
+    }
+
     /// Skips spaces, line breaks and comments: the first byte of the next token. `None` at the
     /// end of the text (an unclosed collection), for a `#` right after a token (serde-saphyr
     /// refuses it), and for a line starting with `---`, `...` or `%`.
@@ -699,41 +718,39 @@ impl<'a> Flow<'a> {
     /// A flow mapping's key at `pos`, on one line and followed by `:` then a space or the
     /// line's end; `pos` moves past the `:`.
     fn key(&mut self) -> Option<String> {
-        let line = self.line();
-        let (key, after) = match line.as_bytes().first()? {
-            b'"' => double_quoted(line)?,
-            b'\'' => single_quoted(line)?,
+        let rest = &self.text[self.pos..];
+        let (key, after) = match rest.as_bytes().first()? {
+            b'"' => double_quoted(rest)?,
+            b'\'' => single_quoted(rest)?,
             _ => {
-                let colon = line
+                let text = self.until(b",[]{}");
+                let colon = text
                     .match_indices(':')
                     .map(|(i, _)| i)
-                    .find(|&i| line.as_bytes().get(i + 1).is_none_or(|&b| b == b' '))?;
-                let key = &line[..colon];
-                if key.contains([',', '[', ']', '{', '}', '#', ':']) || !plain_key(key) {
+                    .find(|&i| self.blank_at(self.pos + i + 1))?;
+                let key = &text[..colon];
+                if key.contains(['#', ':']) || !plain_key(key) {
                     return None;
                 }
-                (key.to_owned(), &line[colon..])
+                (key.to_owned(), &rest[colon..])
             }
         };
         let after = after.strip_prefix(':')?;
-        if key.len() > MAX_KEY || !(after.is_empty() || after.starts_with(' ')) {
-            return None;
-        }
-        self.pos += line.len() - after.len();
-        Some(key)
+        self.pos = self.text.len() - after.len();
+        (key.len() <= MAX_KEY && self.blank_at(self.pos)).then_some(key)
     }
 
     /// An item of a flow collection (a value of a flow mapping) at `pos`, in a collection
     /// `depth` deep.
     fn item(&mut self, depth: usize) -> Option<Value> {
-        let line = self.line();
-        let (string, after) = match line.as_bytes().first()? {
-            b'"' => double_quoted(line)?,
-            b'\'' => single_quoted(line)?,
+        let rest = &self.text[self.pos..];
+        let (string, after) = match rest.as_bytes().first()? {
+            b'"' => double_quoted(rest)?,
+            b'\'' => single_quoted(rest)?,
             b'[' | b'{' => return self.collection(depth + 1),
             _ => return self.plain(),
         };
-        self.pos += line.len() - after.len();
+        self.pos = self.text.len() - after.len();
         Some(Value::String(string))
     }
 
@@ -744,8 +761,16 @@ impl<'a> Flow<'a> {
         let value = plain(first)?;
         let mut folded: Option<String> = None;
         // When the line ends right after the scalar, the next line with content may go on.
-        while self.line().trim_end_matches(' ').is_empty() {
-            let mut pos = self.pos + self.line().len() + 1;
+        loop {
+            let spaces =
+                self.text[self.pos..].len() - self.text[self.pos..].trim_start_matches(' ').len();
+            match self.text.as_bytes().get(self.pos + spaces) {
+                Some(b'\n') => {}
+                Some(_) => break,
+                // The collection is not closed.
+                None => return None,
+            }
+            let mut pos = self.pos + spaces + 1;
             let mut blank = false;
             let (start, content) = loop {
                 if pos >= self.text.len() {
@@ -782,12 +807,9 @@ impl<'a> Flow<'a> {
     /// comment or the line's end, without trailing spaces; `pos` moves past it. `None` when it
     /// is empty or holds a `:` (a key, a URL: left to serde-saphyr).
     fn segment(&mut self) -> Option<&'a str> {
-        let line = self.line();
-        let mut end = line.find([',', '[', ']', '{', '}']).unwrap_or(line.len());
-        if let Some(comment) = line[..end].find(" #") {
-            end = comment;
-        }
-        let segment = line[..end].trim_end_matches(' ');
+        let text = self.until(b",[]{}");
+        let end = text.find(" #").unwrap_or(text.len());
+        let segment = text[..end].trim_end_matches(' ');
         if segment.is_empty() || segment.contains(':') {
             return None;
         }
@@ -1040,7 +1062,8 @@ fn decimal_float(text: &str) -> Option<Value> {
     super::parse::float_value::<serde_json::Error>(text.parse().ok()?).ok()
 }
 
-/// A double-quoted scalar ending on its line, and what follows its closing quote.
+/// A double-quoted scalar ending on its line, and what follows its closing quote; `None` if
+/// it does not end on its line.
 fn double_quoted(text: &str) -> Option<(String, &str)> {
     let body = text.strip_prefix('"')?;
     let mut out = String::new();
@@ -1048,6 +1071,7 @@ fn double_quoted(text: &str) -> Option<(String, &str)> {
     while let Some((i, c)) = chars.next() {
         match c {
             '"' => return Some((out, &body[i + 1..])),
+            '\n' => return None,
             '\\' => {
                 let (_, escape) = chars.next()?;
                 let hex = |chars: &mut std::str::CharIndices<'_>, n: usize| -> Option<char> {
@@ -1087,13 +1111,17 @@ fn double_quoted(text: &str) -> Option<(String, &str)> {
     None
 }
 
-/// A single-quoted scalar ending on its line, and what follows its closing quote.
+/// A single-quoted scalar ending on its line, and what follows its closing quote; `None` if
+/// it does not end on its line.
 fn single_quoted(text: &str) -> Option<(String, &str)> {
     let body = text.strip_prefix('\'')?;
     let mut out = String::new();
     let mut rest = body;
     loop {
-        let quote = rest.find('\'')?;
+        let quote = rest.find(['\'', '\n'])?;
+        if rest.as_bytes()[quote] == b'\n' {
+            return None;
+        }
         out.push_str(&rest[..quote]);
         rest = &rest[quote + 1..];
         match rest.strip_prefix('\'') {
@@ -1630,6 +1658,26 @@ spec:
         let fine: String = (0..20_000).map(|i| format!("k{i}: v\n")).collect();
         assert!(agree(&fine));
         assert_eq!(parse(&format!("{}: 1", "k".repeat(600)), false), None);
+        // Long flow collections, on one line and over many: read in linear time.
+        let items: Vec<String> = (0..20_000).map(|i| format!("item{i}")).collect();
+        let one_line = format!("a: [{}]\n", items.join(", "));
+        let many_lines = format!("a: [\n  {},\n]\n", items.join(",\n  "));
+        let map = format!(
+            "{{{}}}",
+            items
+                .iter()
+                .map(|i| format!("{i}: 'v'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for text in [&one_line, &many_lines, &map] {
+            let started = std::time::Instant::now();
+            assert!(parse(text, false).is_some());
+            assert!(started.elapsed() < std::time::Duration::from_secs(2));
+            assert!(agree(text));
+        }
+        let wide = format!("a: [{}]", vec!["x"; 60_000].join(", "));
+        assert_eq!(parse(&wide, false), None);
     }
 
     #[test]
