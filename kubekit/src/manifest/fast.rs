@@ -601,7 +601,8 @@ const MAX_FLOW_DEPTH: usize = 16;
 /// may go on over the next lines, each line break folded into a space. Left to serde-saphyr:
 /// a blank line inside a plain scalar (a line break), a continuation line starting with an
 /// indicator, a line starting with `---`, `...` or `%` (document markers, directives), quoted
-/// scalars over several lines, keys not followed by `: ` on their line, empty entries.
+/// scalars over several lines, a key not followed on its line by `:` and a space or the line's
+/// end, empty entries.
 fn flow(text: &str, start: usize) -> Option<(Value, usize)> {
     let mut reader = Flow { text, pos: start };
     let value = reader.collection(0)?;
