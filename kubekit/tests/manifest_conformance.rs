@@ -164,6 +164,7 @@ const FIXTURES: &[(&str, Expect)] = &[
     ("null-key", Refused(&["line 6", "a null key"])),
     ("nulls-custom", Same),
     ("float-overflow-custom", Same),
+    ("flow-multiline", Same),
 ];
 
 fn dir() -> PathBuf {

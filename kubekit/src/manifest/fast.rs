@@ -1396,6 +1396,11 @@ spec:
                 "kubekit/tests/fixtures/macro-test.yaml",
                 include_str!("../../tests/fixtures/macro-test.yaml"),
             ),
+            // Flow collections over several lines; kubectl's reading of it is recorded.
+            (
+                "kubekit/tests/fixtures/conformance/flow-multiline.yaml",
+                include_str!("../../tests/fixtures/conformance/flow-multiline.yaml"),
+            ),
         ] {
             for document in crate::manifest::parse::split(text) {
                 let fast = parse(document.text, document.after_marker());
