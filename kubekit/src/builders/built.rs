@@ -18,9 +18,33 @@ pub(crate) struct SourceRef {
     pub(crate) kind: &'static str,
     pub(crate) name: String,
     pub(crate) namespace: String,
-    /// The field holding the reference, relative to the container (`envFrom[0].configMapRef.name`)
-    /// or to the volume (`configMap.name`).
-    pub(crate) field: String,
+    /// The field holding the reference, formatted only for an error.
+    pub(crate) field: SourceField,
+}
+
+/// Where a [`SourceRef`] is, without formatting it (most are never reported):
+/// `{list}[{index}].{entry}[{entry_index}].{reference}`, e.g.
+/// `containers[0].envFrom[1].configMapRef.name`; `list` is empty until the pod spec builder
+/// places the container or volume, `entry` empty for a volume (`volumes[2].secret.secretName`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SourceField {
+    pub(crate) list: &'static str,
+    pub(crate) index: usize,
+    pub(crate) entry: &'static str,
+    pub(crate) entry_index: usize,
+    pub(crate) reference: &'static str,
+}
+
+impl std::fmt::Display for SourceField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.list.is_empty() {
+            write!(f, "{}[{}].", self.list, self.index)?;
+        }
+        if !self.entry.is_empty() {
+            write!(f, "{}[{}].", self.entry, self.entry_index)?;
+        }
+        f.write_str(self.reference)
+    }
 }
 
 /// A container made by [`container()`](crate::builders::container()): the validated
@@ -218,6 +242,27 @@ impl PodChecks {
             }
         }
         Ok(())
+    }
+}
+
+/// Serialized as the `k8s-openapi` value it holds.
+impl serde::Serialize for BuiltContainer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.container.serialize(serializer)
+    }
+}
+
+/// Serialized as the `k8s-openapi` value it holds.
+impl serde::Serialize for BuiltPodTemplate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.template.serialize(serializer)
+    }
+}
+
+/// Serialized as the `k8s-openapi` value it holds.
+impl serde::Serialize for BuiltVolume {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.volume.serialize(serializer)
     }
 }
 

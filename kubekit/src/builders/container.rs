@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::ValidationError;
-use super::built::{BuiltContainer, SourceRef};
+use super::built::{BuiltContainer, SourceField, SourceRef};
 use super::sources::EnvSource;
 use super::validate::Validate;
 
@@ -603,14 +603,20 @@ impl<S: container_builder::State> ContainerBuilder<S> {
     pub fn env_from(mut self, source: &impl EnvSource) -> Self {
         if let Some(namespace) = source.namespace() {
             let reference = match source.kind() {
-                "ConfigMap" => "configMapRef",
-                _ => "secretRef",
+                "ConfigMap" => "configMapRef.name",
+                _ => "secretRef.name",
             };
             self.sources.push(SourceRef {
                 kind: source.kind(),
                 name: source.name().to_string(),
                 namespace: namespace.to_string(),
-                field: format!("envFrom[{}].{reference}.name", self.env_from.len()),
+                field: SourceField {
+                    list: "",
+                    index: 0,
+                    entry: "envFrom",
+                    entry_index: self.env_from.len(),
+                    reference,
+                },
             });
         }
         self.env_from.push(source.env_from_source());
@@ -662,7 +668,16 @@ impl<S: container_builder::State> ContainerBuilder<S> {
                 kind: source.kind(),
                 name: source.name().to_string(),
                 namespace: namespace.to_string(),
-                field: format!("env[{}].valueFrom.{reference}.name", self.env.len()),
+                field: SourceField {
+                    list: "",
+                    index: 0,
+                    entry: "env",
+                    entry_index: self.env.len(),
+                    reference: match reference {
+                        "configMapKeyRef" => "valueFrom.configMapKeyRef.name",
+                        _ => "valueFrom.secretKeyRef.name",
+                    },
+                },
             });
         }
         let keys = source.keys();

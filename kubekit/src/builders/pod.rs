@@ -273,7 +273,8 @@ impl SpecParts {
         let mut volumes = Vec::with_capacity(self.volumes.len());
         for (i, built) in self.volumes.into_iter().enumerate() {
             if let Some(mut source) = built.source {
-                source.field = format!("volumes[{i}].{}", source.field);
+                source.field.list = "volumes";
+                source.field.index = i;
                 checks.sources.push(source);
             }
             volumes.push(built.volume);
@@ -296,9 +297,10 @@ impl SpecParts {
     }
 }
 
-fn add_sources(checks: &mut PodChecks, list: &str, index: usize, sources: Vec<SourceRef>) {
+fn add_sources(checks: &mut PodChecks, list: &'static str, index: usize, sources: Vec<SourceRef>) {
     for mut source in sources {
-        source.field = format!("{list}[{index}].{}", source.field);
+        source.field.list = list;
+        source.field.index = index;
         checks.sources.push(source);
     }
 }

@@ -8,7 +8,7 @@
 
 use k8s_openapi::api::core::v1 as core;
 
-use super::built::{BuiltVolume, SourceRef};
+use super::built::{BuiltVolume, SourceField, SourceRef};
 
 mod sealed {
     pub trait Sealed {}
@@ -221,7 +221,13 @@ pub fn volume_from(name: impl Into<String>, source: &impl VolumeFrom) -> BuiltVo
             kind,
             name: source_name.to_string(),
             namespace: ns.to_string(),
-            field: field.to_string(),
+            field: SourceField {
+                list: "",
+                index: 0,
+                entry: "",
+                entry_index: 0,
+                reference: field,
+            },
         }),
     }
 }
