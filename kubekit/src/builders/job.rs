@@ -130,14 +130,16 @@ pub fn job(
     /// Create the Job suspended: no pods start until it is resumed (`suspend`).
     suspend: Option<bool>,
 ) -> Result<batch::Job, ValidationError> {
-    let BuiltPodTemplate { template, checks } = *template;
+    // The template stays in its box until it is moved into the Job (one copy of it).
+    let mut template = template;
+    let checks = std::mem::take(&mut template.checks);
     let ctx = Ctx {
         kind: "Job",
         name: &name,
     };
     checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
     let mut spec = JobParts {
-        template,
+        template: template.template,
         completions,
         parallelism,
         backoff_limit,
@@ -287,7 +289,9 @@ pub fn cron_job(
     /// history limits apply otherwise.
     ttl_seconds_after_finished: Option<i32>,
 ) -> Result<batch::CronJob, ValidationError> {
-    let BuiltPodTemplate { template, checks } = *template;
+    // The template stays in its box until it is moved into the Job (one copy of it).
+    let mut template = template;
+    let checks = std::mem::take(&mut template.checks);
     let ctx = Ctx {
         kind: "CronJob",
         name: &name,
@@ -298,7 +302,7 @@ pub fn cron_job(
         "spec.jobTemplate.spec.template.spec",
     )?;
     let job = JobParts {
-        template,
+        template: template.template,
         completions,
         parallelism,
         backoff_limit,

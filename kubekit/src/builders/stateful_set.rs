@@ -138,12 +138,11 @@ pub fn stateful_set(
         kind: "StatefulSet",
         name: &name,
     };
-    let BuiltPodTemplate {
-        mut template,
-        checks,
-    } = *template;
+    // The template stays in its box until it is moved into the object (one copy of it).
+    let mut template = template;
+    let checks = std::mem::take(&mut template.checks);
     checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
-    let selector = derive_selector(ctx, &name, selector, &mut template)?;
+    let selector = derive_selector(ctx, &name, selector, &mut template.template)?;
     let mut claims = volume_claim_templates;
     for (i, claim) in claims.iter_mut().enumerate() {
         if let Some(claim_namespace) = claim.metadata.namespace.take()
@@ -173,7 +172,7 @@ pub fn stateful_set(
         spec: Some(apps::StatefulSetSpec {
             replicas,
             selector,
-            template,
+            template: template.template,
             service_name: Some(service_name),
             pod_management_policy: pod_management_policy.map(|p| p.as_str().to_string()),
             min_ready_seconds,

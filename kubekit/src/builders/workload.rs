@@ -243,12 +243,11 @@ pub fn deployment(
         kind: "Deployment",
         name: &name,
     };
-    let BuiltPodTemplate {
-        mut template,
-        checks,
-    } = *template;
+    // The template stays in its box until it is moved into the object (one copy of it).
+    let mut template = template;
+    let checks = std::mem::take(&mut template.checks);
     checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
-    let selector = derive_selector(ctx, &name, selector, &mut template)?;
+    let selector = derive_selector(ctx, &name, selector, &mut template.template)?;
     let deployment = apps::Deployment {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -260,7 +259,7 @@ pub fn deployment(
         spec: Some(apps::DeploymentSpec {
             replicas,
             selector,
-            template,
+            template: template.template,
             strategy: strategy.map(Into::into),
             revision_history_limit,
             progress_deadline_seconds,
@@ -358,12 +357,11 @@ pub fn replica_set(
         kind: "ReplicaSet",
         name: &name,
     };
-    let BuiltPodTemplate {
-        mut template,
-        checks,
-    } = *template;
+    // The template stays in its box until it is moved into the object (one copy of it).
+    let mut template = template;
+    let checks = std::mem::take(&mut template.checks);
     checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
-    let selector = derive_selector(ctx, &name, selector, &mut template)?;
+    let selector = derive_selector(ctx, &name, selector, &mut template.template)?;
     let replica_set = apps::ReplicaSet {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -375,7 +373,7 @@ pub fn replica_set(
         spec: Some(apps::ReplicaSetSpec {
             replicas,
             selector,
-            template: Some(template),
+            template: Some(template.template),
             min_ready_seconds,
             ..Default::default()
         }),
@@ -515,12 +513,11 @@ pub fn daemon_set(
         kind: "DaemonSet",
         name: &name,
     };
-    let BuiltPodTemplate {
-        mut template,
-        checks,
-    } = *template;
+    // The template stays in its box until it is moved into the object (one copy of it).
+    let mut template = template;
+    let checks = std::mem::take(&mut template.checks);
     checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
-    let selector = derive_selector(ctx, &name, selector, &mut template)?;
+    let selector = derive_selector(ctx, &name, selector, &mut template.template)?;
     let daemon_set = apps::DaemonSet {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -531,7 +528,7 @@ pub fn daemon_set(
         },
         spec: Some(apps::DaemonSetSpec {
             selector,
-            template,
+            template: template.template,
             update_strategy: update_strategy.map(Into::into),
             min_ready_seconds,
             revision_history_limit,
