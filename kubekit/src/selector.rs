@@ -23,6 +23,19 @@ pub(crate) fn string(selector: &LabelSelector) -> Option<String> {
 
 /// Whether `selector` selects an object with `labels` (never for an invalid selector).
 pub(crate) fn matches(selector: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
+    if selector
+        .match_expressions
+        .as_ref()
+        .is_none_or(Vec::is_empty)
+    {
+        // Labels only (what the builders make): each must be there with its value. Same answer
+        // as kube-core's, without cloning the selector into one.
+        return selector
+            .match_labels
+            .iter()
+            .flatten()
+            .all(|(key, value)| labels.get(key) == Some(value));
+    }
     of(selector).is_some_and(|s| s.matches(labels))
 }
 

@@ -5,15 +5,15 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Container, Namespace, Pod, Service};
 use kubekit::builders::validate::{self, Validate};
 use kubekit::builders::{
-    ContainerPort, IntOrPercent, Probe, Protocol, PullPolicy, RestartPolicy, ServicePort,
-    ServiceType, Strategy, ValidationError, config_map_volume, container, deployment, empty_dir,
-    empty_dir_in_memory, namespace, pod, pod_template, replica_set, secret_volume, service,
-    service_for, service_for_deployment, service_for_pod,
+    BuiltContainer, ContainerPort, IntOrPercent, Probe, Protocol, PullPolicy, RestartPolicy,
+    ServicePort, ServiceType, Strategy, ValidationError, config_map_volume, container, deployment,
+    empty_dir, empty_dir_in_memory, namespace, pod, pod_template, replica_set, secret_volume,
+    service, service_for, service_for_deployment, service_for_pod,
 };
 
 type Result<T = (), E = ValidationError> = std::result::Result<T, E>;
 
-fn nginx() -> Result<Container> {
+fn nginx() -> Result<BuiltContainer> {
     container()
         .name("web")
         .image("nginx:1.28")
@@ -21,7 +21,7 @@ fn nginx() -> Result<Container> {
         .build()
 }
 
-fn web_template() -> Result<k8s_openapi::api::core::v1::PodTemplateSpec> {
+fn web_template() -> Result<kubekit::builders::BuiltPodTemplate> {
     Ok(pod_template()
         .label("app", "web")
         .container(nginx()?)
@@ -33,7 +33,7 @@ fn web_deployment() -> Result<Deployment> {
 }
 
 /// Builds a pod with `c` as its only container.
-fn pod_with(c: Container) -> Result<Pod> {
+fn pod_with(c: impl Into<BuiltContainer>) -> Result<Pod> {
     pod().name("p").container(c).build()
 }
 
@@ -445,7 +445,7 @@ fn explicit_selector_is_added_to_the_template_and_conflicts_are_errors() -> Resu
         deployment()
             .name("web")
             .selector([("app", "web")])
-            .template(web_template()?.clone_with_label("app", "api"))
+            .template(web_template()?.into_inner().clone_with_label("app", "api"))
             .build(),
         "spec.template.metadata.labels.app",
         "api",

@@ -7,16 +7,16 @@
 
 use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Container, PersistentVolumeClaim, PodTemplateSpec};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kubekit::builders::validate::Validate;
 use kubekit::builders::{
-    AccessMode, ConcurrencyPolicy, ContainerPort, IntOrPercent, PathType, PodManagementPolicy,
-    RestartPolicy, UpdateStrategy, ValidationError, VolumeMode, backend, cluster_role,
-    cluster_role_binding_for, config_map, container, cron_job, daemon_set, deployment, empty_dir,
-    expose, grant, headless_service_for, horizontal_pod_autoscaler_for, ingress, job,
-    network_policy_for, persistent_volume_claim, pod_disruption_budget_for, pod_template,
-    restricted_security_context, role, role_binding_for, secret, service, service_account,
-    service_for, stateful_set, volume_from,
+    AccessMode, BuiltContainer, BuiltPodTemplate, ConcurrencyPolicy, ContainerPort, IntOrPercent,
+    PathType, PodManagementPolicy, RestartPolicy, UpdateStrategy, ValidationError, VolumeMode,
+    backend, cluster_role, cluster_role_binding_for, config_map, container, cron_job, daemon_set,
+    deployment, empty_dir, expose, grant, headless_service_for, horizontal_pod_autoscaler_for,
+    ingress, job, network_policy_for, persistent_volume_claim, pod_disruption_budget_for,
+    pod_template, restricted_security_context, role, role_binding_for, secret, service,
+    service_account, service_for, stateful_set, volume_from,
 };
 use kubekit::kinds::{Kind as _, Readiness};
 use kubekit::manifest;
@@ -32,7 +32,7 @@ fn assert_err<T: std::fmt::Debug>(r: Result<T>, field: &str, value: &str) -> Val
     err
 }
 
-fn busybox(name: &str, script: &str) -> Result<Container> {
+fn busybox(name: &str, script: &str) -> Result<BuiltContainer> {
     container()
         .name(name)
         .image("busybox:1.37")
@@ -40,7 +40,7 @@ fn busybox(name: &str, script: &str) -> Result<Container> {
         .build()
 }
 
-fn template_of(c: Container) -> PodTemplateSpec {
+fn template_of(c: impl Into<BuiltContainer>) -> BuiltPodTemplate {
     pod_template().container(c).build()
 }
 
@@ -220,7 +220,7 @@ fn snapshot_pod_template_with_references() -> AnyResult {
         .build();
     insta::assert_snapshot!(
         "pod_template_with_references",
-        serde_saphyr::to_string(&template)?
+        serde_saphyr::to_string(&*template)?
     );
     Ok(())
 }
@@ -399,7 +399,7 @@ fn a_job_refuses_restart_always() -> Result {
 
 #[test]
 fn job_counts_are_checked() -> Result {
-    let t = || -> Result<PodTemplateSpec> { Ok(template_of(busybox("m", "true")?)) };
+    let t = || -> Result<BuiltPodTemplate> { Ok(template_of(busybox("m", "true")?)) };
     assert_err(
         job().name("j").template(t()?).completions(-1).build(),
         "spec.completions",
@@ -454,7 +454,7 @@ fn job_counts_are_checked() -> Result {
 
 #[test]
 fn cron_schedules_are_checked() -> Result {
-    let t = || -> Result<PodTemplateSpec> { Ok(template_of(busybox("m", "true")?)) };
+    let t = || -> Result<BuiltPodTemplate> { Ok(template_of(busybox("m", "true")?)) };
     for good in [
         "* * * * *",
         "*/15 * * * *",
@@ -524,7 +524,7 @@ fn cron_schedules_are_checked() -> Result {
 
 #[test]
 fn cron_job_fields_are_checked() -> Result {
-    let t = || -> Result<PodTemplateSpec> { Ok(template_of(busybox("m", "true")?)) };
+    let t = || -> Result<BuiltPodTemplate> { Ok(template_of(busybox("m", "true")?)) };
     let base = || cron_job().name("c").schedule("@daily");
     assert_err(
         base().template(t()?).time_zone("Local").build(),
@@ -686,7 +686,7 @@ fn the_headless_service_follows_the_stateful_set() -> Result {
 
 #[test]
 fn claim_templates_are_checked() -> Result {
-    let template = || -> Result<PodTemplateSpec> {
+    let template = || -> Result<BuiltPodTemplate> {
         Ok(template_of(
             container()
                 .name("db")
@@ -796,7 +796,7 @@ fn claim_templates_are_checked() -> Result {
 
 #[test]
 fn stateful_set_and_daemon_set_pods_restart_always() -> Result {
-    let t = || -> Result<PodTemplateSpec> {
+    let t = || -> Result<BuiltPodTemplate> {
         Ok(pod_template()
             .container(busybox("m", "true")?)
             .restart_policy(RestartPolicy::Never)
@@ -819,7 +819,7 @@ fn stateful_set_and_daemon_set_pods_restart_always() -> Result {
 
 #[test]
 fn daemon_set_strategy_is_checked() -> Result {
-    let t = || -> Result<PodTemplateSpec> { Ok(template_of(busybox("m", "true")?)) };
+    let t = || -> Result<BuiltPodTemplate> { Ok(template_of(busybox("m", "true")?)) };
     assert_err(
         daemon_set()
             .name("d")
@@ -966,7 +966,7 @@ fn env_keys_must_exist() -> Result {
         .image("nginx")
         .env_value_from("LOGO", &settings, "logo")
         .build()?;
-    let var = &c.env.expect("env")[0];
+    let var = &c.into_inner().env.expect("env")[0];
     let selector = var
         .value_from
         .as_ref()
@@ -989,7 +989,7 @@ fn env_from_and_volumes_name_their_objects() -> Result {
         .env_from(&settings)
         .env_from(&db)
         .build()?;
-    let from = c.env_from.expect("envFrom");
+    let from = c.into_inner().env_from.expect("envFrom");
     assert_eq!(
         from[0].config_map_ref.as_ref().map(|r| r.name.as_str()),
         Some("settings")
@@ -1001,7 +1001,10 @@ fn env_from_and_volumes_name_their_objects() -> Result {
     let claim = data_claim()?;
     let v = volume_from("data", &claim);
     assert_eq!(
-        v.persistent_volume_claim.map(|c| c.claim_name).as_deref(),
+        v.into_inner()
+            .persistent_volume_claim
+            .map(|c| c.claim_name)
+            .as_deref(),
         Some("data")
     );
     Ok(())

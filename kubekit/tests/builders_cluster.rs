@@ -14,7 +14,7 @@ use k8s_openapi::api::{
     apps::v1::{DaemonSet, Deployment, StatefulSet},
     autoscaling::v2::HorizontalPodAutoscaler,
     batch::v1::{CronJob, Job},
-    core::v1::{ConfigMap, Container, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount},
+    core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret, Service, ServiceAccount},
     networking::v1::{Ingress, NetworkPolicy},
     policy::v1::PodDisruptionBudget,
     rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
@@ -46,7 +46,10 @@ fn toolbox() -> String {
 }
 
 /// A container of the toolbox image (never pulled) running `script`.
-fn sh(name: &str, script: &str) -> Result<Container, kubekit::builders::ValidationError> {
+fn sh(
+    name: &str,
+    script: &str,
+) -> Result<kubekit::builders::BuiltContainer, kubekit::builders::ValidationError> {
     container()
         .name(name)
         .image(toolbox())

@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::ValidationError;
+use super::built::{BuiltContainer, SourceField, SourceRef};
 use super::sources::EnvSource;
 use super::validate::Validate;
 
@@ -358,7 +359,7 @@ pub(crate) struct MissingKey {
 ///     .image("nginxinc/nginx-unprivileged:1.28")
 ///     .security_context(restricted_security_context())
 ///     .build()?;
-/// let sc = c.security_context.expect("a security context");
+/// let sc = c.into_inner().security_context.expect("a security context");
 /// assert_eq!(sc.run_as_non_root, Some(true));
 /// assert_eq!(sc.allow_privilege_escalation, Some(false));
 /// # Ok::<(), kubekit::builders::ValidationError>(())
@@ -395,7 +396,10 @@ fn strings(items: impl IntoIterator<Item = impl Into<String>>) -> Vec<String> {
 ///
 /// `name` and `image` are required (leaving either out does not compile). `build()` checks the
 /// container against Kubernetes' rules (name, ports, probes, resources, env var names) and
-/// returns the `k8s-openapi` type.
+/// returns a [`BuiltContainer`]: the `k8s-openapi` type (it derefs to it; `into_inner()` or
+/// `.into()` takes it out) plus the namespaces of the ConfigMaps and Secrets it reads, which
+/// the workload holding it checks against its own. A workload does not validate a
+/// `BuiltContainer` again.
 ///
 /// Repeatable setters add to lists: [`port`](ContainerBuilder::port),
 /// [`env`](ContainerBuilder::env), [`mount`](ContainerBuilder::mount),
@@ -430,6 +434,7 @@ pub fn container(
     #[builder(field)] limits: BTreeMap<String, Quantity>,
     #[builder(field)] env_from: Vec<core::EnvFromSource>,
     #[builder(field)] missing_key: Option<MissingKey>,
+    #[builder(field)] sources: Vec<SourceRef>,
     /// The container's name, a DNS-1123 label unique within its pod.
     name: String,
     /// The image to run, e.g. `nginx:1.28`.
@@ -458,7 +463,7 @@ pub fn container(
     /// Privileges and access control of the container (`securityContext`), e.g.
     /// [`restricted_security_context()`](crate::builders::restricted_security_context).
     security_context: Option<core::SecurityContext>,
-) -> Result<core::Container, ValidationError> {
+) -> Result<BuiltContainer, ValidationError> {
     if let Some(missing) = missing_key {
         return Err(ValidationError::new(
             "Container",
@@ -496,7 +501,11 @@ pub fn container(
         ..Default::default()
     };
     container.validate()?;
-    Ok(container)
+    Ok(BuiltContainer {
+        container,
+        validated: true,
+        sources,
+    })
 }
 
 impl<S: container_builder::State> ContainerBuilder<S> {
@@ -587,11 +596,29 @@ impl<S: container_builder::State> ContainerBuilder<S> {
     /// use kubekit::builders::{config_map, container};
     /// let settings = config_map().name("settings").data("MODE", "fast").build()?;
     /// let c = container().name("web").image("nginx:1.28").env_from(&settings).build()?;
-    /// let from = c.env_from.expect("envFrom");
+    /// let from = c.into_inner().env_from.expect("envFrom");
     /// assert_eq!(from[0].config_map_ref.as_ref().map(|r| r.name.as_str()), Some("settings"));
     /// # Ok::<(), kubekit::builders::ValidationError>(())
     /// ```
     pub fn env_from(mut self, source: &impl EnvSource) -> Self {
+        if let Some(namespace) = source.namespace() {
+            let reference = match source.kind() {
+                "ConfigMap" => "configMapRef.name",
+                _ => "secretRef.name",
+            };
+            self.sources.push(SourceRef {
+                kind: source.kind(),
+                name: source.name().to_string(),
+                namespace: namespace.to_string(),
+                field: SourceField {
+                    list: "",
+                    index: 0,
+                    entry: "envFrom",
+                    entry_index: self.env_from.len(),
+                    reference,
+                },
+            });
+        }
         self.env_from.push(source.env_from_source());
         self
     }
@@ -608,7 +635,7 @@ impl<S: container_builder::State> ContainerBuilder<S> {
     ///     .image("nginx:1.28")
     ///     .env_value_from("DB_PASSWORD", &db, "password")
     ///     .build()?;
-    /// let var = &c.env.expect("env")[0];
+    /// let var = &c.into_inner().env.expect("env")[0];
     /// let secret_ref = var.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref());
     /// assert_eq!(secret_ref.map(|r| (r.name.as_str(), r.key.as_str())), Some(("db", "password")));
     ///
@@ -632,12 +659,29 @@ impl<S: container_builder::State> ContainerBuilder<S> {
         key: impl Into<String>,
     ) -> Self {
         let key = key.into();
+        let reference = match source.kind() {
+            "ConfigMap" => "configMapKeyRef",
+            _ => "secretKeyRef",
+        };
+        if let Some(namespace) = source.namespace() {
+            self.sources.push(SourceRef {
+                kind: source.kind(),
+                name: source.name().to_string(),
+                namespace: namespace.to_string(),
+                field: SourceField {
+                    list: "",
+                    index: 0,
+                    entry: "env",
+                    entry_index: self.env.len(),
+                    reference: match reference {
+                        "configMapKeyRef" => "valueFrom.configMapKeyRef.name",
+                        _ => "valueFrom.secretKeyRef.name",
+                    },
+                },
+            });
+        }
         let keys = source.keys();
         if self.missing_key.is_none() && !keys.contains(&key.as_str()) {
-            let reference = match source.kind() {
-                "ConfigMap" => "configMapKeyRef",
-                _ => "secretKeyRef",
-            };
             let known = if keys.is_empty() {
                 "it has no keys".to_string()
             } else {

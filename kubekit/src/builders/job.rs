@@ -12,9 +12,10 @@ use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::ValidationError;
+use super::built::BuiltPodTemplate;
 use super::container::non_empty_map;
 use super::pod::{RestartPolicy, metadata_setters};
-use super::validate::Validate;
+use super::validate::{Ctx, Validate, with_validated_containers};
 
 /// The parts of a Job's spec the Job and CronJob builders share.
 struct JobParts {
@@ -113,8 +114,8 @@ pub fn job(
     /// `restartPolicy` becomes `Never` unless set to `OnFailure`.
     // Boxed in the builder: bon moves the builder on every setter call, and a pod template
     // is 1.8 kB (BENCHMARKS.md, "Builders").
-    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
-    template: Box<core::PodTemplateSpec>,
+    #[builder(with = |template: impl Into<BuiltPodTemplate>| Box::new(template.into()))]
+    template: Box<BuiltPodTemplate>,
     /// How many pods must succeed (`completions`, Kubernetes' default: 1).
     completions: Option<i32>,
     /// How many pods may run at once (`parallelism`, Kubernetes' default: 1).
@@ -129,8 +130,16 @@ pub fn job(
     /// Create the Job suspended: no pods start until it is resumed (`suspend`).
     suspend: Option<bool>,
 ) -> Result<batch::Job, ValidationError> {
+    // The template stays in its box until it is moved into the Job (one copy of it).
+    let mut template = template;
+    let checks = std::mem::take(&mut template.checks);
+    let ctx = Ctx {
+        kind: "Job",
+        name: &name,
+    };
+    checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
     let mut spec = JobParts {
-        template: *template,
+        template: template.template,
         completions,
         parallelism,
         backoff_limit,
@@ -150,7 +159,7 @@ pub fn job(
         spec: Some(spec),
         ..Default::default()
     };
-    job.validate()?;
+    with_validated_containers(checks.validated, || job.validate())?;
     Ok(job)
 }
 
@@ -266,8 +275,8 @@ pub fn cron_job(
     /// The pods each Job runs, e.g. from [`pod_template`](crate::builders::pod_template).
     // Boxed in the builder: bon moves the builder on every setter call, and a pod template
     // is 1.8 kB (BENCHMARKS.md, "Builders").
-    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
-    template: Box<core::PodTemplateSpec>,
+    #[builder(with = |template: impl Into<BuiltPodTemplate>| Box::new(template.into()))]
+    template: Box<BuiltPodTemplate>,
     /// How many pods of each Job must succeed (`completions`).
     completions: Option<i32>,
     /// How many pods of each Job may run at once (`parallelism`).
@@ -280,8 +289,20 @@ pub fn cron_job(
     /// history limits apply otherwise.
     ttl_seconds_after_finished: Option<i32>,
 ) -> Result<batch::CronJob, ValidationError> {
+    // The template stays in its box until it is moved into the Job (one copy of it).
+    let mut template = template;
+    let checks = std::mem::take(&mut template.checks);
+    let ctx = Ctx {
+        kind: "CronJob",
+        name: &name,
+    };
+    checks.check_namespace(
+        ctx,
+        namespace.as_deref(),
+        "spec.jobTemplate.spec.template.spec",
+    )?;
     let job = JobParts {
-        template: *template,
+        template: template.template,
         completions,
         parallelism,
         backoff_limit,
@@ -313,7 +334,7 @@ pub fn cron_job(
         }),
         ..Default::default()
     };
-    cron_job.validate()?;
+    with_validated_containers(checks.validated, || cron_job.validate())?;
     Ok(cron_job)
 }
 

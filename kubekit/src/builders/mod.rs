@@ -9,9 +9,9 @@
 //!
 //! | builder | returns | required |
 //! | --- | --- | --- |
-//! | [`container()`](container()) | [`Container`](k8s_openapi::api::core::v1::Container) | `name`, `image` |
+//! | [`container()`](container()) | [`BuiltContainer`] (a validated [`Container`](k8s_openapi::api::core::v1::Container)) | `name`, `image` |
 //! | [`pod()`](pod()) | [`Pod`](k8s_openapi::api::core::v1::Pod) | `name`, `container` |
-//! | [`pod_template()`](pod_template()) | [`PodTemplateSpec`](k8s_openapi::api::core::v1::PodTemplateSpec) | `container` |
+//! | [`pod_template()`](pod_template()) | [`BuiltPodTemplate`] (a [`PodTemplateSpec`](k8s_openapi::api::core::v1::PodTemplateSpec)) | `container` |
 //! | [`deployment()`](deployment()) | [`Deployment`](k8s_openapi::api::apps::v1::Deployment) | `name`, `template` |
 //! | [`replica_set()`](replica_set()) | [`ReplicaSet`](k8s_openapi::api::apps::v1::ReplicaSet) | `name`, `template` |
 //! | [`service()`](service()) | [`Service`](k8s_openapi::api::core::v1::Service) | `name`, `selector`, `port` |
@@ -66,7 +66,9 @@
 //! - Volumes ([`volume_from`]) and environment variables
 //!   ([`env_from`](ContainerBuilder::env_from),
 //!   [`env_value_from`](ContainerBuilder::env_value_from)) are made from built ConfigMaps,
-//!   Secrets and claims; a key the ConfigMap or Secret lacks fails `build()`.
+//!   Secrets and claims; a key the ConfigMap or Secret lacks fails `build()`, and so does a
+//!   ConfigMap, Secret or claim in another namespace than the Pod's or workload's (checked
+//!   when both have a namespace, as for an Ingress's TLS Secret).
 //! - A pod's `serviceAccountName` comes from a built ServiceAccount
 //!   ([`service_account_from`](PodTemplateBuilder::service_account_from)); a RoleBinding's
 //!   `roleRef` and namespace from its Role, its subjects from ServiceAccounts
@@ -76,6 +78,23 @@
 //!   at once. An HPA's target, a PodDisruptionBudget's selector and a NetworkPolicy's pods,
 //!   peers and named ports come from the workloads.
 //! - A Job's pods restart `Never` unless told `OnFailure`; `Always` is refused.
+//!
+//! Every `build()` validates what it made, once: a [`BuiltContainer`] from `container().build()`
+//! is not validated again by the workload that holds it (only what depends on the pod, such as
+//! its volume mounts naming the pod's volumes), while a raw `k8s-openapi` `Container` given to
+//! a pod or pod template builder is validated by the workload.
+//!
+//! # Changes
+//!
+//! **Breaking (issue 14, namespace consistency):** `container().build()` returns a
+//! [`BuiltContainer`] instead of a `Container`, `pod_template().build()` a
+//! [`BuiltPodTemplate`] instead of a `PodTemplateSpec`, and [`volume_from`] a [`BuiltVolume`]
+//! instead of a `Volume`, so that the namespaces of the ConfigMaps and Secrets a container
+//! reads reach the workload's `build()`, which refuses one of another namespace. Each derefs
+//! to the `k8s-openapi` type (reading fields works unchanged) and converts into it
+//! (`into_inner()`, `.into()`); moving a field out (`c.env.unwrap()`) now needs
+//! `c.into_inner().env`. The pod, pod template and workload builders take the new types or
+//! the raw `k8s-openapi` ones.
 //!
 //! The rules are in [`validate`], usable on their own (`validate::dns1123_label("web")`) and on
 //! objects that did not come from a builder, e.g. parsed from YAML ([`Validate`]).
@@ -148,6 +167,7 @@
 //! ```
 
 mod autoscaler;
+mod built;
 mod config_map;
 mod container;
 mod disruption_budget;
@@ -170,6 +190,7 @@ mod workload;
 pub use autoscaler::{
     HorizontalPodAutoscalerForBuilder, ScaleTarget, horizontal_pod_autoscaler_for,
 };
+pub use built::{BuiltContainer, BuiltPodTemplate, BuiltVolume};
 pub use config_map::{ConfigMapBuilder, config_map};
 pub use container::{
     ContainerBuilder, ContainerPort, PortRef, Probe, Protocol, PullPolicy, container,

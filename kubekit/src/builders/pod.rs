@@ -12,8 +12,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::ValidationError;
+use super::built::{BuiltContainer, BuiltPodTemplate, BuiltVolume, PodChecks, SourceRef};
 use super::container::{non_empty, non_empty_map};
-use super::validate::Validate;
+use super::validate::{Ctx, Validate, with_validated_containers};
 
 /// What the kubelet does when a pod's container exits (`restartPolicy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -174,11 +175,13 @@ macro_rules! pod_spec_setters {
         impl<S: $state> $builder<S> {
             /// Adds a container after the one given to `container` (e.g. a log shipper that
             /// shares an [`empty_dir`](crate::builders::empty_dir) volume with it).
+            /// Takes a [`BuiltContainer`](crate::builders::BuiltContainer) (not validated
+            /// again) or a raw `Container` (validated by the workload).
             pub fn and_container(
                 mut self,
-                container: k8s_openapi::api::core::v1::Container,
+                container: impl Into<$crate::builders::BuiltContainer>,
             ) -> Self {
-                self.containers.push(container);
+                self.containers.push(container.into());
                 self
             }
 
@@ -186,16 +189,17 @@ macro_rules! pod_spec_setters {
             /// containers start.
             pub fn init_container(
                 mut self,
-                container: k8s_openapi::api::core::v1::Container,
+                container: impl Into<$crate::builders::BuiltContainer>,
             ) -> Self {
-                self.init_containers.push(container);
+                self.init_containers.push(container.into());
                 self
             }
 
             /// Adds a volume the containers can mount, e.g.
-            /// [`empty_dir("logs")`](crate::builders::empty_dir).
-            pub fn volume(mut self, volume: k8s_openapi::api::core::v1::Volume) -> Self {
-                self.volumes.push(volume);
+            /// [`empty_dir("logs")`](crate::builders::empty_dir) or
+            /// [`volume_from(...)`](crate::builders::volume_from).
+            pub fn volume(mut self, volume: impl Into<$crate::builders::BuiltVolume>) -> Self {
+                self.volumes.push(volume.into());
                 self
             }
 
@@ -233,10 +237,10 @@ macro_rules! pod_spec_setters {
 
 /// The parts of a pod spec the pod and pod template builders share.
 struct SpecParts {
-    container: Box<core::Container>,
-    containers: Vec<core::Container>,
-    init_containers: Vec<core::Container>,
-    volumes: Vec<core::Volume>,
+    container: Box<BuiltContainer>,
+    containers: Vec<BuiltContainer>,
+    init_containers: Vec<BuiltContainer>,
+    volumes: Vec<BuiltVolume>,
     node_selector: BTreeMap<String, String>,
     restart_policy: Option<RestartPolicy>,
     service_account: Option<String>,
@@ -248,14 +252,42 @@ struct SpecParts {
 }
 
 impl SpecParts {
-    fn into_spec(self) -> core::PodSpec {
+    /// The pod spec, and which containers were validated and which ConfigMaps and Secrets
+    /// (with a namespace) the pod reads.
+    fn into_spec(self) -> (core::PodSpec, PodChecks) {
+        let mut checks = PodChecks::default();
         let mut containers = Vec::with_capacity(1 + self.containers.len());
-        containers.push(*self.container);
-        containers.extend(self.containers);
-        core::PodSpec {
+        // Moved field by field out of the box (a container is 2 kB).
+        let first = self.container;
+        checks.validated |= u64::from(first.validated);
+        add_sources(&mut checks, "containers", 0, first.sources);
+        containers.push(first.container);
+        for (i, built) in self.containers.into_iter().enumerate() {
+            let i = i + 1;
+            if built.validated && i < 64 {
+                checks.validated |= 1 << i;
+            }
+            add_sources(&mut checks, "containers", i, built.sources);
+            containers.push(built.container);
+        }
+        let mut init_containers = Vec::with_capacity(self.init_containers.len());
+        for (i, built) in self.init_containers.into_iter().enumerate() {
+            add_sources(&mut checks, "initContainers", i, built.sources);
+            init_containers.push(built.container);
+        }
+        let mut volumes = Vec::with_capacity(self.volumes.len());
+        for (i, built) in self.volumes.into_iter().enumerate() {
+            if let Some(mut source) = built.source {
+                source.field.list = "volumes";
+                source.field.index = i;
+                checks.sources.push(source);
+            }
+            volumes.push(built.volume);
+        }
+        let spec = core::PodSpec {
             containers,
-            init_containers: non_empty(self.init_containers),
-            volumes: non_empty(self.volumes),
+            init_containers: non_empty(init_containers),
+            volumes: non_empty(volumes),
             node_selector: non_empty_map(self.node_selector),
             restart_policy: self.restart_policy.map(|p| p.as_str().to_string()),
             service_account_name: self.service_account,
@@ -265,7 +297,16 @@ impl SpecParts {
             tolerations: non_empty(self.tolerations),
             topology_spread_constraints: non_empty(self.topology_spread_constraints),
             ..Default::default()
-        }
+        };
+        (spec, checks)
+    }
+}
+
+fn add_sources(checks: &mut PodChecks, list: &'static str, index: usize, sources: Vec<SourceRef>) {
+    for mut source in sources {
+        source.field.list = list;
+        source.field.index = index;
+        checks.sources.push(source);
     }
 }
 
@@ -308,9 +349,9 @@ impl SpecParts {
 pub fn pod(
     #[builder(field)] labels: BTreeMap<String, String>,
     #[builder(field)] annotations: BTreeMap<String, String>,
-    #[builder(field)] containers: Vec<core::Container>,
-    #[builder(field)] init_containers: Vec<core::Container>,
-    #[builder(field)] volumes: Vec<core::Volume>,
+    #[builder(field)] containers: Vec<BuiltContainer>,
+    #[builder(field)] init_containers: Vec<BuiltContainer>,
+    #[builder(field)] volumes: Vec<BuiltVolume>,
     #[builder(field)] node_selector: BTreeMap<String, String>,
     #[builder(field)] tolerations: Vec<core::Toleration>,
     #[builder(field)] topology_spread_constraints: Vec<core::TopologySpreadConstraint>,
@@ -320,8 +361,8 @@ pub fn pod(
     namespace: Option<String>,
     /// The pod's first container; add more with
     /// [`and_container`](PodBuilder::and_container).
-    #[builder(with = |container: core::Container| Box::new(container))]
-    container: Box<core::Container>,
+    #[builder(with = |container: impl Into<BuiltContainer>| Box::new(container.into()))]
+    container: Box<BuiltContainer>,
     /// What happens when a container exits (`restartPolicy`, Kubernetes' default: `Always`).
     restart_policy: Option<RestartPolicy>,
     /// The service account the pod runs as (`serviceAccountName`).
@@ -334,6 +375,26 @@ pub fn pod(
     /// Which nodes (and next to which pods) the pod may or should be scheduled (`affinity`).
     affinity: Option<core::Affinity>,
 ) -> Result<core::Pod, ValidationError> {
+    let (spec, checks) = SpecParts {
+        container,
+        containers,
+        init_containers,
+        volumes,
+        node_selector,
+        restart_policy,
+        service_account,
+        termination_grace_period_seconds,
+        security_context,
+        affinity,
+        tolerations,
+        topology_spread_constraints,
+    }
+    .into_spec();
+    let ctx = Ctx {
+        kind: "Pod",
+        name: &name,
+    };
+    checks.check_namespace(ctx, namespace.as_deref(), "spec")?;
     let pod = core::Pod {
         metadata: ObjectMeta {
             name: Some(name),
@@ -342,26 +403,10 @@ pub fn pod(
             annotations: non_empty_map(annotations),
             ..Default::default()
         },
-        spec: Some(
-            SpecParts {
-                container,
-                containers,
-                init_containers,
-                volumes,
-                node_selector,
-                restart_policy,
-                service_account,
-                termination_grace_period_seconds,
-                security_context,
-                affinity,
-                tolerations,
-                topology_spread_constraints,
-            }
-            .into_spec(),
-        ),
+        spec: Some(spec),
         ..Default::default()
     };
-    pod.validate()?;
+    with_validated_containers(checks.validated, || pod.validate())?;
     Ok(pod)
 }
 
@@ -373,7 +418,9 @@ pod_spec_setters!(PodBuilder, pod_builder::State);
 ///
 /// `container` (the first container) is required. The template is checked when the Deployment
 /// or ReplicaSet is built, where errors can name it, so `build()` here cannot fail. Its labels
-/// become the Deployment's selector.
+/// become the Deployment's selector. It returns a [`BuiltPodTemplate`]: the `k8s-openapi`
+/// `PodTemplateSpec` plus what the workload checks (which containers were validated already,
+/// the namespaces of the ConfigMaps and Secrets the pods read).
 ///
 /// ```
 /// use kubekit::builders::{container, pod_template};
@@ -383,7 +430,7 @@ pod_spec_setters!(PodBuilder, pod_builder::State);
 ///     .container(container().name("web").image("nginx:1.28").port(80).build()?)
 ///     .build();
 /// assert_eq!(
-///     template.metadata.and_then(|m| m.labels).map(|l| l["app"].clone()).as_deref(),
+///     template.into_inner().metadata.and_then(|m| m.labels).map(|l| l["app"].clone()).as_deref(),
 ///     Some("web")
 /// );
 /// # Ok::<(), kubekit::builders::ValidationError>(())
@@ -392,16 +439,16 @@ pod_spec_setters!(PodBuilder, pod_builder::State);
 pub fn pod_template(
     #[builder(field)] labels: BTreeMap<String, String>,
     #[builder(field)] annotations: BTreeMap<String, String>,
-    #[builder(field)] containers: Vec<core::Container>,
-    #[builder(field)] init_containers: Vec<core::Container>,
-    #[builder(field)] volumes: Vec<core::Volume>,
+    #[builder(field)] containers: Vec<BuiltContainer>,
+    #[builder(field)] init_containers: Vec<BuiltContainer>,
+    #[builder(field)] volumes: Vec<BuiltVolume>,
     #[builder(field)] node_selector: BTreeMap<String, String>,
     #[builder(field)] tolerations: Vec<core::Toleration>,
     #[builder(field)] topology_spread_constraints: Vec<core::TopologySpreadConstraint>,
     /// The pods' first container; add more with
     /// [`and_container`](PodTemplateBuilder::and_container).
-    #[builder(with = |container: core::Container| Box::new(container))]
-    container: Box<core::Container>,
+    #[builder(with = |container: impl Into<BuiltContainer>| Box::new(container.into()))]
+    container: Box<BuiltContainer>,
     /// What happens when a container exits (`restartPolicy`); Deployments and ReplicaSets only
     /// accept `Always`, Kubernetes' default.
     restart_policy: Option<RestartPolicy>,
@@ -414,7 +461,7 @@ pub fn pod_template(
     security_context: Option<core::PodSecurityContext>,
     /// Which nodes (and next to which pods) the pod may or should be scheduled (`affinity`).
     affinity: Option<core::Affinity>,
-) -> core::PodTemplateSpec {
+) -> BuiltPodTemplate {
     let metadata = if labels.is_empty() && annotations.is_empty() {
         None
     } else {
@@ -424,26 +471,28 @@ pub fn pod_template(
             ..Default::default()
         })
     };
-    core::PodTemplateSpec {
-        metadata,
-        spec: Some(
-            SpecParts {
-                container,
-                containers,
-                init_containers,
-                volumes,
-                node_selector,
-                restart_policy,
-                service_account,
-                termination_grace_period_seconds,
-                security_context,
-                affinity,
-                tolerations,
-                topology_spread_constraints,
-            }
-            .into_spec(),
-        ),
-        ..Default::default()
+    let (spec, checks) = SpecParts {
+        container,
+        containers,
+        init_containers,
+        volumes,
+        node_selector,
+        restart_policy,
+        service_account,
+        termination_grace_period_seconds,
+        security_context,
+        affinity,
+        tolerations,
+        topology_spread_constraints,
+    }
+    .into_spec();
+    BuiltPodTemplate {
+        template: core::PodTemplateSpec {
+            metadata,
+            spec: Some(spec),
+            ..Default::default()
+        },
+        checks,
     }
 }
 
@@ -487,7 +536,7 @@ impl<S: pod_template_builder::State> PodTemplateBuilder<S> {
     ///     .container(container().name("c").image("busybox:1.37").build()?)
     ///     .service_account_from(&worker)
     ///     .build();
-    /// assert_eq!(t.spec.and_then(|s| s.service_account_name).as_deref(), Some("worker"));
+    /// assert_eq!(t.into_inner().spec.and_then(|s| s.service_account_name).as_deref(), Some("worker"));
     /// # Ok::<(), kubekit::builders::ValidationError>(())
     /// ```
     pub fn service_account_from(

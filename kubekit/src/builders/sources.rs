@@ -8,6 +8,8 @@
 
 use k8s_openapi::api::core::v1 as core;
 
+use super::built::{BuiltVolume, SourceField, SourceRef};
+
 mod sealed {
     pub trait Sealed {}
     impl Sealed for k8s_openapi::api::core::v1::ConfigMap {}
@@ -31,6 +33,8 @@ pub trait EnvSource: sealed::Sealed {
     fn kind(&self) -> &'static str;
     /// The object's name.
     fn name(&self) -> &str;
+    /// The object's namespace, if it has one (a workload reading it must be in it).
+    fn namespace(&self) -> Option<&str>;
     /// Its keys, in order.
     fn keys(&self) -> Vec<&str>;
     /// An `envFrom` entry taking every key as a variable.
@@ -45,6 +49,9 @@ impl EnvSource for core::ConfigMap {
     }
     fn name(&self) -> &str {
         self.metadata.name.as_deref().unwrap_or_default()
+    }
+    fn namespace(&self) -> Option<&str> {
+        self.metadata.namespace.as_deref()
     }
     fn keys(&self) -> Vec<&str> {
         let mut keys: Vec<&str> = self
@@ -84,6 +91,9 @@ impl EnvSource for core::Secret {
     }
     fn name(&self) -> &str {
         self.metadata.name.as_deref().unwrap_or_default()
+    }
+    fn namespace(&self) -> Option<&str> {
+        self.metadata.namespace.as_deref()
     }
     fn keys(&self) -> Vec<&str> {
         let mut keys: Vec<&str> = self
@@ -132,6 +142,10 @@ impl EnvSource for core::Secret {
 pub trait VolumeFrom: sealed::Sealed {
     /// The volume source naming this object.
     fn volume_source(&self, volume: &mut core::Volume);
+    /// The object's kind, name and namespace, and the field of a volume that names it
+    /// (`configMap.name`).
+    #[doc(hidden)]
+    fn source_of_volume(&self) -> (&'static str, &str, Option<&str>, &'static str);
 }
 
 impl VolumeFrom for core::ConfigMap {
@@ -140,6 +154,9 @@ impl VolumeFrom for core::ConfigMap {
             name: self.name().to_string(),
             ..Default::default()
         });
+    }
+    fn source_of_volume(&self) -> (&'static str, &str, Option<&str>, &'static str) {
+        ("ConfigMap", self.name(), self.namespace(), "configMap.name")
     }
 }
 
@@ -150,6 +167,9 @@ impl VolumeFrom for core::Secret {
             ..Default::default()
         });
     }
+    fn source_of_volume(&self) -> (&'static str, &str, Option<&str>, &'static str) {
+        ("Secret", self.name(), self.namespace(), "secret.secretName")
+    }
 }
 
 impl VolumeFrom for core::PersistentVolumeClaim {
@@ -159,10 +179,19 @@ impl VolumeFrom for core::PersistentVolumeClaim {
             ..Default::default()
         });
     }
+    fn source_of_volume(&self) -> (&'static str, &str, Option<&str>, &'static str) {
+        (
+            "PersistentVolumeClaim",
+            self.metadata.name.as_deref().unwrap_or_default(),
+            self.metadata.namespace.as_deref(),
+            "persistentVolumeClaim.claimName",
+        )
+    }
 }
 
 /// A volume named `name` holding `source`: a ConfigMap's or a Secret's keys as files, or a
-/// PersistentVolumeClaim's volume. The object's name is taken from the object itself.
+/// PersistentVolumeClaim's volume. The object's name is taken from the object itself, and its
+/// namespace is kept in the [`BuiltVolume`]: a workload in another namespace refuses it.
 ///
 /// ```
 /// use kubekit::builders::{config_map, persistent_volume_claim, secret, volume_from};
@@ -172,18 +201,33 @@ impl VolumeFrom for core::PersistentVolumeClaim {
 /// let uploads = persistent_volume_claim().name("uploads").storage("1Gi").build()?;
 ///
 /// let v = volume_from("config", &settings);
-/// assert_eq!(v.config_map.map(|c| c.name).as_deref(), Some("web-config"));
-/// let v = volume_from("tls", &tls);
+/// assert_eq!(v.config_map.as_ref().map(|c| c.name.as_str()), Some("web-config"));
+/// let v = volume_from("tls", &tls).into_inner();
 /// assert_eq!(v.secret.and_then(|s| s.secret_name).as_deref(), Some("web-tls"));
-/// let v = volume_from("data", &uploads);
+/// let v = volume_from("data", &uploads).into_inner();
 /// assert_eq!(v.persistent_volume_claim.map(|c| c.claim_name).as_deref(), Some("uploads"));
 /// # Ok::<(), kubekit::builders::ValidationError>(())
 /// ```
-pub fn volume_from(name: impl Into<String>, source: &impl VolumeFrom) -> core::Volume {
+pub fn volume_from(name: impl Into<String>, source: &impl VolumeFrom) -> BuiltVolume {
     let mut volume = core::Volume {
         name: name.into(),
         ..Default::default()
     };
     source.volume_source(&mut volume);
-    volume
+    let (kind, source_name, namespace, field) = source.source_of_volume();
+    BuiltVolume {
+        volume,
+        source: namespace.map(|ns| SourceRef {
+            kind,
+            name: source_name.to_string(),
+            namespace: ns.to_string(),
+            field: SourceField {
+                list: "",
+                index: 0,
+                entry: "",
+                entry_index: 0,
+                reference: field,
+            },
+        }),
+    }
 }

@@ -12,10 +12,11 @@ use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::ValidationError;
+use super::built::BuiltPodTemplate;
 use super::container::{PortRef, non_empty, non_empty_map};
 use super::pod::metadata_setters;
 use super::service::{ServicePort, ServiceTarget, check_target_ports};
-use super::validate::{Ctx, Validate};
+use super::validate::{Ctx, Validate, with_validated_containers};
 use super::workload::derive_selector;
 
 /// How a StatefulSet starts and stops its pods (`podManagementPolicy`).
@@ -118,8 +119,8 @@ pub fn stateful_set(
     /// The pods to run, e.g. from [`pod_template`](crate::builders::pod_template).
     // Boxed in the builder: bon moves the builder on every setter call, and a pod template
     // is 1.8 kB (BENCHMARKS.md, "Builders").
-    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
-    template: Box<core::PodTemplateSpec>,
+    #[builder(with = |template: impl Into<BuiltPodTemplate>| Box::new(template.into()))]
+    template: Box<BuiltPodTemplate>,
     /// How many pods to run (Kubernetes' default: 1).
     replicas: Option<i32>,
     /// The headless Service that gives the pods their DNS names (`serviceName`); the
@@ -137,8 +138,11 @@ pub fn stateful_set(
         kind: "StatefulSet",
         name: &name,
     };
+    // The template stays in its box until it is moved into the object (one copy of it).
     let mut template = template;
-    let selector = derive_selector(ctx, &name, selector, &mut template)?;
+    let checks = std::mem::take(&mut template.checks);
+    checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
+    let selector = derive_selector(ctx, &name, selector, &mut template.template)?;
     let mut claims = volume_claim_templates;
     for (i, claim) in claims.iter_mut().enumerate() {
         if let Some(claim_namespace) = claim.metadata.namespace.take()
@@ -168,7 +172,7 @@ pub fn stateful_set(
         spec: Some(apps::StatefulSetSpec {
             replicas,
             selector,
-            template: *template,
+            template: template.template,
             service_name: Some(service_name),
             pod_management_policy: pod_management_policy.map(|p| p.as_str().to_string()),
             min_ready_seconds,
@@ -178,7 +182,7 @@ pub fn stateful_set(
         }),
         ..Default::default()
     };
-    set.validate()?;
+    with_validated_containers(checks.validated, || set.validate())?;
     Ok(set)
 }
 

@@ -388,7 +388,15 @@ fn parse_quantity(s: &str) -> Option<f64> {
     {
         return None;
     }
-    let mut value: f64 = number.parse().ok()?;
+    // Most quantities are small integers (`100m`, `128Mi`): read them without the float
+    // parser (exact, as any integer below 2^53 is).
+    let mut value: f64 = if number.len() <= 15 && !number.contains('.') {
+        number
+            .bytes()
+            .fold(0u64, |n, c| n * 10 + u64::from(c - b'0')) as f64
+    } else {
+        number.parse().ok()?
+    };
     let multiplier = match suffix {
         "" => 1.0,
         "n" => 1e-9,
@@ -708,6 +716,30 @@ impl Ctx<'_> {
 
 type VResult = Result<(), ValidationError>;
 
+thread_local! {
+    /// Bit `i`: `spec.containers[i]` of the pod spec about to be checked was validated by
+    /// `container().build()` already (set by the builders through
+    /// [`with_validated_containers`], taken by the first pod spec checked).
+    static VALIDATED_CONTAINERS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many containers `check_container` checked on this thread (tests only).
+    pub(crate) static CONTAINER_CHECKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `validate` (a builder's check of the object it made) knowing that the containers of
+/// `validated` (bit `i`: `containers[i]` of the object's pod spec) passed
+/// [`Validate for Container`](Container) already: only what depends on the pod (volume mounts
+/// naming its volumes, duplicate names and ports) is checked for them.
+pub(crate) fn with_validated_containers<T>(validated: u64, validate: impl FnOnce() -> T) -> T {
+    let previous = VALIDATED_CONTAINERS.with(|v| v.replace(validated));
+    let result = validate();
+    VALIDATED_CONTAINERS.with(|v| v.set(previous));
+    result
+}
+
 fn object_name(meta: &ObjectMeta) -> &str {
     meta.name
         .as_deref()
@@ -836,22 +868,29 @@ fn check_pod_spec_with(
     let mut container_names = BTreeSet::new();
     let mut ports: BTreeMap<(i32, &str), &str> = BTreeMap::new();
     let mut counters = BTreeMap::new();
+    let validated = VALIDATED_CONTAINERS.with(|v| v.replace(0));
     for (list, container) in init.chain(regular) {
         let counter = counters.entry(list).or_insert(0usize);
         let index = *counter;
         *counter += 1;
         let path = format_args!("{prefix}.{list}[{index}]");
         let is_init = list == "initContainers";
-        check_container(
-            ctx,
-            &path,
-            container,
-            ContainerOpts {
-                require_image: mode == PodMode::Pod,
-                volumes: Some(&volume_names),
-                init: is_init,
-            },
-        )?;
+        if !is_init && index < 64 && validated & (1 << index) != 0 {
+            // Checked on its own by `container().build()` (with the image required); what
+            // depends on the pod is left.
+            check_mounts_name_volumes(ctx, &path, container, &volume_names)?;
+        } else {
+            check_container(
+                ctx,
+                &path,
+                container,
+                ContainerOpts {
+                    require_image: mode == PodMode::Pod,
+                    volumes: Some(&volume_names),
+                    init: is_init,
+                },
+            )?;
+        }
         if !container_names.insert(container.name.as_str()) {
             return Err(ctx.err(
                 format!("{path}.name"),
@@ -947,12 +986,33 @@ struct ContainerOpts<'a> {
     init: bool,
 }
 
+/// The part of [`check_container`] that depends on the pod: each volume mount names a volume.
+fn check_mounts_name_volumes(
+    ctx: Ctx<'_>,
+    path: &dyn Display,
+    c: &Container,
+    volumes: &BTreeSet<&str>,
+) -> VResult {
+    for (j, mount) in c.volume_mounts.iter().flatten().enumerate() {
+        if !volumes.contains(mount.name.as_str()) {
+            return Err(ctx.err(
+                format!("{path}.volumeMounts[{j}].name"),
+                &mount.name,
+                "does not name a volume of the pod (spec.volumes)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_container(
     ctx: Ctx<'_>,
     path: &dyn Display,
     c: &Container,
     opts: ContainerOpts<'_>,
 ) -> VResult {
+    #[cfg(test)]
+    CONTAINER_CHECKS.with(|n| n.set(n.get() + 1));
     ctx.check(|| format!("{path}.name"), &c.name, dns1123_label)?;
     match c.image.as_deref() {
         None | Some("") if opts.require_image => {
@@ -1090,18 +1150,43 @@ fn check_container(
 }
 
 fn check_resources(ctx: Ctx<'_>, path: fmt::Arguments<'_>, r: &ResourceRequirements) -> VResult {
+    // Each quantity is parsed once: the limits' values (the first few, without allocating)
+    // are kept for the comparison with the requests.
+    const KEPT: usize = 8;
+    let mut limit_values: [(&str, f64); KEPT] = [("", 0.0); KEPT];
+    let mut kept = 0;
+    let mut request_values: [(&str, f64); KEPT] = [("", 0.0); KEPT];
+    let mut kept_requests = 0;
     for (which, map) in [("limits", &r.limits), ("requests", &r.requests)] {
         for (name, qty) in map.iter().flatten() {
             ctx.check(|| format!("{path}.{which}"), name, qualified_name)?;
-            ctx.check(|| format!("{path}.{which}.{name}"), &qty.0, quantity)?;
+            let Some(value) = parse_quantity(&qty.0).filter(|v| *v >= 0.0) else {
+                let rule = quantity(&qty.0).err().unwrap_or_default();
+                return Err(ctx.err(format!("{path}.{which}.{name}"), &qty.0, rule));
+            };
+            let (values, count) = if which == "limits" {
+                (&mut limit_values, &mut kept)
+            } else {
+                (&mut request_values, &mut kept_requests)
+            };
+            if *count < KEPT {
+                values[*count] = (name.as_str(), value);
+                *count += 1;
+            }
         }
     }
+    let known = |values: &[(&str, f64)], name: &str| {
+        values.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+    };
     if let (Some(requests), Some(limits)) = (&r.requests, &r.limits) {
         for (name, request) in requests {
             let Some(limit) = limits.get(name) else {
                 continue;
             };
-            if let (Some(req), Some(lim)) = (parse_quantity(&request.0), parse_quantity(&limit.0))
+            let req = known(&request_values[..kept_requests], name)
+                .or_else(|| parse_quantity(&request.0));
+            let lim = known(&limit_values[..kept], name).or_else(|| parse_quantity(&limit.0));
+            if let (Some(req), Some(lim)) = (req, lim)
                 && req > lim
             {
                 return Err(ctx.err(

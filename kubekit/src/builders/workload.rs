@@ -13,9 +13,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::ValidationError;
+use super::built::BuiltPodTemplate;
 use super::container::non_empty_map;
 use super::pod::metadata_setters;
-use super::validate::{Ctx, Validate, fmt_labels};
+use super::validate::{Ctx, Validate, fmt_labels, with_validated_containers};
 
 /// A count of pods, absolute or as a percentage of the desired replicas: the `maxSurge` and
 /// `maxUnavailable` of a rolling update.
@@ -221,8 +222,8 @@ pub fn deployment(
     /// The pods to run, e.g. from [`pod_template`](crate::builders::pod_template).
     // Boxed in the builder: bon moves the builder on every setter call, and a pod template
     // is 1.8 kB (BENCHMARKS.md, "Builders").
-    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
-    template: Box<core::PodTemplateSpec>,
+    #[builder(with = |template: impl Into<BuiltPodTemplate>| Box::new(template.into()))]
+    template: Box<BuiltPodTemplate>,
     /// How many pods to run (Kubernetes' default: 1).
     replicas: Option<i32>,
     /// How to replace old pods; see also [`rolling_update`](DeploymentBuilder::rolling_update)
@@ -242,8 +243,11 @@ pub fn deployment(
         kind: "Deployment",
         name: &name,
     };
+    // The template stays in its box until it is moved into the object (one copy of it).
     let mut template = template;
-    let selector = derive_selector(ctx, &name, selector, &mut template)?;
+    let checks = std::mem::take(&mut template.checks);
+    checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
+    let selector = derive_selector(ctx, &name, selector, &mut template.template)?;
     let deployment = apps::Deployment {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -255,7 +259,7 @@ pub fn deployment(
         spec: Some(apps::DeploymentSpec {
             replicas,
             selector,
-            template: *template,
+            template: template.template,
             strategy: strategy.map(Into::into),
             revision_history_limit,
             progress_deadline_seconds,
@@ -265,7 +269,7 @@ pub fn deployment(
         }),
         ..Default::default()
     };
-    deployment.validate()?;
+    with_validated_containers(checks.validated, || deployment.validate())?;
     Ok(deployment)
 }
 
@@ -342,8 +346,8 @@ pub fn replica_set(
     /// The pods to run, e.g. from [`pod_template`](crate::builders::pod_template).
     // Boxed in the builder: bon moves the builder on every setter call, and a pod template
     // is 1.8 kB (BENCHMARKS.md, "Builders").
-    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
-    template: Box<core::PodTemplateSpec>,
+    #[builder(with = |template: impl Into<BuiltPodTemplate>| Box::new(template.into()))]
+    template: Box<BuiltPodTemplate>,
     /// How many pods to run (Kubernetes' default: 1).
     replicas: Option<i32>,
     /// Seconds a new pod must be ready before it counts as available (`minReadySeconds`).
@@ -353,8 +357,11 @@ pub fn replica_set(
         kind: "ReplicaSet",
         name: &name,
     };
+    // The template stays in its box until it is moved into the object (one copy of it).
     let mut template = template;
-    let selector = derive_selector(ctx, &name, selector, &mut template)?;
+    let checks = std::mem::take(&mut template.checks);
+    checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
+    let selector = derive_selector(ctx, &name, selector, &mut template.template)?;
     let replica_set = apps::ReplicaSet {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -366,13 +373,13 @@ pub fn replica_set(
         spec: Some(apps::ReplicaSetSpec {
             replicas,
             selector,
-            template: Some(*template),
+            template: Some(template.template),
             min_ready_seconds,
             ..Default::default()
         }),
         ..Default::default()
     };
-    replica_set.validate()?;
+    with_validated_containers(checks.validated, || replica_set.validate())?;
     Ok(replica_set)
 }
 
@@ -492,8 +499,8 @@ pub fn daemon_set(
     /// The pod to run on each node, e.g. from [`pod_template`](crate::builders::pod_template).
     // Boxed in the builder: bon moves the builder on every setter call, and a pod template
     // is 1.8 kB (BENCHMARKS.md, "Builders").
-    #[builder(with = |template: core::PodTemplateSpec| Box::new(template))]
-    template: Box<core::PodTemplateSpec>,
+    #[builder(with = |template: impl Into<BuiltPodTemplate>| Box::new(template.into()))]
+    template: Box<BuiltPodTemplate>,
     /// How to replace pods when the template changes (`updateStrategy`, Kubernetes' default:
     /// a rolling update, one node at a time).
     update_strategy: Option<UpdateStrategy>,
@@ -506,8 +513,11 @@ pub fn daemon_set(
         kind: "DaemonSet",
         name: &name,
     };
+    // The template stays in its box until it is moved into the object (one copy of it).
     let mut template = template;
-    let selector = derive_selector(ctx, &name, selector, &mut template)?;
+    let checks = std::mem::take(&mut template.checks);
+    checks.check_namespace(ctx, namespace.as_deref(), "spec.template.spec")?;
+    let selector = derive_selector(ctx, &name, selector, &mut template.template)?;
     let daemon_set = apps::DaemonSet {
         metadata: ObjectMeta {
             name: Some(name.clone()),
@@ -518,7 +528,7 @@ pub fn daemon_set(
         },
         spec: Some(apps::DaemonSetSpec {
             selector,
-            template: *template,
+            template: template.template,
             update_strategy: update_strategy.map(Into::into),
             min_ready_seconds,
             revision_history_limit,
@@ -526,7 +536,7 @@ pub fn daemon_set(
         }),
         ..Default::default()
     };
-    daemon_set.validate()?;
+    with_validated_containers(checks.validated, || daemon_set.validate())?;
     Ok(daemon_set)
 }
 
