@@ -42,7 +42,7 @@ pub const READY_FILE: &str = "/tmp/kubekit-ready";
 ///     .image("nginx")
 ///     .readiness_probe(probe)
 ///     .build()?;
-/// let exec = container.readiness_probe.unwrap().exec.unwrap();
+/// let exec = container.into_inner().readiness_probe.unwrap().exec.unwrap();
 /// assert_eq!(exec.command.unwrap(), ["test", "-f", "/tmp/kubekit-ready"]);
 /// # Ok::<(), kubekit::builders::ValidationError>(())
 /// ```
