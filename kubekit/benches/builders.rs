@@ -201,6 +201,29 @@ fn kubekit_path() -> String {
     manifest::to_yaml_all(&objects).unwrap()
 }
 
+/// kubekit's builders in the hand-written path's shape: each pair built and rendered at once
+/// (`manifest::to_yaml`), so only one pair is alive at a time.
+fn kubekit_one_at_a_time() -> String {
+    let mut documents = Vec::with_capacity(2 * COUNT);
+    for index in 0..COUNT {
+        let (deployment, service) = built(index);
+        documents.push(manifest::to_yaml(&Object::from(deployment)).unwrap());
+        documents.push(manifest::to_yaml(&Object::from(service)).unwrap());
+    }
+    documents.join("---\n")
+}
+
+/// The hand-written path in kubekit's shape: every pair built first, then all rendered.
+fn literals_all_then_render() -> String {
+    let pairs: Vec<_> = (0..COUNT).map(literal).collect();
+    let mut documents = Vec::with_capacity(2 * COUNT);
+    for (deployment, service) in &pairs {
+        documents.push(serde_saphyr::to_string(deployment).unwrap());
+        documents.push(serde_saphyr::to_string(service).unwrap());
+    }
+    documents.join("---\n")
+}
+
 /// The hand-written path: struct literals, each rendered with `serde_saphyr::to_string`,
 /// joined with `---`.
 fn literal_path() -> String {
@@ -246,6 +269,10 @@ fn builders(c: &mut Criterion) {
         ours == literal_path(),
         "the two paths render different YAML"
     );
+    assert!(
+        ours == kubekit_one_at_a_time() && ours == literals_all_then_render(),
+        "the paths in each other's shape render different YAML"
+    );
     eprintln!(
         "{COUNT} Deployments + {COUNT} Services: {} lines, {} bytes of YAML",
         ours.lines().count(),
@@ -280,6 +307,14 @@ fn builders(c: &mut Criterion) {
     });
     group.bench_function("deployments_services_1000/literals_serde_saphyr", |b| {
         b.iter(|| black_box(literal_path()));
+    });
+    // The same two in each other's shape: what holding all 2,000 objects before rendering
+    // costs (memory the render then walks cold), apart from what kubekit's code costs.
+    group.bench_function("deployments_services_1000/kubekit_one_at_a_time", |b| {
+        b.iter(|| black_box(kubekit_one_at_a_time()));
+    });
+    group.bench_function("deployments_services_1000/literals_all_then_render", |b| {
+        b.iter(|| black_box(literals_all_then_render()));
     });
     // The parts of kubekit's path: building (with validation) alone, rendering alone.
     group.bench_function("deployments_services_1000/kubekit_build_only", |b| {
