@@ -22,6 +22,33 @@ pub(crate) struct SourceRef {
     pub(crate) field: SourceField,
 }
 
+impl SourceRef {
+    /// The reference at `entry[entry_index].reference` of a container or volume not yet placed
+    /// in a pod (the pod spec builder fills in `list` and `index`), kept only when the source
+    /// has a namespace.
+    pub(crate) fn unplaced(
+        kind: &'static str,
+        name: &str,
+        namespace: Option<&str>,
+        entry: &'static str,
+        entry_index: usize,
+        reference: &'static str,
+    ) -> Option<SourceRef> {
+        namespace.map(|namespace| SourceRef {
+            kind,
+            name: name.to_string(),
+            namespace: namespace.to_string(),
+            field: SourceField {
+                list: "",
+                index: 0,
+                entry,
+                entry_index,
+                reference,
+            },
+        })
+    }
+}
+
 /// Where a [`SourceRef`] is, without formatting it (most are never reported):
 /// `{list}[{index}].{entry}[{entry_index}].{reference}`, e.g.
 /// `containers[0].envFrom[1].configMapRef.name`; `list` is empty until the pod spec builder

@@ -12,7 +12,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::ValidationError;
-use super::built::{BuiltContainer, SourceField, SourceRef};
+use super::built::{BuiltContainer, SourceRef};
 use super::sources::EnvSource;
 use super::validate::Validate;
 
@@ -601,24 +601,18 @@ impl<S: container_builder::State> ContainerBuilder<S> {
     /// # Ok::<(), kubekit::builders::ValidationError>(())
     /// ```
     pub fn env_from(mut self, source: &impl EnvSource) -> Self {
-        if let Some(namespace) = source.namespace() {
-            let reference = match source.kind() {
-                "ConfigMap" => "configMapRef.name",
-                _ => "secretRef.name",
-            };
-            self.sources.push(SourceRef {
-                kind: source.kind(),
-                name: source.name().to_string(),
-                namespace: namespace.to_string(),
-                field: SourceField {
-                    list: "",
-                    index: 0,
-                    entry: "envFrom",
-                    entry_index: self.env_from.len(),
-                    reference,
-                },
-            });
-        }
+        let reference = match source.kind() {
+            "ConfigMap" => "configMapRef.name",
+            _ => "secretRef.name",
+        };
+        self.sources.extend(SourceRef::unplaced(
+            source.kind(),
+            source.name(),
+            source.namespace(),
+            "envFrom",
+            self.env_from.len(),
+            reference,
+        ));
         self.env_from.push(source.env_from_source());
         self
     }
@@ -659,27 +653,18 @@ impl<S: container_builder::State> ContainerBuilder<S> {
         key: impl Into<String>,
     ) -> Self {
         let key = key.into();
-        let reference = match source.kind() {
-            "ConfigMap" => "configMapKeyRef",
-            _ => "secretKeyRef",
+        let (reference, name_field) = match source.kind() {
+            "ConfigMap" => ("configMapKeyRef", "valueFrom.configMapKeyRef.name"),
+            _ => ("secretKeyRef", "valueFrom.secretKeyRef.name"),
         };
-        if let Some(namespace) = source.namespace() {
-            self.sources.push(SourceRef {
-                kind: source.kind(),
-                name: source.name().to_string(),
-                namespace: namespace.to_string(),
-                field: SourceField {
-                    list: "",
-                    index: 0,
-                    entry: "env",
-                    entry_index: self.env.len(),
-                    reference: match reference {
-                        "configMapKeyRef" => "valueFrom.configMapKeyRef.name",
-                        _ => "valueFrom.secretKeyRef.name",
-                    },
-                },
-            });
-        }
+        self.sources.extend(SourceRef::unplaced(
+            source.kind(),
+            source.name(),
+            source.namespace(),
+            "env",
+            self.env.len(),
+            name_field,
+        ));
         let keys = source.keys();
         if self.missing_key.is_none() && !keys.contains(&key.as_str()) {
             let known = if keys.is_empty() {

@@ -8,7 +8,7 @@
 
 use k8s_openapi::api::core::v1 as core;
 
-use super::built::{BuiltVolume, SourceField, SourceRef};
+use super::built::{BuiltVolume, SourceRef};
 
 mod sealed {
     pub trait Sealed {}
@@ -217,17 +217,6 @@ pub fn volume_from(name: impl Into<String>, source: &impl VolumeFrom) -> BuiltVo
     let (kind, source_name, namespace, field) = source.source_of_volume();
     BuiltVolume {
         volume,
-        source: namespace.map(|ns| SourceRef {
-            kind,
-            name: source_name.to_string(),
-            namespace: ns.to_string(),
-            field: SourceField {
-                list: "",
-                index: 0,
-                entry: "",
-                entry_index: 0,
-                reference: field,
-            },
-        }),
+        source: SourceRef::unplaced(kind, source_name, namespace, "", 0, field),
     }
 }
