@@ -224,6 +224,19 @@ fn literals_all_then_render() -> String {
     documents.join("---\n")
 }
 
+/// The struct literals rendered with kubekit's writer, one at a time: against
+/// [`kubekit_one_at_a_time`], what the builders cost over struct literals when both render
+/// the same way.
+fn literals_kubekit_render() -> String {
+    let mut documents = Vec::with_capacity(2 * COUNT);
+    for index in 0..COUNT {
+        let (deployment, service) = literal(index);
+        documents.push(manifest::to_yaml(&Object::from(deployment)).unwrap());
+        documents.push(manifest::to_yaml(&Object::from(service)).unwrap());
+    }
+    documents.join("---\n")
+}
+
 /// The hand-written path: struct literals, each rendered with `serde_saphyr::to_string`,
 /// joined with `---`.
 fn literal_path() -> String {
@@ -270,7 +283,9 @@ fn builders(c: &mut Criterion) {
         "the two paths render different YAML"
     );
     assert!(
-        ours == kubekit_one_at_a_time() && ours == literals_all_then_render(),
+        ours == kubekit_one_at_a_time()
+            && ours == literals_all_then_render()
+            && ours == literals_kubekit_render(),
         "the paths in each other's shape render different YAML"
     );
     eprintln!(
@@ -316,7 +331,11 @@ fn builders(c: &mut Criterion) {
     group.bench_function("deployments_services_1000/literals_all_then_render", |b| {
         b.iter(|| black_box(literals_all_then_render()));
     });
-    // The parts of kubekit's path: building (with validation) alone, rendering alone.
+    // The builders' own cost: both build one pair at a time and render it with kubekit.
+    group.bench_function("deployments_services_1000/literals_kubekit_render", |b| {
+        b.iter(|| black_box(literals_kubekit_render()));
+    });
+    // The parts of kubekit's path: building (with validation) alone.
     group.bench_function("deployments_services_1000/kubekit_build_only", |b| {
         b.iter(|| black_box((0..COUNT).map(built).collect::<Vec<_>>()));
     });
@@ -334,7 +353,7 @@ fn builders(c: &mut Criterion) {
 
 criterion_group!(benches, builders);
 
-/// `BUILDERS_ONCE=kubekit|literals|app_kubekit|app_literals|app_templates|none` runs that
+/// `BUILDERS_ONCE=kubekit|literals|literals_kubekit|app_kubekit|app_literals|app_templates|none` runs that
 /// path once and exits, for an instruction count that the machine's load does not move (the
 /// shared machine's wall times vary by 2x): `valgrind --tool=callgrind` of the bench binary,
 /// minus the count for `none` (`app_templates` for `app_literals`, which clones objects built
@@ -353,6 +372,7 @@ fn main() {
         let out = match path.as_str() {
             "kubekit" => kubekit_path(),
             "literals" => literal_path(),
+            "literals_kubekit" => literals_kubekit_render(),
             "app_kubekit" => app_kubekit_path(&images),
             "app_literals" => app_literal_path(&templates),
             _ => String::new(),

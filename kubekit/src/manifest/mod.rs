@@ -121,6 +121,7 @@
 //! # Ok::<(), manifest::ManifestError>(())
 //! ```
 
+mod emit;
 mod error;
 mod fast;
 pub(crate) mod object;

@@ -166,7 +166,17 @@ pub(crate) fn render_value_into<T: Serialize + ?Sized>(
     } else if !options.show_managed_fields {
         hide_managed_fields(&mut value);
     }
-    serde_saphyr::to_fmt_writer(out, &KubectlOrder(&value)).map_err(ManifestError::render)?;
+    write_yaml(out, &KubectlOrder(&value))
+}
+
+/// Appends `value` as YAML: with the fast writer where it knows the shape, else with
+/// serde-saphyr (the same text either way, see [`emit`](super::emit)).
+fn write_yaml<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), ManifestError> {
+    let start = out.len();
+    if super::emit::write(out, value).is_err() {
+        out.truncate(start);
+        serde_saphyr::to_fmt_writer(out, &value).map_err(ManifestError::render)?;
+    }
     if !out.ends_with('\n') {
         out.push('\n');
     }
@@ -204,11 +214,7 @@ fn stream_into<T: Serialize + ?Sized>(
         order: &order,
         hide_managed_fields: hide,
     };
-    serde_saphyr::to_fmt_writer(out, &ordered).map_err(ManifestError::render)?;
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok(())
+    write_yaml(out, &ordered)
 }
 
 /// Where a top-level key goes in kubectl's order (stable sort: equal ranks keep their order).
