@@ -312,7 +312,7 @@ impl<'o> ser::Serializer for Node<'o> {
     }
     fn serialize_str(self, v: &str) -> Result<(), Bail> {
         // serde-saphyr writes these as block scalars (`|`, `>`).
-        if v.contains('\n') || folds(v) {
+        if v.len() > FOLD_WIDTH && folds(v) || v.as_bytes().contains(&b'\n') {
             return Err(Bail);
         }
         // ... and these three single-quoted.
@@ -503,30 +503,53 @@ fn folds(s: &str) -> bool {
     !probe.is_empty() && is_plain_value_safe(probe, false, false) && s.chars().count() > FOLD_WIDTH
 }
 
-/// A string of letters, digits and `._/-` that starts with a letter: most names, images,
-/// label keys and values. Such a string can only be ambiguous as one of these words.
-fn is_simple(s: &str) -> bool {
+/// Bytes of a simple string: letters, digits and `._/-`; with `SIMPLE_VALUE`, `:` too.
+const SIMPLE_KEY: u8 = 1;
+const SIMPLE_VALUE: u8 = 2;
+
+const CLASSES: [u8; 256] = {
+    let mut classes = [0; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'/' | b'-') {
+            classes[b] = SIMPLE_KEY | SIMPLE_VALUE;
+        } else if byte == b':' {
+            classes[b] = SIMPLE_VALUE;
+        }
+        b += 1;
+    }
+    classes
+};
+
+/// A string that starts with a letter and holds only bytes of `class`: most names, images,
+/// label keys and values. Such a string can only be ambiguous as one of a few words (and a
+/// value, with `:` allowed, must not end with one).
+fn is_simple(s: &str, class: u8) -> bool {
     let bytes = s.as_bytes();
     bytes.first().is_some_and(u8::is_ascii_alphabetic)
-        && bytes
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
+        && bytes.iter().all(|&b| CLASSES[usize::from(b)] & class != 0)
+        && bytes.last() != Some(&b':')
 }
 
-/// The words a simple string must not be to go plain (YAML 1.1 and 1.2 booleans and nulls,
-/// and the undotted float spellings serde-saphyr also quotes), in any case.
+/// Whether a simple string is one of the words that must be quoted to stay strings: YAML 1.1
+/// and 1.2 booleans and nulls, and the undotted float spellings serde-saphyr also quotes, in
+/// any case.
 fn is_ambiguous_word(s: &str) -> bool {
-    s.len() <= 5
-        && [
-            "null", "true", "false", "nan", "inf", "y", "yes", "n", "no", "on", "off",
-        ]
-        .iter()
-        .any(|word| s.eq_ignore_ascii_case(word))
+    let words: &[&str] = match s.len() {
+        1 => &["y", "n"],
+        2 => &["no", "on"],
+        3 => &["nan", "inf", "yes", "off"],
+        4 => &["null", "true"],
+        5 => &["false"],
+        _ => return false,
+    };
+    words.iter().any(|word| s.eq_ignore_ascii_case(word))
 }
 
 /// Whether serde-saphyr writes this one-line string value plain (else double-quoted).
 fn value_is_plain(s: &str) -> bool {
-    if is_simple(s) {
+    if is_simple(s, SIMPLE_VALUE) {
         return !is_ambiguous_word(s);
     }
     is_plain_value_safe(s, false, false)
@@ -534,7 +557,7 @@ fn value_is_plain(s: &str) -> bool {
 
 /// Whether serde-saphyr writes this map key plain (else double-quoted).
 fn key_is_plain(s: &str) -> bool {
-    if is_simple(s) {
+    if is_simple(s, SIMPLE_KEY) {
         return !is_ambiguous_word(s);
     }
     is_plain_safe(s) && is_plain_value_safe(s, false, true)
@@ -1083,8 +1106,15 @@ mod tests {
                 "x",
             ][..],
         );
+        // Near the fast classes' edges: letters, digits, `._/-:`, then maybe one odd piece.
+        let near_simple = (
+            "[a-zA-Z0-9][a-zA-Z0-9._/:-]{0,8}",
+            prop::option::of(pieces.clone()),
+        )
+            .prop_map(|(s, tail)| s + tail.unwrap_or(""));
         prop_oneof![
             8 => prop::collection::vec(pieces, 0..6).prop_map(|p| p.concat()),
+            4 => near_simple,
             1 => ("[a-z. #:-]{70,90}", "[ ]{0,3}").prop_map(|(s, t)| s + &t),
             1 => "\\PC{0,12}",
         ]
