@@ -137,10 +137,10 @@ fn hide_managed_fields(value: &mut Value) {
 
 /// Appends one rendered document to `out`.
 ///
-/// Objects whose top level is a map or struct are streamed straight into serde-saphyr, top-level
-/// keys in kubectl's order (see [`stream_into`]); the rest (and [`RenderOptions::clean`]) go
-/// through a `serde_json::Value`. Both give the same text (a unit test renders every
-/// conformance fixture both ways).
+/// Objects whose top level is a map or struct are streamed straight into the YAML writer,
+/// top-level keys in kubectl's order (see [`stream_into`]); the rest (and
+/// [`RenderOptions::clean`]) go through a `serde_json::Value`. Both give the same text (a unit
+/// test renders every conformance fixture both ways).
 pub(crate) fn render_into<T: Serialize + ?Sized>(
     out: &mut String,
     object: &T,
@@ -170,7 +170,7 @@ pub(crate) fn render_value_into<T: Serialize + ?Sized>(
 }
 
 /// Appends `value` as YAML: with the fast writer where it knows the shape, else with
-/// serde-saphyr (the same text either way, see [`emit`](super::emit)).
+/// serde-saphyr (the same text either way, see `emit.rs`).
 fn write_yaml<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), ManifestError> {
     let start = out.len();
     if super::emit::write(out, value).is_err() {
