@@ -337,29 +337,8 @@ impl Client {
             .await?;
         }
         let applied = self.apply_planned_set(planned.as_slice(), options).await?;
-        let keep: BTreeSet<(String, Option<String>, String)> = planned
-            .iter()
-            .map(|p| {
-                (
-                    p.group_kind(),
-                    p.object.namespace.clone(),
-                    p.object.name.clone(),
-                )
-            })
-            .collect();
-        let mut resources: HashMap<String, (ApiResource, Scope)> = planned
-            .iter()
-            .map(|p| (p.group_kind(), (p.resource.clone(), p.scope.clone())))
-            .collect();
-        let candidates = self
-            .members(
-                set,
-                &recorded.group_kinds,
-                &recorded.namespaces.union(&namespaces).cloned().collect(),
-                &mut resources,
-            )
-            .await?;
-        let pruned = self.prune(candidates, &keep, options.dry_run).await?;
+        let candidates = self.prune_candidates(set, &recorded, &planned).await?;
+        let pruned = self.prune(candidates, options.dry_run).await?;
         if !options.dry_run {
             self.write_parent(set, &group_kinds, &namespaces).await?;
         }
@@ -380,6 +359,25 @@ impl Client {
         planned: &[Planned],
     ) -> Result<Vec<PrunedObject>> {
         let recorded = self.recorded(set).await?;
+        Ok(self
+            .prune_candidates(set, &recorded, planned)
+            .await?
+            .iter()
+            .map(|(gk, resource, _, object)| PrunedObject {
+                group_kind: gk.clone(),
+                object: member_ref(resource, object),
+            })
+            .collect())
+    }
+
+    /// The members of `set` (listed in the kinds and namespaces it `recorded` and those of
+    /// `planned`) that `planned` does not hold: what a prune deletes.
+    async fn prune_candidates(
+        &self,
+        set: &ApplySet,
+        recorded: &Recorded,
+        planned: &[Planned],
+    ) -> Result<Vec<Member>> {
         let namespaces: BTreeSet<String> = recorded
             .namespaces
             .iter()
@@ -400,43 +398,27 @@ impl Client {
             .iter()
             .map(|p| (p.group_kind(), (p.resource.clone(), p.scope.clone())))
             .collect();
-        Ok(self
+        let mut members = self
             .members(set, &recorded.group_kinds, &namespaces, &mut resources)
-            .await?
-            .into_iter()
-            .filter_map(|(gk, resource, _, object)| {
-                let name = object.metadata.name.clone().unwrap_or_default();
-                let namespace = object.metadata.namespace.clone();
-                (!keep.contains(&(gk.clone(), namespace.clone(), name.clone()))).then(|| {
-                    PrunedObject {
-                        group_kind: gk,
-                        object: ObjectRef::new(&resource.kind, namespace.as_deref(), &name),
-                    }
-                })
-            })
-            .collect())
+            .await?;
+        members.retain(|(gk, _, _, object)| {
+            let name = object.metadata.name.clone().unwrap_or_default();
+            !keep.contains(&(gk.clone(), object.metadata.namespace.clone(), name))
+        });
+        Ok(members)
     }
 
-    /// Deletes the `candidates` not in `keep`, [`CONCURRENCY`] at a time, each only if it is
-    /// still the object that was listed (a UID precondition, as kubectl's prune sets: one
-    /// deleted and created again by someone else meanwhile is not the set's to delete). One
-    /// already gone, or replaced, is skipped. The result is in the order of `candidates`.
-    async fn prune(
-        &self,
-        candidates: Vec<Member>,
-        keep: &BTreeSet<(String, Option<String>, String)>,
-        dry_run: bool,
-    ) -> Result<Vec<PrunedObject>> {
+    /// Deletes the `candidates`, [`CONCURRENCY`] at a time, each only if it is still the
+    /// object that was listed (a UID precondition, as kubectl's prune sets: one deleted and
+    /// created again by someone else meanwhile is not the set's to delete). One already gone,
+    /// or replaced, is skipped. The result is in the order of `candidates`.
+    async fn prune(&self, candidates: Vec<Member>, dry_run: bool) -> Result<Vec<PrunedObject>> {
         let deletions = candidates
             .into_iter()
-            .filter(|(gk, _, _, object)| {
-                let name = object.metadata.name.clone().unwrap_or_default();
-                !keep.contains(&(gk.clone(), object.metadata.namespace.clone(), name))
-            })
             .map(|(gk, resource, scope, object)| async move {
                 let name = object.metadata.name.clone().unwrap_or_default();
                 let namespace = object.metadata.namespace.clone();
-                let object_ref = ObjectRef::new(&resource.kind, namespace.as_deref(), &name);
+                let object_ref = member_ref(&resource, &object);
                 let mut params = DeleteParams::background();
                 params.dry_run = dry_run;
                 if let Some(uid) = object.metadata.uid.clone() {
@@ -725,6 +707,18 @@ pub(crate) fn label_member(planned: &mut Planned, id: &str) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The reference of a listed member, for reports and errors.
+fn member_ref(
+    resource: &ApiResource,
+    object: &kube::api::PartialObjectMeta<DynamicObject>,
+) -> ObjectRef {
+    ObjectRef::new(
+        &resource.kind,
+        object.metadata.namespace.as_deref(),
+        object.metadata.name.as_deref().unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
