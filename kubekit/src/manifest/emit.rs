@@ -547,10 +547,27 @@ fn is_ambiguous_word(s: &str) -> bool {
     words.iter().any(|word| s.eq_ignore_ascii_case(word))
 }
 
+/// A number with a unit and nothing else, as quantities are written (`100m`, `128Mi`, `2G`):
+/// a digit other than `0` (so no `0x`, `0o`, `0b` prefix), digits, then letters without `e`
+/// or `E` (so no exponent). No YAML reader takes it for anything but a string.
+fn is_number_with_unit(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0
+        && bytes[0] != b'0'
+        && digits < bytes.len()
+        && bytes[digits..]
+            .iter()
+            .all(|&b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+}
+
 /// Whether serde-saphyr writes this one-line string value plain (else double-quoted).
 fn value_is_plain(s: &str) -> bool {
     if is_simple(s, SIMPLE_VALUE) {
         return !is_ambiguous_word(s);
+    }
+    if is_number_with_unit(s) {
+        return true;
     }
     is_plain_value_safe(s, false, false)
 }
@@ -1108,7 +1125,7 @@ mod tests {
         );
         // Near the fast classes' edges: letters, digits, `._/-:`, then maybe one odd piece.
         let near_simple = (
-            "[a-zA-Z0-9][a-zA-Z0-9._/:-]{0,8}",
+            "[a-zA-Z0-9][a-zA-Z0-9._/:-]{0,8}|[0-9]{1,4}[a-zA-Z]{0,3}",
             prop::option::of(pieces.clone()),
         )
             .prop_map(|(s, tail)| s + tail.unwrap_or(""));
