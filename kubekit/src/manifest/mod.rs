@@ -396,14 +396,30 @@ pub fn to_yaml_with<T: Serialize + ?Sized>(
 /// Renders objects as one YAML stream, documents separated by `---` lines.
 ///
 /// Objects of different kinds go in as [`Object`]s, e.g. `[&Object::from(ns), &pod.into()]`.
+/// Anything that iterates over objects or references to them will do: a slice or `Vec`
+/// (`&objects`), or an iterator that makes each object as the stream is written, so that a
+/// large stream never holds all its objects at once.
+///
+/// ```
+/// use kubekit::builders::namespace;
+/// use kubekit::manifest;
+///
+/// // Made one at a time, each written and dropped before the next is made.
+/// let stream = manifest::to_yaml_all(
+///     (0..3).map(|i| namespace().name(format!("team-{i}")).build().expect("a valid name")),
+/// )?;
+/// assert_eq!(stream.matches("kind: Namespace").count(), 3);
+/// assert!(stream.contains("---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-1\n"));
+/// # Ok::<(), manifest::ManifestError>(())
+/// ```
 ///
 /// # Errors
 ///
 /// [`ManifestErrorKind::Render`] if an object cannot be represented as YAML.
-pub fn to_yaml_all<'a, T, I>(objects: I) -> Result<String, ManifestError>
+pub fn to_yaml_all<I>(objects: I) -> Result<String, ManifestError>
 where
-    T: Serialize + ?Sized + 'a,
-    I: IntoIterator<Item = &'a T>,
+    I: IntoIterator,
+    I::Item: Serialize,
 {
     to_yaml_all_with(objects, RenderOptions::default())
 }
@@ -413,20 +429,17 @@ where
 /// # Errors
 ///
 /// [`ManifestErrorKind::Render`] if an object cannot be represented as YAML.
-pub fn to_yaml_all_with<'a, T, I>(
-    objects: I,
-    options: RenderOptions,
-) -> Result<String, ManifestError>
+pub fn to_yaml_all_with<I>(objects: I, options: RenderOptions) -> Result<String, ManifestError>
 where
-    T: Serialize + ?Sized + 'a,
-    I: IntoIterator<Item = &'a T>,
+    I: IntoIterator,
+    I::Item: Serialize,
 {
     let mut out = String::new();
     for (index, object) in objects.into_iter().enumerate() {
         if index > 0 {
             out.push_str("---\n");
         }
-        render::render_into(&mut out, object, options)?;
+        render::render_into(&mut out, &object, options)?;
     }
     Ok(out)
 }
