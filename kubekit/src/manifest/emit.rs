@@ -996,6 +996,33 @@ mod tests {
         }
     }
 
+    /// Every number followed by up to two letters (hex, octal and binary prefixes, exponents,
+    /// quantity units): quoted exactly when serde-saphyr quotes it.
+    #[test]
+    fn numbers_with_units_are_quoted_as_serde_saphyr_quotes_them() {
+        let letters: Vec<String> = "xXoObBeEaAfFmMiGkK".chars().map(String::from).collect();
+        let mut suffixes = vec![String::new()];
+        for a in &letters {
+            suffixes.push(a.clone());
+            for b in &letters {
+                suffixes.push(format!("{a}{b}"));
+            }
+        }
+        let mut quoted = 0;
+        for number in ["0", "1", "7", "10", "01", "007", "100"] {
+            for suffix in &suffixes {
+                let s = format!("{number}{suffix}");
+                let value = json!({ "v": s });
+                assert!(check(&value, &s).unwrap(), "{s} not written fast");
+                if fast(&value).unwrap().contains('"') {
+                    quoted += 1;
+                }
+            }
+        }
+        // Plain numbers, `0x..` hex and the like are quoted; `100m` and `1e` are not.
+        assert!(quoted > 7 && quoted < 200, "{quoted} quoted");
+    }
+
     /// Shapes it leaves to serde-saphyr.
     #[test]
     fn what_it_does_not_know_is_left_to_serde_saphyr() {
