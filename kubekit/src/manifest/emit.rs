@@ -238,17 +238,6 @@ impl ser::SerializeSeq for Seq<'_> {
     }
 }
 
-/// Fails a serializer method the writer leaves to serde-saphyr.
-macro_rules! bail {
-    ($($method:ident($($arg:ty),*) -> $ret:ty;)*) => {
-        $(
-            fn $method(self, $(_: $arg),*) -> Result<$ret, Bail> {
-                Err(Bail)
-            }
-        )*
-    };
-}
-
 /// serde-saphyr gives its own wrapper types (flow style, quoting, anchors, comments) names
 /// starting with this.
 const SAPHYR_WRAPPER: &str = "__yaml";
@@ -264,7 +253,8 @@ impl<'o> ser::Serializer for Node<'o> {
     type SerializeStruct = Map<'o>;
     type SerializeStructVariant = ser::Impossible<(), Bail>;
 
-    bail! {
+    refuse! {
+        Bail;
         serialize_f32(f32) -> ();
         serialize_f64(f64) -> ();
         serialize_bytes(&[u8]) -> ();
@@ -428,7 +418,8 @@ impl ser::Serializer for KeyText<'_, '_> {
     type SerializeStruct = ser::Impossible<(), Bail>;
     type SerializeStructVariant = ser::Impossible<(), Bail>;
 
-    bail! {
+    refuse! {
+        Bail;
         serialize_bool(bool) -> ();
         serialize_i8(i8) -> ();
         serialize_i16(i16) -> ();
@@ -789,27 +780,10 @@ fn starts_with_document_marker(s: &str) -> bool {
     rest.is_empty() || rest.as_bytes().first().is_some_and(u8::is_ascii_whitespace)
 }
 
-/// Bytes that cannot start a plain scalar.
+/// Bytes that cannot start a plain scalar: the YAML indicators but `-` and `?` (which can,
+/// with no space after them).
 fn is_indicator(b: u8) -> bool {
-    matches!(
-        b,
-        b',' | b':'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'#'
-            | b'&'
-            | b'*'
-            | b'!'
-            | b'|'
-            | b'>'
-            | b'\''
-            | b'"'
-            | b'%'
-            | b'@'
-            | b'`'
-    )
+    !matches!(b, b'-' | b'?') && super::fast::is_indicator(b)
 }
 
 fn is_plain_safe(s: &str) -> bool {

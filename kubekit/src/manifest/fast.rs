@@ -889,7 +889,7 @@ fn plain_key(key: &str) -> bool {
 }
 
 /// Bytes that cannot start a plain scalar (or start one only in some contexts).
-fn is_indicator(byte: u8) -> bool {
+pub(super) fn is_indicator(byte: u8) -> bool {
     matches!(
         byte,
         b'-' | b'?'

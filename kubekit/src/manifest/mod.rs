@@ -128,6 +128,18 @@
 //! # Ok::<(), manifest::ManifestError>(())
 //! ```
 
+/// Implements serializer methods that refuse their value with `$error`: for the serializers
+/// that accept only some shapes (`emit.rs`, `render.rs`).
+macro_rules! refuse {
+    ($error:expr; $($method:ident($($arg:ty),*) -> $ret:ty;)*) => {
+        $(
+            fn $method(self, $(_: $arg),*) -> Result<$ret, Self::Error> {
+                Err($error)
+            }
+        )*
+    };
+}
+
 mod emit;
 mod error;
 mod fast;

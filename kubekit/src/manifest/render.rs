@@ -392,17 +392,6 @@ impl<E: EntrySink> serde::ser::SerializeStruct for EntriesMap<'_, E> {
     }
 }
 
-/// Fails a serializer method: the value is not a map.
-macro_rules! not_a_map {
-    ($($method:ident($($arg:ty),*) -> $ret:ty;)*) => {
-        $(
-            fn $method(self, $(_: $arg),*) -> Result<$ret, Self::Error> {
-                Err(serde::ser::Error::custom(Unsupported))
-            }
-        )*
-    };
-}
-
 impl<'a, E: EntrySink> Serializer for Entries<'a, E> {
     type Ok = ();
     type Error = E::Error;
@@ -414,7 +403,8 @@ impl<'a, E: EntrySink> Serializer for Entries<'a, E> {
     type SerializeStruct = EntriesMap<'a, E>;
     type SerializeStructVariant = serde::ser::Impossible<(), E::Error>;
 
-    not_a_map! {
+    refuse! {
+        serde::ser::Error::custom(Unsupported);
         serialize_bool(bool) -> ();
         serialize_i8(i8) -> ();
         serialize_i16(i16) -> ();
@@ -491,7 +481,8 @@ impl Serializer for KeyString {
     type SerializeStruct = serde::ser::Impossible<String, Unsupported>;
     type SerializeStructVariant = serde::ser::Impossible<String, Unsupported>;
 
-    not_a_map! {
+    refuse! {
+        serde::ser::Error::custom(Unsupported);
         serialize_bool(bool) -> String;
         serialize_i8(i8) -> String;
         serialize_i16(i16) -> String;
