@@ -993,8 +993,8 @@ mod tests {
     }
 
     /// Every conformance object, typed and as a `Value`, writes as serde-saphyr writes it;
-    /// and most of them are written by the fast writer (the rest hold multi-line strings,
-    /// floats and the like).
+    /// and nine in ten of them are written by the fast writer (the rest hold floats or a line
+    /// long enough to be folded).
     #[test]
     fn conformance_objects_are_written_as_serde_saphyr_writes_them() {
         let objects = conformance_objects();
@@ -1008,7 +1008,7 @@ mod tests {
             check(&serde_json::to_value(object).unwrap(), &what).unwrap();
         }
         assert!(
-            written * 4 >= objects.len() * 3,
+            written * 10 >= objects.len() * 9,
             "only {written} of {} objects written fast",
             objects.len()
         );
