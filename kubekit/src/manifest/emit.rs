@@ -8,10 +8,11 @@
 //! (a name, an image, a label value: letters, digits and `._/-` only), the rest with the
 //! same rules as serde-saphyr 2.2 (ported below), and lays out block maps and sequences as it
 //! does (two-space indent, a sequence under a key at the key's column, a map after `- ` on the
-//! dash's line, `{}` / `[]` for empty ones, strings over several lines as literal blocks).
+//! dash's line, `{}` / `[]` for empty ones, strings over several lines as literal blocks,
+//! long lines folded).
 //!
 //! What it does not know, it refuses with [`Bail`] before the caller has used its output: a
-//! top level that is not a map, a one-line string long enough to be folded (`>`),
+//! top level that is not a map,
 //! floats, bytes, enum variants with data, tuples, non-string keys, serde-saphyr's own
 //! wrapper types. The caller then renders the object with serde-saphyr. Unit tests and
 //! property tests render the conformance objects and random trees both ways and require the
@@ -89,16 +90,8 @@ impl Node<'_> {
     /// body is indented one step past its key (or dash), with an indentation indicator when
     /// its first line starts with spaces, and a chomping indicator for its trailing newlines
     /// (`|-` none, `|` one, `|+` more, or only newlines).
-    fn literal(self, v: &str) -> Result<(), Bail> {
-        let parent = match self.pos {
-            Pos::Top => return Err(Bail),
-            Pos::Value(key) => {
-                self.out.push(' ');
-                key
-            }
-            Pos::Item(dash) => dash,
-        };
-        let body = parent + 2;
+    fn literal(mut self, v: &str) -> Result<(), Bail> {
+        let body = self.block_body()?;
         let content = v.trim_end_matches('\n');
         let trailing = v.len() - content.len();
         self.out.push('|');
@@ -128,6 +121,28 @@ impl Node<'_> {
             self.out.push('\n');
         }
         Ok(())
+    }
+
+    /// Writes a long one-line string as serde-saphyr does: a folded block scalar (`>-`),
+    /// broken at spaces to lines of at most [`FOLD_WIDTH`] characters.
+    fn folded(mut self, v: &str) -> Result<(), Bail> {
+        let body = self.block_body()?;
+        self.out.push_str(">-\n");
+        write_folded_block(self.out, v, body);
+        Ok(())
+    }
+
+    /// Starts a block scalar (the space after `key:`), and gives the column of its body: one
+    /// step past its key or dash.
+    fn block_body(&mut self) -> Result<usize, Bail> {
+        match self.pos {
+            Pos::Top => Err(Bail),
+            Pos::Value(key) => {
+                self.out.push(' ');
+                Ok(key + 2)
+            }
+            Pos::Item(dash) => Ok(dash + 2),
+        }
     }
 
     fn integer(self, digits: impl std::fmt::Display) -> Result<(), Bail> {
@@ -353,8 +368,7 @@ impl<'o> ser::Serializer for Node<'o> {
                 return self.literal(v);
             }
         } else if v.len() > FOLD_WIDTH && folds(v) {
-            // A long line serde-saphyr folds (`>`): left to it.
-            return Err(Bail);
+            return self.folded(v);
         }
         // ... and these three single-quoted.
         if matches!(v, "." | "#" | "-") {
@@ -892,6 +906,71 @@ fn is_block_scalar_content_safe(s: &str) -> bool {
     })
 }
 
+/// serde-saphyr's folding (src/ser/wrapping.rs): breaks only at runs of spaces, keeping all
+/// but one space of a run at the end of the line, never before a tab, and never a line that
+/// starts with a space.
+fn write_folded_block(out: &mut String, s: &str, column: usize) {
+    for line in s.split('\n') {
+        if line.is_empty() {
+            out.push('\n');
+            continue;
+        }
+        if line.starts_with(' ') {
+            indent(out, column);
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let mut start = 0;
+        let mut col = 0;
+        let mut last_space_run: Option<(usize, usize, usize)> = None;
+        let mut in_space_run = false;
+        let mut run_start = 0;
+        let mut run_len = 0;
+        let mut prev_i = 0;
+        let mut prev_ch_len = 0;
+        for (i, ch) in line.char_indices() {
+            if in_space_run && ch != ' ' {
+                let run_end = prev_i + prev_ch_len;
+                if ch != '\t' {
+                    last_space_run = Some((run_start, run_end, run_len));
+                }
+                in_space_run = false;
+                run_len = 0;
+            }
+            if ch == ' ' {
+                if in_space_run {
+                    run_len += 1;
+                } else {
+                    in_space_run = true;
+                    run_start = i;
+                    run_len = 1;
+                }
+            }
+            col += 1;
+            if col > FOLD_WIDTH {
+                let Some((ws_start, ws_end, ws_len)) = last_space_run else {
+                    break;
+                };
+                indent(out, column);
+                out.push_str(&line[start..ws_start]);
+                for _ in 1..ws_len {
+                    out.push(' ');
+                }
+                out.push('\n');
+                start = ws_end;
+                col = 0;
+                last_space_run = None;
+            }
+            prev_i = i;
+            prev_ch_len = ch.len_utf8();
+        }
+        indent(out, column);
+        out.push_str(&line[start..]);
+        out.push('\n');
+    }
+}
+
 fn first_line_leading_spaces(s: &str) -> usize {
     s.split('\n')
         .find(|line| !line.is_empty())
@@ -993,8 +1072,8 @@ mod tests {
     }
 
     /// Every conformance object, typed and as a `Value`, writes as serde-saphyr writes it;
-    /// and nine in ten of them are written by the fast writer (the rest hold floats or a line
-    /// long enough to be folded).
+    /// and nine in ten of them are written by the fast writer (the rest hold values it leaves
+    /// to serde-saphyr, such as floats).
     #[test]
     fn conformance_objects_are_written_as_serde_saphyr_writes_them() {
         let objects = conformance_objects();
@@ -1031,6 +1110,9 @@ mod tests {
                 "keep": "a\n\n\n", "only": "\n\n", "indented": "  a\nb\n", "blank": "\n\n  x\n",
                 "tab": "\ta\n", "cr": "a\r\nb\n" },
                 "items": ["one\ntwo\n", ["a\nb", { "k": "c\n d" }]] }),
+            json!({ "folded": "a".repeat(81), "words": "word ".repeat(40),
+                "runs": format!("{}   b{}\tc", "x".repeat(78), "y ".repeat(50)),
+                "items": ["z ".repeat(60), "description that is long enough to be folded at one of its spaces, twice over or more"] }),
             json!({ "keys": { "yes": 1, "app.kubernetes.io/name": "x", "": 2, "a: b": 3,
                 "-": 4, "1.5": 5, "null": null, "~": true } }),
         ];
@@ -1076,7 +1158,6 @@ mod tests {
             json!("a string at the top"),
             json!([1, 2]),
             json!({ "float": 1.5 }),
-            json!({ "long": "a".repeat(81) }),
         ] {
             assert!(fast(&case).is_none(), "written fast: {case}");
         }
@@ -1200,6 +1281,16 @@ mod tests {
                 "\n\t",
             ][..],
         );
+        // Long lines, folded at their spaces (runs of them, tabs after them) or not at all.
+        let long = prop::collection::vec(
+            prop_oneof![
+                4 => "[a-z]{1,12}",
+                2 => "[ ]{1,3}",
+                1 => prop::sample::select(&["\t", " \t", "é", "#", ": ", "\n", "-"][..]).prop_map(String::from),
+            ],
+            8..40,
+        )
+        .prop_map(|pieces| pieces.concat());
         // Near the fast classes' edges: letters, digits, `._/-:`, then maybe one odd piece.
         let near_simple = (
             "[a-zA-Z0-9][a-zA-Z0-9._/:-]{0,8}|[0-9]{1,4}[a-zA-Z]{0,3}",
@@ -1209,6 +1300,7 @@ mod tests {
         prop_oneof![
             8 => prop::collection::vec(pieces, 0..6).prop_map(|p| p.concat()),
             4 => near_simple,
+            2 => long,
             1 => ("[a-z. #:-]{70,90}", "[ ]{0,3}").prop_map(|(s, t)| s + &t),
             1 => "\\PC{0,12}",
         ]
@@ -1270,10 +1362,9 @@ mod tests {
         /// A string as a value, an item and a key is quoted (or not) as serde-saphyr quotes it.
         #[test]
         fn strings_are_quoted_as_serde_saphyr_quotes_them(s in tricky_string()) {
-            let one_line = !s.contains('\n');
             let as_value = json!({ "k": s, "items": [s, [s]] });
             let written = check(&as_value, &format!("{s:?} as a value"))?;
-            prop_assert!(written || (one_line && folds(&s)), "{:?} not written fast", s);
+            prop_assert!(written, "{:?} not written fast", s);
             let as_key = Value::Object([(s.clone(), json!(1))].into_iter().collect());
             let as_key = json!({ "map": as_key });
             let written = check(&as_key, &format!("{s:?} as a key"))?;
