@@ -120,6 +120,27 @@ fn plain_render(deployments: &[Deployment]) -> String {
         .join("---\n")
 }
 
+/// A ConfigMap holding a config file over several lines and a long one-line setting, as
+/// ConfigMaps often do: the writer's literal and folded blocks.
+fn config_map(index: usize) -> k8s_openapi::api::core::v1::ConfigMap {
+    let file = format!(
+        "server {{\n  listen 80;\n  server_name web-{index}.example.com;\n\n  location / {{\n    \
+         proxy_pass http://backend:8080;\n    proxy_set_header Host $host;\n  }}\n}}\n"
+    );
+    let motd = "Welcome to the shop. This line is long enough that it is written folded over \
+                more than one line of the manifest."
+        .to_owned();
+    k8s_openapi::api::core::v1::ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(format!("web-{index}")),
+            namespace: Some("shop".to_owned()),
+            ..Default::default()
+        },
+        data: Some([("nginx.conf".to_owned(), file), ("motd".to_owned(), motd)].into()),
+        ..Default::default()
+    }
+}
+
 fn manifests(c: &mut Criterion) {
     let deployments: Vec<Deployment> = (0..COUNT).map(deployment).collect();
     let yaml = manifest::to_yaml_all(&deployments).unwrap();
@@ -154,6 +175,31 @@ fn manifests(c: &mut Criterion) {
     });
     group.bench_function("render_1000/serde_saphyr", |b| {
         b.iter(|| plain_render(black_box(&deployments)));
+    });
+    // ConfigMaps with files: kubectl's key order puts `data` after `metadata`, serde-saphyr
+    // alone keeps k8s-openapi's (`data` first), so the objects are compared, not the bytes.
+    let config_maps: Vec<_> = (0..COUNT).map(config_map).collect();
+    let ours = manifest::to_yaml_all(&config_maps).unwrap();
+    assert!(ours.contains("nginx.conf: |\n") && ours.contains("motd: >-\n"));
+    let plain: Vec<String> = config_maps
+        .iter()
+        .map(|config_map| serde_saphyr::to_string(config_map).unwrap())
+        .collect();
+    assert_eq!(
+        manifest::from_yaml(&ours).unwrap(),
+        manifest::from_yaml(&plain.join("---\n")).unwrap()
+    );
+    group.bench_function("render_1000_config_maps/kubekit", |b| {
+        b.iter(|| manifest::to_yaml_all(black_box(&config_maps)).unwrap());
+    });
+    group.bench_function("render_1000_config_maps/serde_saphyr", |b| {
+        b.iter(|| {
+            black_box(&config_maps)
+                .iter()
+                .map(|config_map| serde_saphyr::to_string(config_map).unwrap())
+                .collect::<Vec<_>>()
+                .join("---\n")
+        });
     });
     group.bench_function("parse_1000/kubekit", |b| {
         b.iter(|| manifest::from_yaml(black_box(&yaml)).unwrap());
