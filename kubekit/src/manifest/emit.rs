@@ -12,11 +12,10 @@
 //! long lines folded).
 //!
 //! What it does not know, it refuses with [`Bail`] before the caller has used its output: a
-//! top level that is not a map,
-//! floats, bytes, enum variants with data, tuples, non-string keys, serde-saphyr's own
-//! wrapper types. The caller then renders the object with serde-saphyr. Unit tests and
-//! property tests render the conformance objects and random trees both ways and require the
-//! same text.
+//! top level that is not a map, floats, bytes, enum variants with data, tuples, non-string
+//! keys, serde-saphyr's own wrapper types, a map whose length hint is wrong. The caller then
+//! renders the object with serde-saphyr. Unit tests and property tests render the conformance
+//! objects and random trees both ways and require the same text.
 
 use std::fmt::Write as _;
 
@@ -124,7 +123,8 @@ impl Node<'_> {
     }
 
     /// Writes a long one-line string as serde-saphyr does: a folded block scalar (`>-`),
-    /// broken at spaces to lines of at most [`FOLD_WIDTH`] characters.
+    /// broken at the last run of spaces before each [`FOLD_WIDTH`] characters (a stretch
+    /// without spaces stays whole).
     fn folded(mut self, v: &str) -> Result<(), Bail> {
         let body = self.block_body()?;
         self.out.push_str(">-\n");
