@@ -38,6 +38,8 @@ pub mod kinds;
 pub mod manifest;
 mod selector;
 pub mod table;
+#[cfg(test)]
+mod test_support;
 
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]

@@ -105,29 +105,9 @@ pub struct BuiltContainer {
     pub(crate) sources: Vec<SourceRef>,
 }
 
-impl BuiltContainer {
-    /// The `k8s-openapi` container.
-    pub fn into_inner(self) -> core::Container {
-        self.container
-    }
-}
-
-impl Deref for BuiltContainer {
-    type Target = core::Container;
-    fn deref(&self) -> &core::Container {
-        &self.container
-    }
-}
-
 impl AsRef<core::Container> for BuiltContainer {
     fn as_ref(&self) -> &core::Container {
         &self.container
-    }
-}
-
-impl From<BuiltContainer> for core::Container {
-    fn from(c: BuiltContainer) -> Self {
-        c.container
     }
 }
 
@@ -150,26 +130,6 @@ impl From<core::Container> for BuiltContainer {
 pub struct BuiltVolume {
     pub(crate) volume: core::Volume,
     pub(crate) source: Option<SourceRef>,
-}
-
-impl BuiltVolume {
-    /// The `k8s-openapi` volume.
-    pub fn into_inner(self) -> core::Volume {
-        self.volume
-    }
-}
-
-impl Deref for BuiltVolume {
-    type Target = core::Volume;
-    fn deref(&self) -> &core::Volume {
-        &self.volume
-    }
-}
-
-impl From<BuiltVolume> for core::Volume {
-    fn from(v: BuiltVolume) -> Self {
-        v.volume
-    }
 }
 
 impl From<core::Volume> for BuiltVolume {
@@ -202,26 +162,6 @@ impl From<core::Volume> for BuiltVolume {
 pub struct BuiltPodTemplate {
     pub(crate) template: core::PodTemplateSpec,
     pub(crate) checks: PodChecks,
-}
-
-impl BuiltPodTemplate {
-    /// The `k8s-openapi` pod template.
-    pub fn into_inner(self) -> core::PodTemplateSpec {
-        self.template
-    }
-}
-
-impl Deref for BuiltPodTemplate {
-    type Target = core::PodTemplateSpec;
-    fn deref(&self) -> &core::PodTemplateSpec {
-        &self.template
-    }
-}
-
-impl From<BuiltPodTemplate> for core::PodTemplateSpec {
-    fn from(t: BuiltPodTemplate) -> Self {
-        t.template
-    }
 }
 
 impl From<core::PodTemplateSpec> for BuiltPodTemplate {
@@ -272,26 +212,47 @@ impl PodChecks {
     }
 }
 
-/// Serialized as the `k8s-openapi` value it holds.
-impl serde::Serialize for BuiltContainer {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.container.serialize(serializer)
-    }
+/// What every built type has: `into_inner()`, `Deref` to and `From` into the `k8s-openapi`
+/// value it holds, and serialization as that value.
+macro_rules! built_type {
+    ($built:ident, $field:ident, $raw:ty, $what:literal) => {
+        impl $built {
+            #[doc = concat!("The `k8s-openapi` ", $what, ".")]
+            pub fn into_inner(self) -> $raw {
+                self.$field
+            }
+        }
+
+        impl Deref for $built {
+            type Target = $raw;
+            fn deref(&self) -> &$raw {
+                &self.$field
+            }
+        }
+
+        impl From<$built> for $raw {
+            fn from(built: $built) -> Self {
+                built.$field
+            }
+        }
+
+        /// Serialized as the `k8s-openapi` value it holds.
+        impl serde::Serialize for $built {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.$field.serialize(serializer)
+            }
+        }
+    };
 }
 
-/// Serialized as the `k8s-openapi` value it holds.
-impl serde::Serialize for BuiltPodTemplate {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.template.serialize(serializer)
-    }
-}
-
-/// Serialized as the `k8s-openapi` value it holds.
-impl serde::Serialize for BuiltVolume {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.volume.serialize(serializer)
-    }
-}
+built_type!(BuiltContainer, container, core::Container, "container");
+built_type!(BuiltVolume, volume, core::Volume, "volume");
+built_type!(
+    BuiltPodTemplate,
+    template,
+    core::PodTemplateSpec,
+    "pod template"
+);
 
 #[cfg(test)]
 mod tests {

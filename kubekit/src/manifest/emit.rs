@@ -1348,13 +1348,7 @@ mod tests {
         })
     }
 
-    /// `PROPTEST_CASES` from the environment for a longer run, else `default`.
-    fn cases(default: u32) -> u32 {
-        std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|cases| cases.parse().ok())
-            .unwrap_or(default)
-    }
+    use crate::test_support::proptest_cases as cases;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(cases(4096)))]

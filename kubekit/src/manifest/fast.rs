@@ -2464,13 +2464,7 @@ spec:
         .prop_map(|value| json!({ "root": value }))
     }
 
-    /// `PROPTEST_CASES` from the environment for a longer run, else `default`.
-    fn cases(default: u32) -> u32 {
-        std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|cases| cases.parse().ok())
-            .unwrap_or(default)
-    }
+    use crate::test_support::proptest_cases as cases;
 
     #[test]
     fn kubectl_json_output_is_read_fast_and_the_same() {

@@ -1335,13 +1335,7 @@ mod tests {
         );
     }
 
-    /// Fuzz cases for the channel reader: `PROPTEST_CASES` sets their number.
-    fn cases(default: u32) -> u32 {
-        std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|cases| cases.parse().ok())
-            .unwrap_or(default)
-    }
+    use crate::test_support::proptest_cases as cases;
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(cases(2048)))]

@@ -829,13 +829,7 @@ mod tests {
         assert!(buffer.capacity() < 1024, "{}", buffer.capacity());
     }
 
-    /// Fuzz cases for the frame reader: `PROPTEST_CASES` sets their number.
-    fn cases(default: u32) -> u32 {
-        std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|cases| cases.parse().ok())
-            .unwrap_or(default)
-    }
+    use crate::test_support::proptest_cases as cases;
 
     /// Feeds `bytes` in pieces of the `cuts`' sizes, reading the frames after each piece as
     /// the tunnel's reader does; checks that the buffer holds only what was fed.
